@@ -1,0 +1,150 @@
+"""The Docker sandbox: one warm container per run, tests run in it through exec.
+
+Files travel as tar archives through the engine's API (no bind mounts), owned by root and read-only to the
+unprivileged user that runs the tests; the network is off, capabilities dropped, privileges fixed, and memory,
+CPU and process counts limited. The in-container timeout kills the run's whole process tree.
+"""
+from __future__ import annotations
+
+import io
+import posixpath
+import tarfile
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from .base import RunResult, SandboxError, SandboxUnavailable, pytest_argv, python_path
+from .capture import CappedOutput
+from .image import LABEL, PLUGIN_DIR
+from .results import parse_report
+
+WORKDIR = "/workspace"
+REPORT = "/tmp/.makegreen-report.jsonl"
+KILL_GRACE = 5.0  # seconds after the timeout before the host gives up on the exec's stream
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory: str = "2g"
+    cpus: float = 2.0
+    pids: int = 512
+    tmp_size: str = "512m"
+    user: str = "65534:65534"  # nobody: a uid that owns nothing in the image
+    output_bytes: int = 256 * 1024
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def connect(timeout: float = 120):
+    """A Docker client that has answered a ping, or SandboxUnavailable with what to do."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+        return client
+    except Exception as exc:  # the SDK raises several unrelated types for "no engine"
+        raise SandboxUnavailable(
+            f"Docker is not reachable ({exc.__class__.__name__}: {exc}). Start the Docker engine, "
+            "or run with --sandbox local to run the tests on this machine without isolation"
+        ) from exc
+
+
+def _tar(files: Mapping[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    now = time.time()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        dirs = sorted({posixpath.dirname(path) for path in files} - {""})
+        for directory in sorted({parent for d in dirs for parent in _parents(d)}):
+            info = tarfile.TarInfo(f"workspace/{directory}")
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
+            tar.addfile(info)
+        for path, content in sorted(files.items()):
+            info = tarfile.TarInfo(f"workspace/{path}")
+            info.size, info.mode, info.mtime = len(content), 0o644, now
+            tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def _parents(directory: str) -> list[str]:
+    parts = directory.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+class DockerSandbox:
+    kind = "docker"
+
+    def __init__(self, client, image: str, limits: Limits = Limits()) -> None:
+        self._client = client
+        self._image = image
+        self._limits = limits
+        self._container = None
+        self._pythonpath = PLUGIN_DIR
+
+    def start(self, files: Mapping[str, bytes]) -> None:
+        import docker.errors
+
+        limits = self._limits
+        try:
+            self._container = self._client.containers.run(
+                self._image, ["sleep", "infinity"], detach=True, init=True,
+                network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
+                mem_limit=limits.memory, memswap_limit=limits.memory, nano_cpus=int(limits.cpus * 1e9),
+                pids_limit=limits.pids, tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777"},
+                working_dir=WORKDIR, labels={LABEL: "1", **limits.labels},
+                environment={"HOME": "/tmp", "USER": "makegreen", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"},
+            )
+        except docker.errors.APIError as exc:
+            raise SandboxError(f"the sandbox container could not start: {exc.explanation or exc}") from exc
+        self._pythonpath = python_path(files, WORKDIR, PLUGIN_DIR)
+        self.sync(files)
+
+    def sync(self, changes: Mapping[str, bytes | None]) -> None:
+        written = {path: content for path, content in changes.items() if content is not None}
+        removed = [f"{WORKDIR}/{path}" for path, content in changes.items() if content is None]
+        if written and not self._container.put_archive("/", _tar(written)):
+            raise SandboxError("copying files into the sandbox container failed")
+        if removed:
+            self._container.exec_run(["rm", "-f", "--", *removed], user="0")
+
+    def run_tests(self, targets: Sequence[str], timeout: float) -> RunResult:
+        argv = pytest_argv("python3", REPORT, targets)
+        # The test run's uid owns nothing else in the container, so `kill -9 -1` as that uid ends every process the
+        # run left behind (daemons included) and nothing more.
+        script = (
+            f'rm -f {REPORT}; timeout --signal=KILL {max(timeout, 1):.0f} "$@"; rc=$?; '
+            "kill -9 -1 2>/dev/null; exit $rc"
+        )
+        api = self._client.api
+        exec_id = api.exec_create(
+            self._container.id, ["sh", "-c", script, "sh", *argv], user=self._limits.user, workdir=WORKDIR,
+            environment={"PYTHONPATH": self._pythonpath},
+        )["Id"]
+        output = CappedOutput(self._limits.output_bytes)
+        started = time.monotonic()
+        reader = threading.Thread(target=_pump, args=(api.exec_start(exec_id, stream=True), output), daemon=True)
+        reader.start()
+        reader.join(timeout + KILL_GRACE)
+        if reader.is_alive():  # the in-container timeout failed to end it: end it from here
+            self._container.exec_run(["sh", "-c", "kill -9 -1"], user=self._limits.user)
+            reader.join(KILL_GRACE)
+        seconds = time.monotonic() - started
+        exit_code = api.exec_inspect(exec_id).get("ExitCode")
+        exit_code = 137 if exit_code is None else exit_code
+        timed_out = exit_code in (124, 137) and seconds >= timeout
+        report = self._container.exec_run(["cat", REPORT], user=self._limits.user, demux=True).output[0] or b""
+        return RunResult(exit_code, timed_out, output.text(), parse_report(report.decode("utf-8", "replace")), seconds)
+
+    def close(self) -> None:
+        if self._container is not None:
+            try:
+                self._container.remove(force=True)
+            except Exception:  # already gone, or the engine went away: nothing left to clean here
+                pass
+            self._container = None
+
+
+def _pump(stream, output: CappedOutput) -> None:
+    for chunk in stream:
+        output.feed(chunk)
+

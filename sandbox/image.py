@@ -1,0 +1,129 @@
+"""The project's sandbox image: the base image, pytest, the project's own dependencies and makegreen's plugin.
+
+Built once and tagged by a hash of everything that goes into it, so an unchanged project reuses its image.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import tarfile
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from .base import REPORT_PLUGIN, ImageBuildError, SandboxUnavailable, plugin_source
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+LABEL = "makegreen"
+IMAGE_REPO = "makegreen-project"
+PLUGIN_DIR = "/opt/makegreen"
+_REQUIREMENT_FILE = re.compile(r"^(requirements/[^/]+\.txt|[^/]*requirements[^/]*\.txt)$")
+_TEST_EXTRAS = ("test", "tests", "testing", "dev")
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What the project asks to have installed: requirement lines and the requirements files they may include."""
+
+    requirements: tuple[str, ...]
+    files: Mapping[str, bytes]
+
+    def __bool__(self) -> bool:
+        return bool(self.requirements or self.files)
+
+
+def find_dependencies(files: Mapping[str, bytes]) -> Dependencies:
+    """Read pyproject's dependencies (and its test extras) and the requirements files at the project's root."""
+    requirements: list[str] = []
+    if "pyproject.toml" in files:
+        try:
+            project = tomllib.loads(files["pyproject.toml"].decode("utf-8")).get("project", {})
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ImageBuildError(f"pyproject.toml cannot be read: {exc}", "") from exc
+        requirements += project.get("dependencies", [])
+        extras = project.get("optional-dependencies", {})
+        for extra in _TEST_EXTRAS:
+            requirements += extras.get(extra, [])
+    req_files = {path: content for path, content in files.items() if _REQUIREMENT_FILE.match(path)}
+    return Dependencies(tuple(requirements), req_files)
+
+
+def _dockerfile(base: str, deps: Dependencies) -> str:
+    lines = [
+        f"FROM {base}",
+        "ENV PIP_BREAK_SYSTEM_PACKAGES=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1",
+        "RUN python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install pytest",
+        f"COPY {REPORT_PLUGIN}.py {PLUGIN_DIR}/{REPORT_PLUGIN}.py",
+    ]
+    if deps:
+        lines += [
+            f"COPY deps/ {PLUGIN_DIR}/deps/",
+            f"RUN cd {PLUGIN_DIR}/deps && python3 -m pip install -r makegreen-requirements.txt",
+        ]
+    lines.append("RUN mkdir -p /workspace")
+    return "\n".join(lines) + "\n"
+
+
+def _context(dockerfile: str, deps: Dependencies) -> bytes:
+    entries = {"Dockerfile": dockerfile.encode(), f"{REPORT_PLUGIN}.py": plugin_source()}
+    if deps:
+        listed = list(deps.requirements) + [f"-r {path}" for path in sorted(deps.files) if "/" not in path]
+        entries["deps/makegreen-requirements.txt"] = ("\n".join(listed) + "\n").encode()
+        entries.update({f"deps/{path}": content for path, content in deps.files.items()})
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, content in sorted(entries.items()):
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def ensure_image(client, base: str, deps: Dependencies, on_log: Callable[[str], None] = lambda line: None) -> str:
+    """Return the tag of the project's image, building it first when no image with its hash exists."""
+    import docker.errors
+
+    try:
+        base_id = client.images.get(base).id
+    except docker.errors.ImageNotFound:
+        try:
+            on_log(f"pulling {base}")
+            base_id = client.images.pull(base).id
+        except docker.errors.APIError as exc:
+            raise SandboxUnavailable(
+                f"the base image {base} is not here and cannot be pulled ({exc.explanation or exc}). "
+                "On a machine without a registry, build one with sandbox/build-offline-base.sh "
+                "and set MAKEGREEN_BASE_IMAGE (or [tool.makegreen] base-image)"
+            ) from exc
+    dockerfile = _dockerfile(base, deps)
+    context = _context(dockerfile, deps)
+    digest = hashlib.sha256(base_id.encode() + b"\0" + context).hexdigest()[:16]
+    tag = f"{IMAGE_REPO}:{digest}"
+    try:
+        client.images.get(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    on_log(f"building {tag} from {base}")
+    log: list[str] = []
+    try:
+        for item in client.api.build(
+            fileobj=io.BytesIO(context), custom_context=True, tag=tag, rm=True, forcerm=True, pull=False,
+            decode=True, labels={LABEL: "1", f"{LABEL}.base": base},
+        ):
+            if "stream" in item:
+                for line in item["stream"].splitlines():
+                    log.append(line)
+                    on_log(line)
+            if "error" in item:
+                log.append(item["error"])
+                raise ImageBuildError(f"building the sandbox image failed: {item['error'].strip()}", "\n".join(log))
+    except docker.errors.APIError as exc:
+        raise ImageBuildError(f"building the sandbox image failed: {exc}", "\n".join(log)) from exc
+    return tag
+

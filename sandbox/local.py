@@ -1,0 +1,115 @@
+"""Runs the tests on the host, in a private copy of the workspace. Not a security boundary: the CLI says so."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from .base import REPORT_PLUGIN, RunResult, pytest_argv, plugin_source, python_path
+from .capture import CappedOutput
+from .results import parse_report
+
+# Only what a test run needs from the host's environment: API keys and other secrets stay out.
+_PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT")
+
+
+class LocalSandbox:
+    kind = "local"
+
+    def __init__(self, python: str = sys.executable, output_limit: int = 256 * 1024) -> None:
+        self._python = python
+        self._output_limit = output_limit
+        self._dir: Path | None = None
+        self._files: dict[str, bytes] = {}
+
+    def start(self, files: Mapping[str, bytes]) -> None:
+        self._dir = Path(tempfile.mkdtemp(prefix="makegreen-local-"))
+        for sub in ("work", "plugin", "home"):
+            (self._dir / sub).mkdir()
+        (self._dir / "plugin" / f"{REPORT_PLUGIN}.py").write_bytes(plugin_source())
+        self.sync(files)
+
+    def sync(self, changes: Mapping[str, bytes | None]) -> None:
+        for path, content in changes.items():
+            if content is None:
+                self._files.pop(path, None)
+                (self._work / path).unlink(missing_ok=True)
+            else:
+                self._files[path] = content
+                self._write(path, content)
+
+    @property
+    def _work(self) -> Path:
+        assert self._dir is not None, "start() first"
+        return self._dir / "work"
+
+    def _write(self, path: str, content: bytes) -> None:
+        target = self._work / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+    def _restore(self) -> None:
+        # Code under test may have rewritten files here (tests included): every run starts from the expected files.
+        for path, content in self._files.items():
+            target = self._work / path
+            try:
+                if target.read_bytes() == content:
+                    continue
+            except OSError:
+                pass
+            self._write(path, content)
+
+    def run_tests(self, targets: Sequence[str], timeout: float) -> RunResult:
+        self._restore()
+        assert self._dir is not None
+        report = self._dir / "report.jsonl"
+        report.unlink(missing_ok=True)
+        env = {key: os.environ[key] for key in _PASSED_ENV if key in os.environ}
+        env.update(
+            HOME=str(self._dir / "home"), TMPDIR=str(self._dir / "home"), PYTHONDONTWRITEBYTECODE="1",
+            PYTHONPATH=python_path(self._files, str(self._work), str(self._dir / "plugin")),
+        )
+        output = CappedOutput(self._output_limit)
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            pytest_argv(self._python, str(report), targets), cwd=self._work, env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        reader = threading.Thread(target=_pump, args=(proc.stdout, output), daemon=True)
+        reader.start()
+        timed_out = False
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            _kill_group(proc.pid)
+            proc.wait()
+            reader.join(5)
+        seconds = time.monotonic() - started
+        text = report.read_text(encoding="utf-8", errors="replace") if report.exists() else ""
+        return RunResult(proc.returncode, timed_out, output.text(), parse_report(text), seconds)
+
+    def close(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+def _pump(stream, output: CappedOutput) -> None:
+    for chunk in iter(lambda: stream.read1(65536), b""):
+        output.feed(chunk)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,133 @@
+"""Test results, read from the JSON lines that the sandbox's pytest plugin writes."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+# pytest's own exit statuses
+PYTEST_OK, PYTEST_FAILED, PYTEST_INTERRUPTED, PYTEST_INTERNAL, PYTEST_USAGE, PYTEST_NO_TESTS = range(6)
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One test's result, its setup, call and teardown phases folded into one outcome."""
+
+    __test__ = False  # not a pytest test class
+
+    nodeid: str
+    outcome: str  # passed, failed, error, skipped, xfailed, xpassed
+    message: str = ""
+    longrepr: str = ""
+    duration: float = 0.0
+
+    @property
+    def file(self) -> str:
+        return self.nodeid.split("::", 1)[0]
+
+
+@dataclass(frozen=True)
+class CollectError:
+    """A test module (or package) that could not be collected, with the exception that stopped it."""
+
+    nodeid: str
+    exc_type: str
+    exc_bases: tuple[str, ...]
+    message: str
+    import_name: str | None  # for an ImportError: the module it could not import, or import from
+    origin: str  # the file the exception came from, relative to the rootdir where it lies inside
+    line: int | None
+    longrepr: str
+
+
+@dataclass(frozen=True)
+class TestReport:
+    __test__ = False
+
+    tests: dict[str, TestCase] = field(default_factory=dict)
+    collected: tuple[str, ...] = ()
+    collect_errors: tuple[CollectError, ...] = ()
+    exitstatus: int | None = None  # None: pytest never reached its end (killed, or crashed before)
+
+    def count(self, *outcomes: str) -> int:
+        return sum(1 for case in self.tests.values() if case.outcome in outcomes)
+
+    @property
+    def passed(self) -> int:
+        return self.count("passed", "xfailed", "skipped")
+
+    @property
+    def failing(self) -> list[TestCase]:
+        return [case for case in self.tests.values() if case.outcome in ("failed", "error")]
+
+    @property
+    def green(self) -> bool:
+        """Every collected test ran and passed (skips and expected failures count as the user declared them)."""
+        return (
+            self.exitstatus == PYTEST_OK
+            and not self.collect_errors
+            and not self.failing
+            and bool(self.tests)
+            and all(nodeid in self.tests for nodeid in self.collected)
+        )
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "passed": self.count("passed"),
+            "failed": self.count("failed"),
+            "errors": self.count("error") + len(self.collect_errors),
+            "skipped": self.count("skipped", "xfailed"),
+        }
+
+
+_PHASE_ORDER = {"setup": 0, "call": 1, "teardown": 2}
+
+
+def _fold(phases: list[dict]) -> TestCase:
+    phases = sorted(phases, key=lambda record: _PHASE_ORDER.get(record["when"], 3))
+    nodeid = phases[0]["nodeid"]
+    duration = sum(record.get("duration") or 0.0 for record in phases)
+    for record in phases:
+        if record["outcome"] == "failed":
+            outcome = "failed" if record["when"] == "call" else "error"
+            return TestCase(nodeid, outcome, record.get("message", ""), record.get("longrepr", ""), duration)
+    for record in phases:
+        if record["outcome"] == "skipped":
+            outcome = "xfailed" if record.get("wasxfail") else "skipped"
+            return TestCase(nodeid, outcome, record.get("message", ""), record.get("longrepr", ""), duration)
+    call = next((record for record in phases if record["when"] == "call"), None)
+    if call is None:  # killed between setup and call
+        return TestCase(nodeid, "error", "the test did not finish (killed or timed out)", "", duration)
+    return TestCase(nodeid, "xpassed" if call.get("wasxfail") else "passed", "", "", duration)
+
+
+def parse_report(text: str) -> TestReport:
+    """Build a TestReport from the plugin's JSON lines; a torn last line (the run was killed) is ignored."""
+    phases: dict[str, list[dict]] = {}
+    collected: tuple[str, ...] = ()
+    errors: list[CollectError] = []
+    exitstatus = None
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        event = record.get("event")
+        if event == "test":
+            phases.setdefault(record["nodeid"], []).append(record)
+        elif event == "collected":
+            collected = tuple(record["nodeids"])
+        elif event == "collect_error":
+            errors.append(CollectError(
+                nodeid=record["nodeid"],
+                exc_type=record.get("exc_type", ""),
+                exc_bases=tuple(record.get("exc_bases", ())),
+                message=record.get("exc_message", ""),
+                import_name=record.get("import_name"),
+                origin=record.get("origin", ""),
+                line=record.get("line"),
+                longrepr=record.get("longrepr", ""),
+            ))
+        elif event == "finish":
+            exitstatus = record["exitstatus"]
+    tests = {nodeid: _fold(records) for nodeid, records in phases.items()}
+    return TestReport(tests=tests, collected=collected, collect_errors=tuple(errors), exitstatus=exitstatus)
