@@ -1,0 +1,33 @@
+"""The `makegreen` command. The only place that turns failures into messages and exit codes."""
+from __future__ import annotations
+
+import signal
+import sys
+
+import typer
+
+from .solve import solve_command
+
+app = typer.Typer(
+    name="makegreen",
+    help="A test-driven coding agent: write failing pytest tests, get an implementation that makes them pass.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("solve")(solve_command)
+
+
+@app.callback()
+def _root() -> None:
+    """makegreen: failing tests in, a green implementation out."""
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    # SIGTERM (a CI job cancelled, a killed hook) cleans up exactly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _terminate)
+    sys.exit(app())

@@ -1,0 +1,40 @@
+"""Exit codes, and the one place that maps failures to them."""
+from __future__ import annotations
+
+from sandbox import ImageBuildError, SandboxError
+
+from ..errors import ApplyConflict, BackendError, ConfigError, MakegreenError, TestSuiteError
+
+EXIT_GREEN = 0
+EXIT_NOT_SOLVED = 1
+EXIT_USAGE = 2  # bad flags, settings or paths; tests that cannot run
+EXIT_ENVIRONMENT = 3  # Docker, the image, the model backend
+EXIT_CONFLICT = 5  # solved, but the user's files changed meanwhile: the patch was saved, nothing applied
+EXIT_INTERRUPTED = 130
+
+STATUS_EXIT = {"green": EXIT_GREEN, "already_green": EXIT_GREEN, "not_solved": EXIT_NOT_SOLVED}
+
+
+def exit_code_for(error: BaseException) -> int:
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(error, ApplyConflict):
+        return EXIT_CONFLICT
+    if isinstance(error, (ConfigError, TestSuiteError)):
+        return EXIT_USAGE
+    if isinstance(error, (BackendError, SandboxError, ImageBuildError)):
+        return EXIT_ENVIRONMENT
+    if isinstance(error, MakegreenError):
+        return EXIT_USAGE
+    raise error
+
+
+def describe(error: BaseException) -> tuple[str, str]:
+    """(message, detail) for a known failure."""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted; your files are as they were", ""
+    if isinstance(error, ImageBuildError):
+        return str(error), "\n".join(error.log.splitlines()[-40:])
+    if isinstance(error, TestSuiteError):
+        return str(error), error.detail
+    return str(error), ""

@@ -1,0 +1,69 @@
+"""`makegreen solve`: turn the failing tests green."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from ..config import Settings, load_settings
+from ..session import resolve_targets, run_solve
+from ..ui import PlainRenderer, TerminalRenderer
+from ..workspace import find_root
+from .boundary import STATUS_EXIT, describe, exit_code_for
+
+
+def solve_command(
+    paths: Optional[List[str]] = typer.Argument(None, help="Test files, folders or node ids; default: every test."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name (env MAKEGREEN_MODEL; default gpt-5)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)."),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="API key (env OPENAI_API_KEY)."),
+    message: Optional[str] = typer.Option(None, "-m", "--message", help="Extra instructions for the model."),
+    max_iterations: Optional[int] = typer.Option(None, "--max-iterations", help="Model rounds at most (default 8)."),
+    test_timeout: Optional[float] = typer.Option(None, "--test-timeout", help="Seconds per test run (default 120)."),
+    no_apply: bool = typer.Option(False, "--no-apply", help="Show the diff; leave your files untouched."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON summary object on stdout."),
+    sandbox: Optional[str] = typer.Option(None, "--sandbox", help="docker (default) or local (no isolation)."),
+    edit_format: Optional[str] = typer.Option(None, "--edit-format", help="auto, whole or search-replace."),
+) -> None:
+    """Make the failing tests pass: draft, test in a sandbox, iterate, then apply the change."""
+    cwd = Path.cwd()
+    root = find_root(cwd)
+    flags = dict(model=model, base_url=base_url, api_key=api_key, message=message, max_iterations=max_iterations,
+                 test_timeout=test_timeout, sandbox=sandbox, edit_format=edit_format,
+                 apply=False if no_apply else None, json=json_output or None)
+    console = Console(file=sys.stdout)
+    if json_output:
+        render = PlainRenderer(sys.stderr, show_result=False)
+    elif console.is_terminal:
+        render = TerminalRenderer(console)
+    else:
+        render = PlainRenderer(sys.stdout)
+    summary: dict = {}
+    try:
+        settings: Settings = load_settings(root, os.environ, flags)
+        targets = resolve_targets(root, cwd, paths or [])
+        summary = run_solve(settings, root, targets, render)
+        code = STATUS_EXIT[summary["status"]]
+    except BaseException as error:  # the error boundary: every known failure becomes a message and an exit code
+        if isinstance(error, (SystemExit, typer.Exit)):
+            raise
+        code = exit_code_for(error)  # re-raises what it does not know: a bug shows its traceback
+        text, detail = describe(error)
+        if isinstance(render, TerminalRenderer):
+            render.close()
+        summary = {**summary, "status": summary.get("status") or "error", "message": text}
+        if not json_output:
+            print(f"makegreen: error: {text}" if code != 130 else f"makegreen: {text}", file=sys.stderr)
+            if detail:
+                print(detail, file=sys.stderr)
+        elif detail:
+            summary["detail"] = detail
+    if json_output:
+        summary["exit_code"] = code
+        print(json.dumps(summary, default=str))
+    raise typer.Exit(code)

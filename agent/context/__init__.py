@@ -1,0 +1,1 @@
+"""What the model is shown: the tests, the code they need, and what is failing."""

@@ -1,0 +1,86 @@
+"""What the loop reports as it goes. Renderers, the trajectory writer and the JSON summary consume these."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    pass
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    run_id: str
+    root: str
+    model: str
+    sandbox: str
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Status(Event):
+    """A step outside the loop proper: building the image, starting the container."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class TestsRan(Event):
+    iteration: int  # 0 is the baseline
+    summary: dict[str, int]
+    green: bool
+    timed_out: bool
+    seconds: float
+    failing: tuple[str, ...]
+    output: str = ""
+
+    __test__ = False
+
+
+@dataclass(frozen=True)
+class IterationStarted(Event):
+    iteration: int
+    max_iterations: int
+
+
+@dataclass(frozen=True)
+class ModelRequest(Event):
+    iteration: int
+    messages: tuple[dict[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ModelProgress(Event):
+    """Sent while the answer streams; renderers throttle it themselves."""
+
+    iteration: int
+    phase: str  # waiting, thinking, writing
+    thinking_chars: int
+    answer_chars: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ModelAnswered(Event):
+    iteration: int
+    text: str
+    thinking: str
+    finish_reason: str | None
+    usage: dict[str, int]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class EditsApplied(Event):
+    iteration: int
+    changed: tuple[str, ...]
+    refused: tuple[dict[str, str], ...] = ()
+    misses: tuple[dict[str, Any], ...] = ()
+    found: int = 0
+
+
+@dataclass(frozen=True)
+class Finished(Event):
+    summary: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,101 @@
+"""The red → green loop: ask the model, apply its edits, run the tests, decide. Reports progress as events."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sandbox import RunResult
+
+from . import events as ev
+from .context.failures import user_errors
+from .context.prompt import feedback_message, first_messages
+from .edits import TestGuard, apply_edits, parse_edits
+from .errors import TestSuiteError
+from .protocols import Model, Sandbox
+from .workspace import Workspace
+
+Emit = Callable[[ev.Event], None]
+
+
+@dataclass(frozen=True)
+class Task:
+    targets: tuple[str, ...] = ()  # pytest paths or node ids; empty: the whole suite
+    message: str = ""
+    max_iterations: int = 8
+    test_timeout: float = 120.0
+    edit_format: str = "auto"
+
+
+@dataclass
+class Outcome:
+    status: str  # green, already_green, not_solved
+    iterations: int
+    result: RunResult
+    usage: dict[str, int] = field(default_factory=dict)
+    model_seconds: float = 0.0
+    sandbox_seconds: float = 0.0
+
+
+def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit: Emit) -> Outcome:
+    """Run the loop until the tests are green or the iterations are spent. The sandbox must be started."""
+    outcome = Outcome("not_solved", 0, _run(task, sandbox, 0, emit))
+    outcome.sandbox_seconds += outcome.result.seconds
+    guard = _check_baseline(outcome.result)
+    if outcome.result.report.green:
+        outcome.status = "already_green"
+        return outcome
+    messages = first_messages(workspace, outcome.result, sorted(guard.test_files), task.message, task.edit_format)
+    for iteration in range(1, task.max_iterations + 1):
+        outcome.iterations = iteration
+        emit(ev.IterationStarted(iteration, task.max_iterations))
+        emit(ev.ModelRequest(iteration, tuple(messages)))
+        answer = model.complete(messages, lambda p, i=iteration: emit(ev.ModelProgress(i, **vars(p))))
+        _add_usage(outcome, answer.usage, answer.seconds)
+        emit(ev.ModelAnswered(iteration, answer.text, answer.thinking, answer.finish_reason, dict(answer.usage),
+                              answer.seconds))
+        edits = apply_edits(workspace.dir, parse_edits(answer.text), guard)
+        emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(vars(r) for r in edits.refused),
+                             tuple(vars(m) for m in edits.misses), edits.found))
+        if edits.changed:
+            sandbox.sync(workspace.unsynced())
+            outcome.result = _run(task, sandbox, iteration, emit)
+            outcome.sandbox_seconds += outcome.result.seconds
+        if outcome.result.report.green:
+            outcome.status = "green"
+            return outcome
+        messages += [{"role": "assistant", "content": answer.text},
+                     {"role": "user", "content": feedback_message(edits, outcome.result)}]
+    return outcome
+
+
+def _run(task: Task, sandbox: Sandbox, iteration: int, emit: Emit) -> RunResult:
+    result = sandbox.run_tests(task.targets, task.test_timeout)
+    report = result.report
+    emit(ev.TestsRan(iteration, report.summary(), report.green, result.timed_out, result.seconds,
+                     tuple(case.nodeid for case in report.failing), result.output))
+    return result
+
+
+def _check_baseline(result: RunResult) -> TestGuard:
+    """The baseline must be a test suite that runs; its test files become read-only to the model."""
+    report = result.report
+    test_files = {nodeid.split("::")[0] for nodeid in (*report.collected, *report.tests)}
+    test_files |= {error.nodeid.split("::")[0] for error in report.collect_errors if error.nodeid.endswith(".py")}
+    guard = TestGuard(test_files)
+    problems = user_errors(report, guard.is_test_file)
+    if problems:
+        raise TestSuiteError("the tests themselves do not load; fix them first", "\n\n".join(problems))
+    if report.exitstatus is None or report.exitstatus >= 3 or not (report.tests or report.collect_errors):
+        reason = "the test run timed out" if result.timed_out else f"pytest exited with status {result.exit_code}"
+        if report.exitstatus == 5 or (report.exitstatus is not None and not report.collected
+                                      and not report.collect_errors):
+            reason = "no tests were collected"
+        raise TestSuiteError(f"the tests cannot be run: {reason}", result.output[-4000:])
+    return guard
+
+
+def _add_usage(outcome: Outcome, usage, seconds: float) -> None:
+    for key, value in usage.items():
+        outcome.usage[key] = outcome.usage.get(key, 0) + value
+    outcome.model_seconds += seconds
+

@@ -1,0 +1,139 @@
+"""One `makegreen solve` run, wired: settings → workspace, sandbox and model → the loop → the user's tree."""
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from . import events as ev
+from .config import Settings
+from .errors import ApplyConflict, BackendError, ConfigError
+from .loop import Outcome, Task, solve
+from .trajectory import TrajectoryWriter
+from .workspace import Workspace, save_text, state_dir
+
+Emit = Callable[[ev.Event], None]
+
+
+def new_run_id(clock: Callable[[], float] = time.time) -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(clock())) + "-" + secrets.token_hex(2)
+
+
+def resolve_targets(root: Path, cwd: Path, paths: Sequence[str]) -> tuple[str, ...]:
+    """PATHS as the user typed them (relative to where they stand), as pytest arguments relative to the root."""
+    targets = []
+    for given in paths:
+        file_part, sep, rest = given.partition("::")
+        full = (cwd / file_part).resolve()
+        if not full.exists():
+            raise ConfigError(f"{file_part}: no such file or directory")
+        try:
+            relative = full.relative_to(root).as_posix()
+        except ValueError:
+            raise ConfigError(f"{file_part} is outside the project at {root}") from None
+        targets.append((relative if relative != "." else "") + (sep + rest if sep else "") or ".")
+    return tuple(targets)
+
+
+def make_model(settings: Settings):
+    import openai
+
+    from .models import OpenAIChatModel
+
+    api_key = settings.api_key
+    if not api_key:
+        if not settings.base_url:
+            raise BackendError("no API key: set OPENAI_API_KEY (or --api-key), or point OPENAI_BASE_URL / "
+                               "--base-url at a local OpenAI-compatible server")
+        api_key = "unused"  # local servers ignore it, but the client requires one
+    client = openai.OpenAI(api_key=api_key, base_url=settings.base_url, max_retries=4,
+                           timeout=settings.request_timeout)
+    return OpenAIChatModel(client, settings.model)
+
+
+def make_sandbox(settings: Settings, files: Mapping[str, bytes], run_id: str, emit: Emit):
+    if settings.sandbox == "local":
+        from sandbox.local import LocalSandbox
+
+        return LocalSandbox()
+    from sandbox.container import DockerSandbox, Limits, connect
+    from sandbox.image import ensure_image, find_dependencies
+
+    client = connect(timeout=settings.test_timeout + 60)
+    image = ensure_image(client, settings.base_image, find_dependencies(files), lambda line: emit(ev.Status(line)))
+    limits = Limits(memory=settings.memory, cpus=settings.cpus, pids=settings.pids,
+                    labels={"makegreen.run": run_id})
+    return DockerSandbox(client, image, limits)
+
+
+def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Emit,
+              clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
+    """Solve, apply when green (unless told not to), and return the run's summary. Errors propagate typed."""
+    started = clock()
+    run_id = new_run_id()
+    run_dir = state_dir(root) / "runs" / run_id
+    trajectory = TrajectoryWriter(run_dir)
+    summary: dict[str, Any] = {"run_id": run_id, "run_dir": os.path.relpath(run_dir), "model": settings.model,
+                               "sandbox": settings.sandbox, "status": "error", "applied": False}
+
+    def both(event: ev.Event) -> None:
+        trajectory(event)
+        emit(event)
+
+    try:
+        with ExitStack() as stack:
+            both(ev.RunStarted(run_id, str(root), settings.model, settings.sandbox, targets))
+            model = make_model(settings)
+            workspace = Workspace(root)
+            stack.callback(workspace.close)
+            sandbox = make_sandbox(settings, workspace.files(), run_id, both)
+            stack.callback(sandbox.close)
+            sandbox.start(workspace.files())
+            task = Task(targets, settings.message, settings.max_iterations, settings.test_timeout,
+                        settings.edit_format)
+            outcome = solve(task, model, sandbox, workspace, both)
+            summary.update(_outcome_summary(outcome, workspace))
+            if outcome.status == "green":
+                patch = run_dir / "changes.patch"
+                save_text(patch, summary["diff"])
+                if settings.apply:
+                    workspace.apply(patch)
+                    summary["applied"] = True
+                else:
+                    summary["message"] = f"not applied (--no-apply); the patch is in {os.path.relpath(patch)}"
+            elif outcome.status == "not_solved" and workspace.changes():
+                attempt = run_dir / "last-attempt.patch"
+                save_text(attempt, workspace.diff())
+                summary["message"] = f"your files are untouched; the last attempt is in {os.path.relpath(attempt)}"
+    except ApplyConflict as exc:
+        summary.update(status="conflict", message=str(exc))
+        raise
+    except KeyboardInterrupt:
+        summary.update(status="interrupted")
+        raise
+    except Exception as exc:
+        summary.update(status="error", message=str(exc))
+        raise
+    finally:
+        summary["seconds"] = round(clock() - started, 3)
+        both(ev.Finished(dict(summary)))
+        trajectory.close()
+    return summary
+
+
+def _outcome_summary(outcome: Outcome, workspace: Workspace) -> dict[str, Any]:
+    changed = list(workspace.changes()) if outcome.status == "green" else []
+    return {
+        "status": outcome.status,
+        "iterations": outcome.iterations,
+        "tests": outcome.result.report.summary(),
+        "failing": [case.nodeid for case in outcome.result.report.failing],
+        "changed_files": changed,
+        "diff": workspace.diff() if changed else "",
+        "usage": outcome.usage,
+        "model_seconds": round(outcome.model_seconds, 3),
+        "sandbox_seconds": round(outcome.sandbox_seconds, 3),
+    }

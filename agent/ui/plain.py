@@ -1,0 +1,49 @@
+"""Plain lines, for pipes, CI logs and --json runs (where they go to stderr)."""
+from __future__ import annotations
+
+from typing import TextIO
+
+from .. import events as ev
+from .summary import summary_lines
+
+
+def _tests_line(event: ev.TestsRan) -> str:
+    label = "baseline" if event.iteration == 0 else f"iteration {event.iteration}"
+    counts = ", ".join(f"{v} {k}" for k, v in event.summary.items() if v) or "no tests ran"
+    state = "GREEN" if event.green else "timed out" if event.timed_out else "red"
+    return f"[makegreen] {label}: tests {state} ({counts}) in {event.seconds:.1f} s"
+
+
+class PlainRenderer:
+    def __init__(self, out: TextIO, show_result: bool = True) -> None:
+        self._out = out
+        self._show_result = show_result
+
+    def _say(self, text: str) -> None:
+        print(text, file=self._out, flush=True)
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.RunStarted):
+            self._say(f"[makegreen] run {event.run_id}: model {event.model}, sandbox {event.sandbox}")
+            if event.sandbox == "local":
+                self._say("[makegreen] WARNING: --sandbox local runs model-written code on this machine, "
+                          "unisolated")
+        elif isinstance(event, ev.Status):
+            self._say(f"[makegreen] {event.text}")
+        elif isinstance(event, ev.TestsRan):
+            self._say(_tests_line(event))
+        elif isinstance(event, ev.IterationStarted):
+            self._say(f"[makegreen] iteration {event.iteration}/{event.max_iterations}: asking the model")
+        elif isinstance(event, ev.ModelAnswered):
+            tokens = event.usage.get("completion_tokens")
+            self._say(f"[makegreen] model answered in {event.seconds:.1f} s"
+                      + (f", {tokens} output tokens" if tokens else ""))
+        elif isinstance(event, ev.EditsApplied):
+            self._say(f"[makegreen] edits: {len(event.changed)} file(s) changed"
+                      + "".join(f"; refused {r['path']}: {r['reason']}" for r in event.refused)
+                      + "".join(f"; SEARCH block {m['number']} for {m['path']} missed" for m in event.misses))
+        elif isinstance(event, ev.Finished) and self._show_result:
+            for line in summary_lines(event.summary):
+                self._say(line)
+            if event.summary.get("diff"):
+                self._say(event.summary["diff"].rstrip("\n"))

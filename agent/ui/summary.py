@@ -1,0 +1,39 @@
+"""The closing summary in words, shared by both renderers."""
+from __future__ import annotations
+
+from typing import Any
+
+HEADLINES = {
+    "green": "GREEN: the tests pass",
+    "already_green": "Already green: nothing to do",
+    "not_solved": "Not solved within the budget",
+    "conflict": "Solved, but not applied: your files changed meanwhile",
+    "error": "Stopped",
+    "interrupted": "Interrupted: your files are as they were",
+}
+
+
+def headline(summary: dict[str, Any]) -> str:
+    return HEADLINES.get(summary.get("status", ""), summary.get("status", ""))
+
+
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    tests = summary.get("tests") or {}
+    rows = [
+        ("result", headline(summary)),
+        ("tests", ", ".join(f"{v} {k}" for k, v in tests.items() if v) or "-"),
+        ("iterations", str(summary.get("iterations", 0))),
+        ("changed", ", ".join(summary.get("changed_files", [])) or "-"),
+        ("applied", "yes" if summary.get("applied") else "no"),
+        ("time", f"{summary.get('seconds', 0):.1f} s (model {summary.get('model_seconds', 0):.1f} s, "
+                 f"sandbox {summary.get('sandbox_seconds', 0):.1f} s)"),
+        ("tokens", ", ".join(f"{v} {k.replace('_tokens', '')}" for k, v in summary.get("usage", {}).items()) or "-"),
+        ("record", summary.get("run_dir", "-")),
+    ]
+    if summary.get("message"):
+        rows.append(("note", summary["message"]))
+    return rows
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    return [f"[makegreen] {key}: {value}" for key, value in summary_rows(summary)]

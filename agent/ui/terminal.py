@@ -1,0 +1,78 @@
+"""The live terminal view: one status line while the run goes, then a summary table and the diff."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.live import Live
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from .. import events as ev
+from .summary import headline, summary_rows
+
+
+class TerminalRenderer:
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._live: Live | None = None
+        self._iteration = "baseline"
+        self._tests = "tests not run yet"
+        self._model = ""
+
+    def _refresh(self) -> None:
+        line = Text.assemble((f"{self._iteration}", "bold"), "  ", self._tests, "  ", (self._model, "cyan"))
+        if self._live is None:
+            self._live = Live(line, console=self._console, refresh_per_second=8, transient=True)
+            self._live.start()
+        else:
+            self._live.update(line)
+
+    def _print(self, *renderables) -> None:
+        if self._live is not None:
+            self._live.console.print(*renderables)
+        else:
+            self._console.print(*renderables)
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.RunStarted):
+            self._print(Text(f"makegreen {event.run_id} · {event.model} · sandbox {event.sandbox}", style="dim"))
+            if event.sandbox == "local":
+                self._print(Text("WARNING: --sandbox local runs model-written code on this machine, unisolated.",
+                                 style="bold red"))
+        elif isinstance(event, ev.Status):
+            self._print(Text(event.text, style="dim"))
+        elif isinstance(event, ev.TestsRan):
+            counts = ", ".join(f"{v} {k}" for k, v in event.summary.items() if v) or "no tests ran"
+            style = "green" if event.green else "red"
+            self._tests = f"[{'green' if event.green else 'red'}] {counts}"
+            label = "baseline" if event.iteration == 0 else f"iteration {event.iteration}"
+            self._print(Text(f"{label}: {counts} ({event.seconds:.1f} s)", style=style))
+            self._refresh()
+        elif isinstance(event, ev.IterationStarted):
+            self._iteration = f"iteration {event.iteration}/{event.max_iterations}"
+            self._model = "asking the model"
+            self._refresh()
+        elif isinstance(event, ev.ModelProgress):
+            self._model = (f"{event.phase} {event.seconds:.0f} s · thinking {event.thinking_chars // 4} tok · "
+                           f"answer {event.answer_chars // 4} tok")
+            self._refresh()
+        elif isinstance(event, ev.EditsApplied):
+            for refusal in event.refused:
+                self._print(Text(f"refused {refusal['path']}: {refusal['reason']}", style="yellow"))
+            for miss in event.misses:
+                self._print(Text(f"SEARCH block {miss['number']} for {miss['path']} did not match", style="yellow"))
+            self._model = f"edited {', '.join(event.changed) or 'nothing'}"
+            self._refresh()
+        elif isinstance(event, ev.Finished):
+            self.close()
+            table = Table(title=headline(event.summary), show_header=False, title_justify="left")
+            for key, value in summary_rows(event.summary):
+                table.add_row(key, value)
+            self._console.print(table)
+            if event.summary.get("diff"):
+                self._console.print(Syntax(event.summary["diff"], "diff", theme="ansi_dark", word_wrap=True))
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None

@@ -1,0 +1,218 @@
+"""The user's tree, snapshotted into a temporary directory; the run's changes, diffed and applied back atomically.
+
+Nothing in the user's tree is written before the end, and then only the files the run changed, each only if it
+still holds what the snapshot saw.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import signal
+import stat
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .errors import ApplyConflict, ConfigError
+
+STATE_DIR = ".makegreen"
+MAX_FILE_BYTES = 5 * 1024 * 1024
+_WALK_SKIP = {".git", STATE_DIR, ".venv", "venv", "__pycache__", ".tox", ".nox", "node_modules", ".mypy_cache",
+              ".pytest_cache", ".ruff_cache", "build", "dist"}
+
+
+def find_root(start: Path) -> Path:
+    """The git work tree holding start, or start itself outside git."""
+    import git
+
+    try:
+        return Path(git.Repo(start, search_parent_directories=True).working_tree_dir)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return start
+
+
+def list_files(root: Path) -> list[str]:
+    """Tracked and untracked-but-not-ignored files (git), or every file outside the usual junk (no git)."""
+    import git
+
+    try:
+        repo = git.Repo(root)
+    except git.InvalidGitRepositoryError:
+        found = []
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d not in _WALK_SKIP and not d.endswith(".egg-info")]
+            found += [os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/") for name in files]
+        return sorted(found)
+    listed = repo.git.ls_files("--cached", "--others", "--exclude-standard", "-z").split("\0")
+    return sorted({path for path in listed if path and not path.startswith(STATE_DIR + "/")})
+
+
+class Workspace:
+    """A private copy of the user's tree that edits are applied to."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.original: dict[str, bytes] = {}
+        self.dir = Path(tempfile.mkdtemp(prefix="makegreen-ws-"))
+        self._synced: dict[str, bytes | None] = {}
+        for path in list_files(self.root):
+            source = self.root / path
+            if source.is_symlink():
+                # kept as a link so that a path through it resolves as it would in the user's tree
+                (self.dir / path).parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(os.readlink(source), self.dir / path)
+                continue
+            if not source.is_file() or source.stat().st_size > MAX_FILE_BYTES:
+                continue
+            content = source.read_bytes()
+            self.original[path] = content
+            (self.dir / path).parent.mkdir(parents=True, exist_ok=True)
+            (self.dir / path).write_bytes(content)
+        self._synced = dict(self.original)
+
+    def files(self) -> dict[str, bytes]:
+        return dict(self.original)
+
+    def read(self, path: str) -> bytes | None:
+        target = self.dir / path
+        return target.read_bytes() if target.is_file() and not target.is_symlink() else None
+
+    def _current(self) -> dict[str, bytes]:
+        current = {}
+        for folder, _dirs, names in os.walk(self.dir):
+            for name in names:
+                full = Path(folder, name)
+                if not full.is_symlink():
+                    current[full.relative_to(self.dir).as_posix()] = full.read_bytes()
+        return current
+
+    def changes(self) -> dict[str, bytes | None]:
+        """Every file whose content now differs from the snapshot (None: removed)."""
+        current = self._current()
+        return {p: current.get(p) for p in sorted(current.keys() | self.original.keys())
+                if current.get(p) != self.original.get(p)}
+
+    def unsynced(self) -> dict[str, bytes | None]:
+        """Changes since the last call: what the sandbox has not seen yet."""
+        current = self._current()
+        delta = {p: current.get(p) for p in sorted(current.keys() | self._synced.keys())
+                 if current.get(p) != self._synced.get(p)}
+        self._synced = current
+        return delta
+
+    def diff(self) -> str:
+        chunks = []
+        for path, new in self.changes().items():
+            old = self.original.get(path)
+            chunks += difflib.unified_diff(
+                _lines(old), _lines(new),
+                fromfile=f"a/{path}" if old is not None else "/dev/null",
+                tofile=f"b/{path}" if new is not None else "/dev/null",
+            )
+        return "".join(chunks)
+
+    def apply(self, patch_path: Path) -> list[str]:
+        """Write the changes into the user's tree, all or none; on a conflict, save the patch and raise."""
+        changes = self.changes()
+        conflicts = [path for path in changes if _read(self.root / path) != self.original.get(path)]
+        if conflicts:
+            save_text(patch_path, self.diff())
+            raise ApplyConflict(
+                f"{', '.join(conflicts)} changed while makegreen ran; nothing was applied. "
+                f"The change is saved in {patch_path}: apply it with `git apply {patch_path}`",
+                conflicts, str(patch_path),
+            )
+        with _deferred_interrupts():
+            staged = []
+            try:
+                for path, content in changes.items():
+                    if content is not None:
+                        staged.append((path, _stage(self.root / path, content)))
+                for path, temp in staged:
+                    os.replace(temp, self.root / path)
+                for path, content in changes.items():
+                    if content is None:
+                        (self.root / path).unlink(missing_ok=True)
+            except BaseException:
+                for _path, temp in staged:
+                    Path(temp).unlink(missing_ok=True)
+                raise
+        return list(changes)
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _lines(content: bytes | None) -> list[str]:
+    if content is None:
+        return []
+    lines = content.decode("utf-8", "replace").splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n\\ No newline at end of file\n"
+    return lines
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _stage(target: Path, content: bytes) -> str:
+    """Write content beside target (same filesystem, so the rename is atomic), with target's mode if it exists."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".makegreen", dir=target.parent)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+    if target.exists():
+        os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)
+    return temp
+
+
+def save_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(path.name + ".tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
+
+
+@contextmanager
+def _deferred_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C (and SIGTERM) until the files are all written, then deliver it."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:
+            raise KeyboardInterrupt
+
+
+def state_dir(root: Path) -> Path:
+    """makegreen's own folder in the user's repo, kept out of git by its own .gitignore."""
+    folder = root / STATE_DIR
+    try:
+        folder.mkdir(exist_ok=True)
+        ignore = folder / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# makegreen's run records; not part of the project\n*\n", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {folder}: {exc}") from exc
+    return folder
+

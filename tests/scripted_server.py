@@ -1,0 +1,164 @@
+"""A scripted OpenAI-compatible HTTP server on loopback, for tests and the offline demo.
+
+It speaks the real protocol (chat completions, plain and streamed as server-sent events; the model list) to the
+real `openai` client. Each request takes the next reply of its script; the last reply repeats. Every request's
+JSON body is kept for the tests to inspect.
+
+    python -m tests.scripted_server tests/answers/roman.md     # prints the base URL, serves until killed
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+@dataclass
+class Reply:
+    content: str = ""
+    reasoning: str = ""
+    reasoning_field: str = "reasoning_content"  # or "reasoning", or "think" for <think> tags in the content
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    finish_reason: str = "stop"
+    chunk_size: int = 40
+
+
+class ScriptedServer:
+    def __init__(self, replies: list[Reply], model: str = "scripted-model") -> None:
+        self.replies = list(replies)
+        self.model = model
+        self.requests: list[dict] = []
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> "ScriptedServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> "ScriptedServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def chat_requests(self) -> list[dict]:
+        return [body for body in self.requests if "messages" in body]
+
+    def _next(self, body: dict) -> Reply:
+        with self._lock:
+            self.requests.append(body)
+            return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    self._json(200, {"object": "list", "data": [
+                        {"id": server.model, "object": "model", "created": 0, "owned_by": "tests"}]})
+                else:
+                    self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if not self.path.rstrip("/").endswith("/chat/completions"):
+                    self._json(404, {"error": {"message": "not found"}})
+                    return
+                reply = server._next(body)
+                if reply.status != 200:
+                    self._json(reply.status, {"error": {"message": reply.content or "scripted error",
+                                                        "type": "scripted", "code": None}}, reply.headers)
+                    return
+                content, reasoning = reply.content, reply.reasoning
+                if reply.reasoning_field == "think" and reasoning:
+                    content, reasoning = f"<think>{reasoning}</think>\n{content}", ""
+                usage = {"prompt_tokens": sum(len(m.get("content", "")) for m in body["messages"]) // 4,
+                         "completion_tokens": (len(content) + len(reasoning)) // 4,
+                         "completion_tokens_details": {"reasoning_tokens": len(reasoning) // 4}}
+                usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+                base = {"id": "chatcmpl-scripted", "created": int(time.time()), "model": body.get("model")}
+                if not body.get("stream"):
+                    message = {"role": "assistant", "content": content}
+                    if reasoning:
+                        message[reply.reasoning_field] = reasoning
+                    self._json(200, {**base, "object": "chat.completion", "usage": usage, "choices": [
+                        {"index": 0, "message": message, "finish_reason": reply.finish_reason}]})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Connection", "close")
+                self.end_headers()
+
+                def send(delta: dict, finish: str | None = None, **extra) -> None:
+                    chunk = {**base, "object": "chat.completion.chunk",
+                             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+
+                send({"role": "assistant", "content": ""})
+                size = reply.chunk_size
+                for i in range(0, len(reasoning), size):
+                    send({reply.reasoning_field: reasoning[i:i + size]})
+                for i in range(0, len(content), size):
+                    send({"content": content[i:i + size]})
+                send({}, reply.finish_reason)
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    chunk = {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
+
+        return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("answers", nargs="+", type=Path, help="files holding the replies, in order")
+    args = parser.parse_args(argv)
+    replies = [Reply(content=path.read_text(encoding="utf-8"), reasoning="Reading the tests first.")
+               for path in args.answers]
+    server = ScriptedServer(replies).start()
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
