@@ -86,6 +86,12 @@ def needed_files(tests: Iterable[str], files: Mapping[str, bytes], known_missing
             top = module.split(".")[0]
             if top in _STDLIB:
                 continue
+            parts = module.split(".")
+            for level in range(1, len(parts)):  # importing pkg.mod runs pkg/__init__.py first
+                package = _resolve(".".join(parts[:level]), roots, files)
+                if package and package.endswith("__init__.py") and package not in seen:
+                    seen.add(package)
+                    sources.append(package)
             found = _resolve(module, roots, files)
             if found is None:
                 if not maybe and (top in known_missing or module in known_missing or _resolve(top, roots, files)):

@@ -1,0 +1,80 @@
+"""Shared fixtures: a Docker engine (or a clear skip, which MAKEGREEN_REQUIRE_DOCKER=1 turns into a failure),
+the base image to build sandbox images from, and throwaway git repositories."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+ANSWERS = Path(__file__).resolve().parent / "answers"
+
+
+def _docker_problem() -> str | None:
+    try:
+        import docker
+
+        docker.from_env(timeout=10).ping()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "no engine here"
+        return f"no Docker engine: {exc}"
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    problem = _docker_problem()
+    if problem:
+        if os.environ.get("MAKEGREEN_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"MAKEGREEN_REQUIRE_DOCKER=1 but {problem}")
+        pytest.skip(problem)
+    import docker
+
+    return docker.from_env(timeout=300)
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client) -> str:
+    image = os.environ.get("MAKEGREEN_BASE_IMAGE", "python:3.12-slim")
+    try:
+        docker_client.images.get(image)
+    except Exception:  # noqa: BLE001
+        message = f"base image {image} is missing: run sandbox/build-offline-base.sh (or .ci/run)"
+        if os.environ.get("MAKEGREEN_REQUIRE_DOCKER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return image
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=repo, check=True, capture_output=True, text=True,
+    ).stdout
+
+
+def make_repo(path: Path, files: dict[str, str] | None = None, example: str | None = None) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    if example:
+        shutil.copytree(EXAMPLES / example, path, dirs_exist_ok=True)
+    for name, content in (files or {}).items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(content)
+    git(path, "init", "-q")
+    git(path, "add", "-A")
+    git(path, "commit", "-qm", "tests first")
+    return path
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under root except git's and makegreen's own folders: what the user would call their tree."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if relative.parts[0] in (".git", ".makegreen") or not path.is_file():
+            continue
+        found[relative.as_posix()] = path.read_bytes()
+    return found

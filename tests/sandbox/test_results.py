@@ -1,0 +1,47 @@
+import json
+
+from sandbox.capture import CappedOutput
+from sandbox.results import parse_report
+
+
+def lines(*records):
+    return "\n".join(json.dumps(r) for r in records)
+
+
+def test_phases_fold_into_one_outcome_and_a_torn_line_is_ignored():
+    text = lines(
+        {"event": "collected", "nodeids": ["t.py::a", "t.py::b", "t.py::c", "t.py::d"]},
+        {"event": "test", "nodeid": "t.py::a", "when": "setup", "outcome": "passed"},
+        {"event": "test", "nodeid": "t.py::a", "when": "call", "outcome": "passed"},
+        {"event": "test", "nodeid": "t.py::b", "when": "setup", "outcome": "passed"},
+        {"event": "test", "nodeid": "t.py::b", "when": "call", "outcome": "failed", "message": "assert 1 == 2",
+         "longrepr": "E assert 1 == 2"},
+        {"event": "test", "nodeid": "t.py::c", "when": "setup", "outcome": "failed", "message": "fixture broke"},
+        {"event": "test", "nodeid": "t.py::d", "when": "setup", "outcome": "skipped", "wasxfail": True},
+    ) + '\n{"event": "test", "nodeid": "t.py::e", "wh'
+    report = parse_report(text)
+    assert {n: c.outcome for n, c in report.tests.items()} == {
+        "t.py::a": "passed", "t.py::b": "failed", "t.py::c": "error", "t.py::d": "xfailed"}
+    assert report.tests["t.py::b"].message == "assert 1 == 2"
+    assert report.exitstatus is None and not report.green
+    assert report.summary() == {"passed": 1, "failed": 1, "errors": 1, "skipped": 1}
+
+
+def test_green_needs_a_finished_run_with_every_collected_test_passing():
+    passed = [{"event": "test", "nodeid": "t.py::a", "when": w, "outcome": "passed"} for w in ("setup", "call")]
+    finish = {"event": "finish", "exitstatus": 0}
+    assert parse_report(lines({"event": "collected", "nodeids": ["t.py::a"]}, *passed, finish)).green
+    # a collected test that never reported (deselected by the code under test, say) is not green
+    assert not parse_report(lines({"event": "collected", "nodeids": ["t.py::a", "t.py::b"]}, *passed, finish)).green
+    assert not parse_report(lines({"event": "collected", "nodeids": []}, finish)).green
+
+
+def test_capped_output_keeps_head_and_tail_and_counts_the_middle():
+    out = CappedOutput(limit=100)
+    for i in range(1000):
+        out.feed(f"{i:04d}\n".encode())
+    text = out.text()
+    assert text.startswith("0000\n0001\n")
+    assert text.endswith("0998\n0999\n")
+    assert out.total == 5000 and out.dropped == 4900
+    assert "[... 4900 bytes of output cut ...]" in text

@@ -1,0 +1,136 @@
+import os
+
+import pytest
+
+from agent.edits import SearchReplace, TestGuard, WholeFile, apply_edits, parse_edits
+
+FENCE = "`" * 3
+
+
+def answer(*parts: str) -> str:
+    return "\n".join(parts)
+
+
+def test_whole_file_blocks_with_decorated_paths():
+    text = answer(
+        "I'll create two files.", "",
+        "**pkg/a.py**", f"{FENCE}python", "A = 1", FENCE,
+        "### `pkg/b.py`", f"{FENCE}python", "B = 2", "", FENCE,
+        "File: c.txt", f"{FENCE}", "plain", FENCE,
+    )
+    assert parse_edits(text) == [WholeFile("pkg/a.py", "A = 1\n"), WholeFile("pkg/b.py", "B = 2\n\n"),
+                                 WholeFile("c.txt", "plain\n")]
+
+
+def test_path_in_the_fence_info_string_and_in_prose():
+    text = answer(f"{FENCE}python pkg/a.py", "A = 1", FENCE, "Now create `pkg/b.py` with:", f"{FENCE}python",
+                  "B = 2", FENCE)
+    assert parse_edits(text) == [WholeFile("pkg/a.py", "A = 1\n"), WholeFile("pkg/b.py", "B = 2\n")]
+
+
+def test_code_blocks_without_a_path_are_not_edits():
+    text = answer("Run the tests with:", f"{FENCE}bash", "pytest -q", FENCE)
+    assert parse_edits(text) == []
+
+
+def test_search_replace_blocks_in_one_fence_and_outside_any_fence():
+    text = answer(
+        "mod.py", f"{FENCE}python",
+        "<<<<<<< SEARCH", "def f():", "    return 0", "=======", "def f():", "    return 1", ">>>>>>> REPLACE",
+        "<<<<<<< SEARCH", "X = 1", "=======", "X = 2", ">>>>>>> REPLACE",
+        FENCE,
+        "other.py",
+        "<<<<<<< SEARCH", "=======", "NEW = True", ">>>>>>> REPLACE",
+    )
+    assert parse_edits(text) == [
+        SearchReplace("mod.py", "def f():\n    return 0\n", "def f():\n    return 1\n", 1),
+        SearchReplace("mod.py", "X = 1\n", "X = 2\n", 2),
+        SearchReplace("other.py", "", "NEW = True\n", 3),
+    ]
+
+
+def test_a_longer_fence_can_hold_a_shorter_one():
+    text = answer("README.md", "````markdown", "Use it:", FENCE, "x()", FENCE, "````")
+    assert parse_edits(text) == [WholeFile("README.md", f"Use it:\n{FENCE}\nx()\n{FENCE}\n")]
+
+
+@pytest.fixture
+def repo(tmp_path):
+    (tmp_path / "mod.py").write_text("def f():\n    return 0\n\n\nX = 1\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_mod.py").write_text("from mod import f\n")
+    return tmp_path
+
+
+guard = TestGuard({"tests/test_mod.py"})
+
+
+def test_search_replace_applies_and_whole_file_creates(repo):
+    edits = [SearchReplace("mod.py", "    return 0\n", "    return 1\n", 1), WholeFile("pkg/new.py", "N = 1\n")]
+    outcome = apply_edits(repo, edits, guard)
+    assert outcome.changed == ["mod.py", "pkg/new.py"]
+    assert (repo / "mod.py").read_text() == "def f():\n    return 1\n\n\nX = 1\n"
+    assert (repo / "pkg/new.py").read_text() == "N = 1\n"
+
+
+def test_search_tolerates_trailing_spaces(repo):
+    edits = [SearchReplace("mod.py", "def f():  \n    return 0\n", "def f():\n    return 2\n", 1)]
+    outcome = apply_edits(repo, edits, guard)
+    assert outcome.misses == []
+    assert (repo / "mod.py").read_text().startswith("def f():\n    return 2\n")
+
+
+def test_search_written_at_another_indentation_is_reindented(repo):
+    (repo / "mod.py").write_text("class C:\n    def f(self):\n        return 0\n")
+    edits = [SearchReplace("mod.py", "def f(self):\n    return 0\n", "def f(self):\n    return 5\n", 1)]
+    apply_edits(repo, edits, guard)
+    assert (repo / "mod.py").read_text() == "class C:\n    def f(self):\n        return 5\n"
+
+
+def test_a_search_miss_names_the_block_and_shows_the_closest_lines(repo):
+    edits = [SearchReplace("mod.py", "X = 1\n", "X = 3\n", 1),
+             SearchReplace("mod.py", "def f():\n    return 42\n", "def f():\n    return 1\n", 2)]
+    outcome = apply_edits(repo, edits, guard)
+    assert outcome.changed == ["mod.py"]
+    [miss] = outcome.misses
+    assert miss.number == 2 and miss.path == "mod.py"
+    assert miss.closest == "def f():\n    return 0" and miss.line == 1
+    assert "return 0" in (repo / "mod.py").read_text()
+
+
+def test_an_ambiguous_search_is_a_miss(repo):
+    (repo / "mod.py").write_text("a = 1\na = 1\n")
+    outcome = apply_edits(repo, [SearchReplace("mod.py", "a = 1\n", "a = 2\n", 1)], guard)
+    assert "matches 2 places" in outcome.misses[0].reason
+    assert (repo / "mod.py").read_text() == "a = 1\na = 1\n"
+
+
+@pytest.mark.parametrize("path, reason", [
+    ("/etc/passwd", "absolute"),
+    ("../outside.py", "leave the project"),
+    ("pkg/../../outside.py", "leave the project"),
+    ("tests/test_mod.py", "read-only"),
+    ("tests/helpers.py", "read-only"),
+    ("test_other.py", "read-only"),
+    ("pkg/thing_test.py", "read-only"),
+    ("conftest.py", "configures"),
+    ("sub/conftest.py", "configures"),
+    ("pyproject.toml", "configures"),
+    ("pytest.ini", "configures"),
+    (".git/config", "off limits"),
+])
+def test_refused_paths_are_reported_and_nothing_is_written(repo, path, reason):
+    before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
+    outcome = apply_edits(repo, [WholeFile(path, "pwned\n")], guard)
+    assert outcome.changed == []
+    assert reason in outcome.refused[0].reason
+    assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
+    assert not (repo.parent / "outside.py").exists()
+
+
+def test_a_symlink_leading_out_of_the_project_is_refused(repo, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside")
+    os.symlink(outside, repo / "link")
+    outcome = apply_edits(repo, [WholeFile("link/evil.py", "x\n")], guard)
+    assert "symbolic link" in outcome.refused[0].reason
+    assert not (outside / "evil.py").exists()

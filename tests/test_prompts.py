@@ -1,0 +1,66 @@
+import pytest
+
+from agent.context.prompt import feedback_message, first_messages
+from agent.edits import EditOutcome, Miss, Refusal
+from agent.prompting import PromptError, render
+from agent.workspace import Workspace
+from sandbox import RunResult
+from sandbox.results import CollectError, TestCase, TestReport
+from tests.conftest import make_repo
+
+
+def test_rendering_is_strict_both_ways():
+    assert render("applied.md", paths="a.py").strip() == "Applied: a.py"
+    with pytest.raises(PromptError, match="missing values"):
+        render("applied.md")
+    with pytest.raises(PromptError, match="unused values"):
+        render("applied.md", paths="a.py", extra=1)
+
+
+def red(tests=(), errors=()):
+    report = TestReport(tests={t.nodeid: t for t in tests}, collected=tuple(t.nodeid for t in tests),
+                        collect_errors=tuple(errors), exitstatus=1)
+    return RunResult(1, False, "", report, 0.1)
+
+
+def test_first_prompt_holds_tests_imported_sources_missing_modules_and_failures(tmp_path):
+    root = make_repo(tmp_path / "r", {
+        "src/shop/__init__.py": "", "src/shop/cart.py": "from .prices import price\n",
+        "src/shop/prices.py": "def price(x):\n    return 1\n", "src/shop/unrelated.py": "U = 1\n",
+        "tests/test_cart.py": "from shop.cart import Cart\nfrom shop.tax import vat\n",
+    })
+    error = CollectError("tests/test_cart.py", "ImportError", ("ImportError",), "cannot import name 'Cart'",
+                         None, "tests/test_cart.py", 1, "E   ImportError: cannot import name 'Cart'")
+    ws = Workspace(root)
+    system, task = first_messages(ws, red(errors=[error]), ["tests/test_cart.py"], "keep it simple", "auto")
+    assert system["role"] == "system" and "the block replaces the whole file" in system["content"]
+    text = task["content"]
+    assert "- tests/test_cart.py" in text and "keep it simple" in text
+    for path in ("tests/test_cart.py", "src/shop/__init__.py", "src/shop/cart.py", "src/shop/prices.py"):
+        assert f"\n{path}\n```" in text
+    assert "src/shop/unrelated.py" not in text
+    assert "`shop.tax` → src/shop/tax.py" in text
+    assert "cannot import name 'Cart'" in text
+
+
+def test_large_files_switch_the_prompt_to_search_replace(tmp_path):
+    root = make_repo(tmp_path / "r", {"big.py": "x = 1\n" * 400, "tests/test_big.py": "import big\n"})
+    case = TestCase("tests/test_big.py::test", "failed", "assert 1 == 2", "E assert 1 == 2")
+    system, _ = first_messages(Workspace(root), red([case]), ["tests/test_big.py"], "", "auto")
+    assert "SEARCH/REPLACE" in system["content"]
+
+
+def test_feedback_reports_refusals_misses_and_the_new_failures():
+    outcome = EditOutcome(found=2, changed=["a.py"], refused=[Refusal("tests/test_a.py", "test files are read-only")],
+                          misses=[Miss(2, "a.py", "its SEARCH part does not match the file", "def f():", 3)])
+    case = TestCase("tests/test_a.py::test_f", "failed", "assert 3 == 4", "E       assert 3 == 4")
+    text = feedback_message(outcome, red([case]))
+    assert "Applied: a.py" in text
+    assert "The edit to tests/test_a.py was refused: test files are read-only" in text
+    assert "SEARCH/REPLACE block 2 for a.py was not applied" in text and "(line 3)" in text
+    assert "tests/test_a.py::test_f FAILED" in text and "assert 3 == 4" in text
+    assert "1 failed" in text
+
+
+def test_an_answer_without_edits_is_told_so():
+    assert "No edits were found" in feedback_message(EditOutcome(), red())

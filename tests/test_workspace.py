@@ -1,0 +1,76 @@
+import os
+import subprocess
+
+import pytest
+
+from agent.errors import ApplyConflict
+from agent.workspace import Workspace, list_files, state_dir
+from tests.conftest import make_repo, tree_bytes
+
+
+@pytest.fixture
+def repo(tmp_path):
+    root = make_repo(tmp_path / "repo", {"mod.py": "A = 1\n", "tests/test_mod.py": "def test(): pass\n",
+                                         ".gitignore": "ignored.txt\n"})
+    (root / "ignored.txt").write_text("secret")
+    (root / "untracked.py").write_text("U = 1\n")
+    return root
+
+
+def test_snapshot_holds_tracked_and_untracked_but_not_ignored_files(repo):
+    state_dir(repo)
+    assert list_files(repo) == [".gitignore", "mod.py", "tests/test_mod.py", "untracked.py"]
+
+
+def test_state_dir_keeps_itself_out_of_git(repo):
+    (state_dir(repo) / "runs").mkdir()
+    (repo / ".makegreen" / "runs" / "x.json").write_text("{}")
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
+    assert ".makegreen" not in status
+
+
+def test_changes_stay_in_the_copy_until_applied(repo):
+    before = tree_bytes(repo)
+    ws = Workspace(repo)
+    (ws.dir / "mod.py").write_text("A = 2\n")
+    (ws.dir / "pkg").mkdir()
+    (ws.dir / "pkg" / "new.py").write_text("N = 1\n")
+    assert tree_bytes(repo) == before
+    assert ws.changes() == {"mod.py": b"A = 2\n", "pkg/new.py": b"N = 1\n"}
+    assert "-A = 1\n+A = 2\n" in ws.diff() and "+++ b/pkg/new.py" in ws.diff()
+    os.chmod(repo / "mod.py", 0o755)
+    ws.apply(repo / ".makegreen" / "p.patch")
+    assert (repo / "mod.py").read_text() == "A = 2\n" and (repo / "pkg" / "new.py").read_text() == "N = 1\n"
+    assert os.stat(repo / "mod.py").st_mode & 0o777 == 0o755
+    ws.close()
+    assert not ws.dir.exists()
+
+
+def test_unsynced_reports_each_change_once(repo):
+    ws = Workspace(repo)
+    (ws.dir / "mod.py").write_text("A = 2\n")
+    assert ws.unsynced() == {"mod.py": b"A = 2\n"}
+    assert ws.unsynced() == {}
+    (ws.dir / "mod.py").unlink()
+    assert ws.unsynced() == {"mod.py": None}
+
+
+def test_a_file_changed_meanwhile_blocks_the_whole_apply_and_saves_the_patch(repo):
+    ws = Workspace(repo)
+    (ws.dir / "mod.py").write_text("A = 2\n")
+    (ws.dir / "new.py").write_text("N = 1\n")
+    (repo / "mod.py").write_text("A = 'the user was here'\n")
+    before = tree_bytes(repo)
+    patch = repo / ".makegreen" / "changes.patch"
+    with pytest.raises(ApplyConflict, match="mod.py changed while makegreen ran") as caught:
+        ws.apply(patch)
+    assert caught.value.paths == ["mod.py"]
+    assert tree_bytes(repo) == before
+    assert "+A = 2" in patch.read_text()
+
+
+def test_works_outside_git_too(tmp_path):
+    (tmp_path / "m.py").write_text("x = 1\n")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "lib.py").write_text("")
+    assert list_files(tmp_path) == ["m.py"]
