@@ -27,6 +27,7 @@ class Reply:
     headers: dict = field(default_factory=dict)
     finish_reason: str = "stop"
     chunk_size: int = 40
+    delay: float = 0.0  # seconds to wait before answering
 
 
 class ScriptedServer:
@@ -98,6 +99,7 @@ class ScriptedServer:
                     self._json(404, {"error": {"message": "not found"}})
                     return
                 reply = server._next(body)
+                time.sleep(reply.delay)
                 if reply.status != 200:
                     self._json(reply.status, {"error": {"message": reply.content or "scripted error",
                                                         "type": "scripted", "code": None}}, reply.headers)
