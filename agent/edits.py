@@ -171,18 +171,25 @@ def apply_edits(root: Path, edits: list[Edit], protected: Callable[[str], str | 
                 outcome.refused.append(Refusal(path or "(none)", reason))
             continue
         target = root / path
-        if isinstance(edit, WholeFile):
-            new = edit.content
-        else:
+        try:
             current = target.read_text(encoding="utf-8") if target.is_file() else None
-            new, miss = _replace(current, edit)
-            if miss is not None:
-                outcome.misses.append(miss)
+            if isinstance(edit, WholeFile):
+                new = edit.content
+            else:
+                new, miss = _replace(current, edit)
+                if miss is not None:
+                    outcome.misses.append(miss)
+                    continue
+            if new == current:
                 continue
-        if target.is_file() and target.read_text(encoding="utf-8") == new:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(new, encoding="utf-8")
+        except UnicodeDecodeError:
+            outcome.refused.append(Refusal(path, "it is not a UTF-8 text file"))
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(new, encoding="utf-8")
+        except OSError as exc:  # a folder where a file should go, or the reverse
+            outcome.refused.append(Refusal(path, f"it cannot be written: {exc.strerror or exc}"))
+            continue
         if path not in outcome.changed:
             outcome.changed.append(path)
     return outcome

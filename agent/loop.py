@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sandbox import RunResult
+from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE
 
 from . import events as ev
 from .context.failures import user_errors
@@ -85,12 +86,14 @@ def _check_baseline(result: RunResult) -> TestGuard:
     problems = user_errors(report, guard.is_test_file)
     if problems:
         raise TestSuiteError("the tests themselves do not load; fix them first", "\n\n".join(problems))
-    if report.exitstatus is None or report.exitstatus >= 3 or not (report.tests or report.collect_errors):
-        reason = "the test run timed out" if result.timed_out else f"pytest exited with status {result.exit_code}"
-        if report.exitstatus == 5 or (report.exitstatus is not None and not report.collected
-                                      and not report.collect_errors):
-            reason = "no tests were collected"
-        raise TestSuiteError(f"the tests cannot be run: {reason}", result.output[-4000:])
+    ran = bool(report.collected or report.tests or report.collect_errors)
+    if report.exitstatus == PYTEST_NO_TESTS or (report.exitstatus is not None and not ran):
+        raise TestSuiteError("no tests were collected: check the paths given and pytest's configuration",
+                             result.output[-4000:])
+    if not ran or report.exitstatus in (PYTEST_INTERNAL, PYTEST_USAGE):
+        # pytest stopped before any test (a broken conftest.py, bad options): nothing the model can be shown
+        raise TestSuiteError(f"the tests cannot be run: pytest exited with status {result.exit_code}",
+                             result.output[-4000:])
     return guard
 
 

@@ -54,11 +54,13 @@ def make_model(settings: Settings):
     return OpenAIChatModel(client, settings.model)
 
 
-def make_sandbox(settings: Settings, files: Mapping[str, bytes], run_id: str, emit: Emit):
+def make_sandbox(settings: Settings, root: Path, files: Mapping[str, bytes], run_id: str, emit: Emit):
     if settings.sandbox == "local":
-        from sandbox.local import LocalSandbox
+        from sandbox.local import LocalSandbox, find_python
 
-        return LocalSandbox()
+        python = find_python(root, os.environ)
+        emit(ev.Status(f"running the tests on this machine with {python}"))
+        return LocalSandbox(python)
     from sandbox.container import DockerSandbox, Limits, connect
     from sandbox.image import ensure_image, find_dependencies
 
@@ -71,7 +73,8 @@ def make_sandbox(settings: Settings, files: Mapping[str, bytes], run_id: str, em
 
 def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Emit,
               clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
-    """Solve, apply when green (unless told not to), and return the run's summary. Errors propagate typed."""
+    """Solve, apply when green (unless told not to), and return the run's summary, whose status is green,
+    already_green, not_solved or conflict. Errors propagate typed, after the trajectory has recorded them."""
     started = clock()
     run_id = new_run_id()
     run_dir = state_dir(root) / "runs" / run_id
@@ -89,7 +92,7 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             model = make_model(settings)
             workspace = Workspace(root)
             stack.callback(workspace.close)
-            sandbox = make_sandbox(settings, workspace.files(), run_id, both)
+            sandbox = make_sandbox(settings, root, workspace.files(), run_id, both)
             stack.callback(sandbox.close)
             sandbox.start(workspace.files())
             task = Task(targets, settings.message, settings.max_iterations, settings.test_timeout,
@@ -100,17 +103,17 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
                 patch = run_dir / "changes.patch"
                 save_text(patch, summary["diff"])
                 if settings.apply:
-                    workspace.apply(patch)
-                    summary["applied"] = True
+                    try:
+                        workspace.apply(patch)
+                        summary["applied"] = True
+                    except ApplyConflict as exc:
+                        summary.update(status="conflict", message=str(exc), conflicts=exc.paths)
                 else:
                     summary["message"] = f"not applied (--no-apply); the patch is in {os.path.relpath(patch)}"
             elif outcome.status == "not_solved" and workspace.changes():
                 attempt = run_dir / "last-attempt.patch"
                 save_text(attempt, workspace.diff())
                 summary["message"] = f"your files are untouched; the last attempt is in {os.path.relpath(attempt)}"
-    except ApplyConflict as exc:
-        summary.update(status="conflict", message=str(exc))
-        raise
     except KeyboardInterrupt:
         summary.update(status="interrupted")
         raise

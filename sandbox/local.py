@@ -103,6 +103,23 @@ class LocalSandbox:
             self._dir = None
 
 
+def find_python(root: Path, environ: Mapping[str, str]) -> str:
+    """The project's own interpreter, so that its dependencies are there: its virtualenv, the active one, or the
+    first python3 on PATH, whichever has pytest; makegreen's own interpreter when none has."""
+    candidates = [root / ".venv" / "bin" / "python", root / "venv" / "bin" / "python"]
+    if environ.get("VIRTUAL_ENV"):
+        candidates.append(Path(environ["VIRTUAL_ENV"]) / "bin" / "python")
+    on_path = shutil.which("python3", path=environ.get("PATH"))
+    if on_path:
+        candidates.append(Path(on_path))
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            probe = subprocess.run([str(candidate), "-c", "import pytest"], capture_output=True, timeout=30)
+            if probe.returncode == 0:
+                return str(candidate)
+    return sys.executable
+
+
 def _pump(stream, output: CappedOutput) -> None:
     for chunk in iter(lambda: stream.read1(65536), b""):
         output.feed(chunk)

@@ -134,3 +134,13 @@ def test_a_symlink_leading_out_of_the_project_is_refused(repo, tmp_path_factory)
     outcome = apply_edits(repo, [WholeFile("link/evil.py", "x\n")], guard)
     assert "symbolic link" in outcome.refused[0].reason
     assert not (outside / "evil.py").exists()
+
+
+def test_binary_files_and_impossible_paths_are_refused_not_crashed_on(repo):
+    (repo / "blob.bin").write_bytes(b"\xff\xfe\x00")
+    (repo / "folder").mkdir()
+    outcome = apply_edits(repo, [SearchReplace("blob.bin", "x", "y", 1), WholeFile("folder", "x\n"),
+                                 WholeFile("mod.py/inner.py", "x\n")], guard)
+    assert [r.path for r in outcome.refused] == ["blob.bin", "folder", "mod.py/inner.py"]
+    assert "not a UTF-8 text file" in outcome.refused[0].reason
+    assert (repo / "blob.bin").read_bytes() == b"\xff\xfe\x00"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sandbox import ImageBuildError, SandboxError
 
-from ..errors import ApplyConflict, BackendError, ConfigError, MakegreenError, TestSuiteError
+from ..errors import BackendError, ConfigError, MakegreenError, TestSuiteError
 
 EXIT_GREEN = 0
 EXIT_NOT_SOLVED = 1
@@ -12,14 +12,13 @@ EXIT_ENVIRONMENT = 3  # Docker, the image, the model backend
 EXIT_CONFLICT = 5  # solved, but the user's files changed meanwhile: the patch was saved, nothing applied
 EXIT_INTERRUPTED = 130
 
-STATUS_EXIT = {"green": EXIT_GREEN, "already_green": EXIT_GREEN, "not_solved": EXIT_NOT_SOLVED}
+STATUS_EXIT = {"green": EXIT_GREEN, "already_green": EXIT_GREEN, "not_solved": EXIT_NOT_SOLVED,
+               "conflict": EXIT_CONFLICT}
 
 
 def exit_code_for(error: BaseException) -> int:
     if isinstance(error, KeyboardInterrupt):
         return EXIT_INTERRUPTED
-    if isinstance(error, ApplyConflict):
-        return EXIT_CONFLICT
     if isinstance(error, (ConfigError, TestSuiteError)):
         return EXIT_USAGE
     if isinstance(error, (BackendError, SandboxError, ImageBuildError)):

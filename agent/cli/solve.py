@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from ..config import Settings, load_settings
+from ..events import Finished
 from ..session import resolve_targets, run_solve
 from ..ui import PlainRenderer, TerminalRenderer
 from ..workspace import find_root
@@ -43,11 +44,17 @@ def solve_command(
         render = TerminalRenderer(console)
     else:
         render = PlainRenderer(sys.stdout)
-    summary: dict = {}
+    finished: dict = {}  # the run's summary as the Finished event carries it, kept for errors too
+
+    def consume(event) -> None:
+        if isinstance(event, Finished):
+            finished.update(event.summary)
+        render(event)
+
     try:
         settings: Settings = load_settings(root, os.environ, flags)
         targets = resolve_targets(root, cwd, paths or [])
-        summary = run_solve(settings, root, targets, render)
+        summary = run_solve(settings, root, targets, consume)
         code = STATUS_EXIT[summary["status"]]
     except BaseException as error:  # the error boundary: every known failure becomes a message and an exit code
         if isinstance(error, (SystemExit, typer.Exit)):
@@ -56,7 +63,7 @@ def solve_command(
         text, detail = describe(error)
         if isinstance(render, TerminalRenderer):
             render.close()
-        summary = {**summary, "status": summary.get("status") or "error", "message": text}
+        summary = {**finished, "status": finished.get("status", "error"), "message": text}
         if not json_output:
             print(f"makegreen: error: {text}" if code != 130 else f"makegreen: {text}", file=sys.stderr)
             if detail:

@@ -16,11 +16,11 @@ class TerminalRenderer:
         self._console = console
         self._live: Live | None = None
         self._iteration = "baseline"
-        self._tests = "tests not run yet"
+        self._tests = Text("tests not run yet")
         self._model = ""
 
     def _refresh(self) -> None:
-        line = Text.assemble((f"{self._iteration}", "bold"), "  ", self._tests, "  ", (self._model, "cyan"))
+        line = Text.assemble((self._iteration, "bold"), "  ", self._tests, "  ", (self._model, "cyan"))
         if self._live is None:
             self._live = Live(line, console=self._console, refresh_per_second=8, transient=True)
             self._live.start()
@@ -44,7 +44,7 @@ class TerminalRenderer:
         elif isinstance(event, ev.TestsRan):
             counts = ", ".join(f"{v} {k}" for k, v in event.summary.items() if v) or "no tests ran"
             style = "green" if event.green else "red"
-            self._tests = f"[{'green' if event.green else 'red'}] {counts}"
+            self._tests = Text(counts, style=style)
             label = "baseline" if event.iteration == 0 else f"iteration {event.iteration}"
             self._print(Text(f"{label}: {counts} ({event.seconds:.1f} s)", style=style))
             self._refresh()

@@ -222,3 +222,44 @@ def test_ctrl_c_leaves_the_tree_as_it_was_and_no_container(roman, docker_client,
     left = [c for c in docker_client.containers.list(all=True, filters={"label": "makegreen"})
             if c.labels.get("makegreen.run") in run_ids]
     assert left == []
+
+
+def test_a_file_changed_during_the_run_blocks_the_apply_and_saves_the_patch(roman):
+    with ScriptedServer([Reply(ROMAN, delay=3)]) as server:
+        proc = solve(roman, server, "--json", "--sandbox", "local", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not server.chat_requests() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (roman / "roman.py").write_text("# started by hand meanwhile\n")
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 5, err
+    summary = json.loads(out)
+    assert summary["status"] == "conflict" and "roman.py changed while makegreen ran" in summary["message"]
+    assert (roman / "roman.py").read_text() == "# started by hand meanwhile\n"
+    [patch] = (roman / ".makegreen" / "runs").glob("*/changes.patch")
+    assert "+def to_roman" in patch.read_text()
+
+
+@pytest.mark.parametrize("files, words", [
+    ({"tests/conftest.py": "import no_such_plugin_module\n", "tests/test_a.py": "def test_a():\n    pass\n"},
+     "the tests cannot be run"),
+    ({"tests/test_a.py": "X = 1\n"}, "no tests were collected"),
+])
+def test_a_suite_that_cannot_run_exits_2_before_asking_the_model(tmp_path, files, words):
+    repo = make_repo(tmp_path / "r", files)
+    with ScriptedServer([Reply("unused")]) as server:
+        result = solve(repo, server, "--sandbox", "local")
+    assert result.returncode == 2, result.stderr
+    assert words in result.stderr and server.chat_requests() == []
+
+
+def test_an_endless_loop_at_baseline_is_red_not_an_error(tmp_path):
+    repo = make_repo(tmp_path / "loop", {
+        "spin.py": "def spin():\n    while True:\n        pass\n",
+        "tests/test_spin.py": "from spin import spin\n\ndef test_spin():\n    assert spin() is None\n",
+    })
+    fixed = "\n".join(["spin.py", f"{FENCE}python", "def spin():", "    return None", FENCE])
+    with ScriptedServer([Reply(fixed)]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", "--test-timeout", "3")
+    assert result.returncode == 0, result.stderr
+    assert "stopped after" in server.chat_requests()[0]["messages"][-1]["content"]

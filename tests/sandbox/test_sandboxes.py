@@ -82,3 +82,16 @@ def test_the_host_environment_does_not_reach_the_tests(box, monkeypatch):
     box.sync({"tests/test_env.py": b"import os\ndef test_env():\n    assert 'OPENAI_API_KEY' not in os.environ\n"})
     result = box.run_tests(["tests/test_env.py"], timeout=60)
     assert result.report.green, result.output
+
+
+def test_the_local_sandbox_prefers_the_projects_virtualenv(tmp_path):
+    import os
+    import sys
+
+    from sandbox.local import find_python
+
+    venv_python = tmp_path / ".venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    os.symlink(sys.executable, venv_python)
+    assert find_python(tmp_path, {"PATH": ""}) == str(venv_python)
+    assert find_python(tmp_path / "elsewhere", {"PATH": ""}) == sys.executable
