@@ -125,7 +125,7 @@ class Workspace:
                 f"The change is saved in {patch_path}: apply it with `git apply {patch_path}`",
                 conflicts, str(patch_path),
             )
-        with _deferred_interrupts():
+        with _interrupts_held():
             staged = []
             try:
                 for path, content in changes.items():
@@ -185,23 +185,20 @@ def save_text(path: Path, text: str) -> None:
 
 
 @contextmanager
-def _deferred_interrupts() -> Iterator[None]:
-    """Hold Ctrl-C (and SIGTERM) until the files are all written, then deliver it."""
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait while the files are written: the write takes milliseconds, and a half-written
+    change is the one outcome that must never happen. The run is over by then, so nothing is left to stop."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    received: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if received:
-            raise KeyboardInterrupt
 
 
 def state_dir(root: Path) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from .. import events as ev
-from .summary import summary_lines
+from .summary import QUIET, summary_lines
 
 
 def _tests_line(event: ev.TestsRan) -> str:
@@ -42,7 +42,7 @@ class PlainRenderer:
             self._say(f"[makegreen] edits: {len(event.changed)} file(s) changed"
                       + "".join(f"; refused {r['path']}: {r['reason']}" for r in event.refused)
                       + "".join(f"; SEARCH block {m['number']} for {m['path']} missed" for m in event.misses))
-        elif isinstance(event, ev.Finished) and self._show_result:
+        elif isinstance(event, ev.Finished) and self._show_result and event.summary.get("status") not in QUIET:
             for line in summary_lines(event.summary):
                 self._say(line)
             if event.summary.get("diff"):

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
+QUIET = ("error", "interrupted")  # the CLI's error boundary says these in its own words
+
 HEADLINES = {
     "green": "GREEN: the tests pass",
     "already_green": "Already green: nothing to do",
     "not_solved": "Not solved within the budget",
     "conflict": "Solved, but not applied: your files changed meanwhile",
-    "error": "Stopped",
-    "interrupted": "Interrupted: your files are as they were",
 }
 
 

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import events as ev
-from .summary import headline, summary_rows
+from .summary import QUIET, headline, summary_rows
 
 
 class TerminalRenderer:
@@ -65,6 +65,8 @@ class TerminalRenderer:
             self._refresh()
         elif isinstance(event, ev.Finished):
             self.close()
+            if event.summary.get("status") in QUIET:
+                return
             table = Table(title=headline(event.summary), show_header=False, title_justify="left")
             for key, value in summary_rows(event.summary):
                 table.add_row(key, value)
