@@ -35,6 +35,7 @@ class TestsRan(Event):
     seconds: float
     failing: tuple[str, ...]
     output: str = ""
+    tampered: tuple[str, ...] = ()  # files the code under test changed at run time (discarded)
 
     __test__ = False
 

@@ -73,7 +73,7 @@ def _run(task: Task, sandbox: Sandbox, iteration: int, emit: Emit) -> RunResult:
     result = sandbox.run_tests(task.targets, task.test_timeout)
     report = result.report
     emit(ev.TestsRan(iteration, report.summary(), report.green, result.timed_out, result.seconds,
-                     tuple(case.nodeid for case in report.failing), result.output))
+                     tuple(case.nodeid for case in report.failing), result.output, result.tampered))
     return result
 
 

@@ -31,6 +31,7 @@ class RunResult:
     output: str  # pytest's terminal output, capped
     report: TestReport
     seconds: float
+    tampered: tuple[str, ...] = ()  # workspace files the code under test changed (changes discarded before next run)
 
 
 def plugin_source() -> bytes:

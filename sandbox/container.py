@@ -7,7 +7,10 @@ CPU and process counts limited. The in-container timeout kills the run's whole p
 from __future__ import annotations
 
 import io
+import os
 import posixpath
+import secrets
+import socket
 import tarfile
 import threading
 import time
@@ -21,6 +24,9 @@ from .results import parse_report
 
 WORKDIR = "/workspace"
 REPORT = "/tmp/.makegreen-report.jsonl"
+STARTED = "/tmp/.makegreen-started"
+CHANGED = "/tmp/.makegreen-changed"
+SKEW = 3600  # files go in dated this far back, so a client clock ahead of the engine's raises no false alarm
 KILL_GRACE = 5.0  # seconds after the timeout before the host gives up on the exec's stream
 
 
@@ -52,7 +58,7 @@ def connect(timeout: float = 120):
 
 def _tar(files: Mapping[str, bytes]) -> bytes:
     buffer = io.BytesIO()
-    now = time.time()
+    now = time.time() - SKEW
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         dirs = sorted({posixpath.dirname(path) for path in files} - {""})
         for directory in sorted({parent for d in dirs for parent in _parents(d)}):
@@ -85,14 +91,16 @@ class DockerSandbox:
         import docker.errors
 
         limits = self._limits
+        remove_orphans(self._client)
         try:
             self._container = self._client.containers.run(
                 self._image, ["sleep", "infinity"], detach=True, init=True,
                 network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
                 mem_limit=limits.memory, memswap_limit=limits.memory, nano_cpus=int(limits.cpus * 1e9),
                 pids_limit=limits.pids, tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777"},
-                working_dir=WORKDIR, labels={LABEL: "1", **limits.labels},
-                environment={"HOME": "/tmp", "USER": "makegreen", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"},
+                working_dir=WORKDIR, labels={LABEL: "1", **owner_labels(), **limits.labels},
+                environment={"HOME": "/tmp", "USER": "makegreen", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+                             "PYTHONNOUSERSITE": "1"},
             )
         except docker.errors.APIError as exc:
             raise SandboxError(f"the sandbox container could not start: {exc.explanation or exc}") from exc
@@ -110,10 +118,14 @@ class DockerSandbox:
     def run_tests(self, targets: Sequence[str], timeout: float) -> RunResult:
         argv = pytest_argv("python3", REPORT, targets)
         # The test run's uid owns nothing else in the container, so `kill -9 -1` as that uid ends every process the
-        # run left behind (daemons included) and nothing more.
+        # run left behind (daemons included) and nothing more. Then any workspace file newer than the run's start
+        # was changed by the code under test: the workspace is read-only to it, so this list is a second guard.
         script = (
-            f'rm -f {REPORT}; timeout --signal=KILL {max(timeout, 1):.0f} "$@"; rc=$?; '
-            "kill -9 -1 2>/dev/null; exit $rc"
+            # The temporary folders are the only places the code can write, and they outlive a run: empty them, so
+            # that nothing one run leaves (a usercustomize.py, a .pth, a fake report) reaches the next
+            f"find /tmp /var/tmp /dev/shm -mindepth 1 -maxdepth 1 -exec rm -rf {{}} + 2>/dev/null; "
+            f': > {STARTED}; timeout --signal=KILL {max(timeout, 1):.0f} "$@"; rc=$?; '
+            f"kill -9 -1 2>/dev/null; find {WORKDIR} -newer {STARTED} ! -type d > {CHANGED} 2>/dev/null; exit $rc"
         )
         api = self._client.api
         exec_id = api.exec_create(
@@ -125,15 +137,25 @@ class DockerSandbox:
         reader = threading.Thread(target=_pump, args=(api.exec_start(exec_id, stream=True), output), daemon=True)
         reader.start()
         reader.join(timeout + KILL_GRACE)
-        if reader.is_alive():  # the in-container timeout failed to end it: end it from here
+        if reader.is_alive():  # the in-container timeout failed to end it: end it from here, inside the container
             self._container.exec_run(["sh", "-c", "kill -9 -1"], user=self._limits.user)
             reader.join(KILL_GRACE)
         seconds = time.monotonic() - started
         exit_code = api.exec_inspect(exec_id).get("ExitCode")
         exit_code = 137 if exit_code is None else exit_code
         timed_out = exit_code in (124, 137) and seconds >= timeout
-        report = self._container.exec_run(["cat", REPORT], user=self._limits.user, demux=True).output[0] or b""
-        return RunResult(exit_code, timed_out, output.text(), parse_report(report.decode("utf-8", "replace")), seconds)
+        report, changed = self._read_results()
+        return RunResult(exit_code, timed_out, output.text(), parse_report(report), seconds, changed)
+
+    def _read_results(self) -> tuple[str, tuple[str, ...]]:
+        """The report and the changed-files list, in one exec; the marker between them is new each time, so
+        nothing the code under test wrote into the report can pass for the list."""
+        marker = f"--makegreen-{secrets.token_hex(8)}--"
+        script = f'cat {REPORT} 2>/dev/null; printf "\\n%s\\n" "$1"; cat {CHANGED} 2>/dev/null'
+        raw = self._container.exec_run(["sh", "-c", script, "sh", marker], user=self._limits.user).output
+        report, _, changed = raw.decode("utf-8", "replace").rpartition(f"\n{marker}\n")
+        prefix = WORKDIR + "/"
+        return report, tuple(sorted(line[len(prefix):] for line in changed.splitlines() if line.startswith(prefix)))
 
     def close(self) -> None:
         if self._container is not None:
@@ -148,3 +170,51 @@ def _pump(stream, output: CappedOutput) -> None:
     for chunk in stream:
         output.feed(chunk)
 
+
+
+def owner_labels() -> dict[str, str]:
+    """Who started a container: enough to tell, later, that its run is over."""
+    return {f"{LABEL}.host": socket.gethostname(), f"{LABEL}.pid": str(os.getpid())}
+
+
+def _owner_alive(labels: Mapping[str, str]) -> bool | None:
+    """Whether the process that started the container still runs; None when it ran on another host."""
+    if labels.get(f"{LABEL}.host") != socket.gethostname():
+        return None
+    try:
+        os.kill(int(labels.get(f"{LABEL}.pid", "0")), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_orphans(client, everything: bool = False) -> list[str]:
+    """Remove makegreen's containers whose run is over: stopped ones, and those whose process on this host is gone
+    (a run killed before it could clean up). With everything, remove every makegreen container."""
+    import docker.errors
+
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        if everything or container.status != "running" or _owner_alive(container.labels) is False:
+            try:
+                container.remove(force=True)
+                removed.append(container.name)
+            except docker.errors.NotFound:  # another run's cleanup got there first
+                pass
+    return removed
+
+
+def remove_images(client) -> list[str]:
+    """Remove makegreen's project images that no container uses."""
+    import docker.errors
+
+    removed = []
+    for image in client.images.list(filters={"label": LABEL}):
+        try:
+            client.images.remove(image.id)
+            removed.append(", ".join(image.tags) or image.short_id)
+        except docker.errors.APIError:  # in use, or already gone
+            pass
+    return removed

@@ -95,7 +95,18 @@ class LocalSandbox:
             reader.join(5)
         seconds = time.monotonic() - started
         text = report.read_text(encoding="utf-8", errors="replace") if report.exists() else ""
-        return RunResult(proc.returncode, timed_out, output.text(), parse_report(text), seconds)
+        return RunResult(proc.returncode, timed_out, output.text(), parse_report(text), seconds, self._tampered())
+
+    def _tampered(self) -> tuple[str, ...]:
+        changed = []
+        for path, content in self._files.items():
+            try:
+                if (self._work / path).read_bytes() == content:
+                    continue
+            except OSError:
+                pass
+            changed.append(path)
+        return tuple(sorted(changed))
 
     def close(self) -> None:
         if self._dir is not None:

@@ -42,6 +42,9 @@ def describe(result: RunResult) -> str:
     if len(failing) > MAX_FAILURES:
         blocks.append(f"... and {len(failing) - MAX_FAILURES} more failing tests: "
                       + ", ".join(case.nodeid for case in failing[MAX_FAILURES:]))
+    if result.tampered:
+        blocks.append("The code under test changed these files while the tests ran; the changes were discarded "
+                      "and the next run uses the originals: " + ", ".join(result.tampered))
     if result.timed_out:
         blocks.append(f"The test run was stopped after {result.seconds:.0f} s (time limit). Look for an infinite "
                       f"loop or a blocking call. The last output was:\n```\n{_cut(result.output, 30)}\n```")

@@ -32,6 +32,9 @@ class PlainRenderer:
             self._say(f"[makegreen] {event.text}")
         elif isinstance(event, ev.TestsRan):
             self._say(_tests_line(event))
+            if event.tampered:
+                self._say(f"[makegreen] WARNING: the code under test changed {', '.join(event.tampered)} "
+                          "while the tests ran; discarded")
         elif isinstance(event, ev.IterationStarted):
             self._say(f"[makegreen] iteration {event.iteration}/{event.max_iterations}: asking the model")
         elif isinstance(event, ev.ModelAnswered):

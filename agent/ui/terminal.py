@@ -47,6 +47,9 @@ class TerminalRenderer:
             self._tests = Text(counts, style=style)
             label = "baseline" if event.iteration == 0 else f"iteration {event.iteration}"
             self._print(Text(f"{label}: {counts} ({event.seconds:.1f} s)", style=style))
+            if event.tampered:
+                self._print(Text(f"the code under test changed {', '.join(event.tampered)} while the tests ran; "
+                                 "discarded", style="bold yellow"))
             self._refresh()
         elif isinstance(event, ev.IterationStarted):
             self._iteration = f"iteration {event.iteration}/{event.max_iterations}"
