@@ -62,13 +62,17 @@ def make_sandbox(settings: Settings, root: Path, files: Mapping[str, bytes], run
         emit(ev.Status(f"running the tests on this machine with {python}"))
         return LocalSandbox(python)
     from sandbox.container import DockerSandbox, Limits, connect
-    from sandbox.image import ensure_image, find_dependencies
-
     client = connect(timeout=settings.test_timeout + 60)
-    image = ensure_image(client, settings.base_image, find_dependencies(files), lambda line: emit(ev.Status(line)))
+    image = project_image(client, settings, files, lambda line: emit(ev.Status(line)))
     limits = Limits(memory=settings.memory, cpus=settings.cpus, pids=settings.pids,
                     labels={"makegreen.run": run_id})
     return DockerSandbox(client, image, limits)
+
+
+def project_image(client, settings: Settings, files: Mapping[str, bytes], on_log: Callable[[str], None]) -> str:
+    from sandbox.image import ensure_image, find_ca_bundle, find_dependencies
+
+    return ensure_image(client, settings.base_image, find_dependencies(files), on_log, find_ca_bundle(os.environ))
 
 
 def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Emit,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import tarfile
 from dataclasses import dataclass
@@ -52,24 +53,47 @@ def find_dependencies(files: Mapping[str, bytes]) -> Dependencies:
     return Dependencies(tuple(requirements), req_files)
 
 
-def _dockerfile(base: str, deps: Dependencies) -> str:
+CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT")
+INSTALLED = f"{PLUGIN_DIR}/installed.txt"
+
+
+def find_ca_bundle(environ: Mapping[str, str]) -> bytes | None:
+    """The host's CA bundle, where the user names one: behind a corporate proxy pip trusts nothing else."""
+    for name in CA_VARIABLES:
+        path = environ.get(name)
+        if path and os.path.isfile(path):
+            with open(path, "rb") as handle:
+                return handle.read()
+    return None
+
+
+def _dockerfile(base: str, deps: Dependencies, ca_bundle: bytes | None) -> str:
     lines = [
         f"FROM {base}",
         "ENV PIP_BREAK_SYSTEM_PACKAGES=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1",
-        "RUN python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install pytest",
+    ]
+    cert = ""
+    if ca_bundle:
+        lines.append(f"COPY ca-bundle.pem {PLUGIN_DIR}/ca-bundle.pem")
+        cert = f"PIP_CERT={PLUGIN_DIR}/ca-bundle.pem SSL_CERT_FILE={PLUGIN_DIR}/ca-bundle.pem "
+    lines += [
+        f"RUN python3 -m pytest --version >/dev/null 2>&1 || {cert}python3 -m pip install pytest",
         f"COPY {REPORT_PLUGIN}.py {PLUGIN_DIR}/{REPORT_PLUGIN}.py",
     ]
     if deps:
         lines += [
             f"COPY deps/ {PLUGIN_DIR}/deps/",
-            f"RUN cd {PLUGIN_DIR}/deps && python3 -m pip install -r makegreen-requirements.txt",
+            f"RUN cd {PLUGIN_DIR}/deps && {cert}python3 -m pip install -r makegreen-requirements.txt",
         ]
-    lines.append("RUN mkdir -p /workspace")
+    lines.append(f"RUN mkdir -p /workspace && (python3 -m pip list --format=freeze 2>/dev/null || "
+                 f"python3 -m pytest --version) > {INSTALLED} 2>&1")
     return "\n".join(lines) + "\n"
 
 
-def _context(dockerfile: str, deps: Dependencies) -> bytes:
+def _context(dockerfile: str, deps: Dependencies, ca_bundle: bytes | None) -> bytes:
     entries = {"Dockerfile": dockerfile.encode(), f"{REPORT_PLUGIN}.py": plugin_source()}
+    if ca_bundle:
+        entries["ca-bundle.pem"] = ca_bundle
     if deps:
         listed = list(deps.requirements) + [f"-r {path}" for path in sorted(deps.files) if "/" not in path]
         entries["deps/makegreen-requirements.txt"] = ("\n".join(listed) + "\n").encode()
@@ -84,8 +108,11 @@ def _context(dockerfile: str, deps: Dependencies) -> bytes:
     return buffer.getvalue()
 
 
-def ensure_image(client, base: str, deps: Dependencies, on_log: Callable[[str], None] = lambda line: None) -> str:
-    """Return the tag of the project's image, building it first when no image with its hash exists."""
+def ensure_image(client, base: str, deps: Dependencies, on_log: Callable[[str], None] = lambda line: None,
+                 ca_bundle: bytes | None = None) -> str:
+    """Return the tag of the project's image, building it first when no image with its hash exists.
+
+    The CA bundle is used only to install packages; it is part of the hash, so a new bundle builds anew."""
     import docker.errors
 
     try:
@@ -100,8 +127,7 @@ def ensure_image(client, base: str, deps: Dependencies, on_log: Callable[[str], 
                 "On a machine without a registry, build one with sandbox/build-offline-base.sh "
                 "and set MAKEGREEN_BASE_IMAGE (or [tool.makegreen] base-image)"
             ) from exc
-    dockerfile = _dockerfile(base, deps)
-    context = _context(dockerfile, deps)
+    context = _context(_dockerfile(base, deps, ca_bundle), deps, ca_bundle)
     digest = hashlib.sha256(base_id.encode() + b"\0" + context).hexdigest()[:16]
     tag = f"{IMAGE_REPO}:{digest}"
     try:
@@ -122,8 +148,16 @@ def ensure_image(client, base: str, deps: Dependencies, on_log: Callable[[str], 
                     on_log(line)
             if "error" in item:
                 log.append(item["error"])
-                raise ImageBuildError(f"building the sandbox image failed: {item['error'].strip()}", "\n".join(log))
+                errors = [line for line in log if line.startswith("ERROR")] or [item["error"].strip()]
+                raise ImageBuildError("building the sandbox image failed: " + " / ".join(errors), "\n".join(log))
     except docker.errors.APIError as exc:
         raise ImageBuildError(f"building the sandbox image failed: {exc}", "\n".join(log)) from exc
     return tag
 
+
+
+def installed(client, tag: str) -> str:
+    """What the image holds, as pip lists it (written into the image when it was built)."""
+    output = client.containers.run(tag, ["cat", INSTALLED], remove=True, network_mode="none",
+                                   labels={LABEL: "1"})
+    return output.decode("utf-8", "replace")

@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from . import sandbox as sandbox_cli
 from .solve import solve_command
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("solve")(solve_command)
+app.add_typer(sandbox_cli.app, name="sandbox")
 
 
 @app.callback()

@@ -37,3 +37,21 @@ def describe(error: BaseException) -> tuple[str, str]:
     if isinstance(error, TestSuiteError):
         return str(error), error.detail
     return str(error), ""
+
+
+def run_guarded(body) -> int:
+    """Run a command's body; a known failure becomes its message on stderr and its exit code."""
+    import sys
+
+    try:
+        return body()
+    except Exception as error:  # noqa: BLE001 - exit_code_for re-raises what it does not know
+        code = exit_code_for(error)
+        text, detail = describe(error)
+        print(f"makegreen: error: {text}", file=sys.stderr)
+        if detail:
+            print(detail, file=sys.stderr)
+        return code
+    except KeyboardInterrupt as error:
+        print(f"makegreen: {describe(error)[0]}", file=sys.stderr)
+        return exit_code_for(error)

@@ -1,0 +1,114 @@
+"""Images and containers over time: building once, CA bundles, failed builds, orphans and `sandbox prune`."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sandbox.container import DockerSandbox, Limits
+from sandbox.image import LABEL, Dependencies, ensure_image
+from tests.conftest import ROOT, make_repo
+from tests.scripted_server import Reply, ScriptedServer
+
+CA = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def makegreen(repo, *args, env=None, **kwargs):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "MAKEGREEN_"))}
+    environ.update(PYTHONPATH=str(ROOT), MAKEGREEN_BASE_IMAGE=os.environ.get("MAKEGREEN_BASE_IMAGE", ""),
+                   OPENAI_API_KEY="k", MAKEGREEN_MODEL="scripted-model")
+    environ = {k: v for k, v in environ.items() if v}
+    environ.update(env or {})
+    argv = [sys.executable, "-m", "agent", *args]
+    if kwargs:
+        return subprocess.Popen(argv, cwd=repo, env=environ, text=True, **kwargs)
+    return subprocess.run(argv, cwd=repo, env=environ, capture_output=True, text=True, timeout=600)
+
+
+def stale_container(client, image, pid: int):
+    return client.containers.run(image, ["sleep", "infinity"], detach=True, network_mode="none",
+                                 labels={LABEL: "1", f"{LABEL}.host": os.uname().nodename, f"{LABEL}.pid": str(pid)})
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.fixture(scope="module")
+def image(docker_client, base_image):
+    return ensure_image(docker_client, base_image, Dependencies((), {}))
+
+
+def test_a_dependency_is_installed_through_the_hosts_ca_bundle_and_the_image_reused(tmp_path, base_image):
+    if not os.path.isfile(CA):
+        pytest.fail(f"{CA} is missing: the package index cannot be trusted from a container")
+    repo = make_repo(tmp_path / "dep", {
+        "pyproject.toml": '[project]\nname = "dep"\nversion = "0"\ndependencies = ["tomli-w"]\n',
+        "tests/test_dep.py": "import tomli_w\n\ndef test_dump():\n    assert tomli_w.dumps({'a': 1}) == 'a = 1\\n'\n",
+    })
+    env = {"SSL_CERT_FILE": CA}
+    first = makegreen(repo, "sandbox", "build", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "built" in first.stdout and "tomli_w" in first.stdout.replace("-", "_")
+    second = makegreen(repo, "sandbox", "build", env=env)
+    assert second.returncode == 0 and "reused" in second.stdout
+    with ScriptedServer([Reply("unused")]) as server:
+        solved = makegreen(repo, "solve", "--json", env={**env, "OPENAI_BASE_URL": server.url})
+    assert solved.returncode == 0, solved.stderr  # the test that imports the dependency passes in the sandbox
+
+
+def test_a_failed_build_shows_the_pip_error_and_exits_3(tmp_path, base_image):
+    repo = make_repo(tmp_path / "bad", {
+        "requirements.txt": "makegreen-no-such-package-zz==0.0.1\n",
+        "tests/test_x.py": "def test_x():\n    pass\n",
+    })
+    result = makegreen(repo, "sandbox", "build", env={"SSL_CERT_FILE": CA})
+    assert result.returncode == 3
+    assert "building the sandbox image failed" in result.stderr
+    assert "ERROR" in result.stderr and "makegreen-no-such-package-zz" in result.stderr
+
+
+def test_a_new_sandbox_removes_containers_of_dead_runs_only(docker_client, image):
+    stale = stale_container(docker_client, image, dead_pid())
+    alive = stale_container(docker_client, image, os.getpid())
+    box = DockerSandbox(docker_client, image, Limits())
+    box.start({"tests/test_a.py": b"def test_a():\n    pass\n"})
+    try:
+        ids = [c.id for c in docker_client.containers.list(all=True)]
+        assert stale.id not in ids and alive.id in ids
+    finally:
+        box.close()
+        alive.remove(force=True)
+
+
+def test_prune_removes_leftovers(tmp_path, docker_client, image):
+    stale = stale_container(docker_client, image, dead_pid())
+    result = makegreen(tmp_path, "sandbox", "prune", "--keep-images")
+    assert result.returncode == 0, result.stderr
+    assert stale.name in result.stdout
+    assert stale.id not in [c.id for c in docker_client.containers.list(all=True)]
+
+
+def test_a_killed_runs_container_is_removed_by_the_next_run(tmp_path, docker_client, base_image):
+    repo = make_repo(tmp_path / "roman", example="roman")
+    answer = (ROOT / "tests" / "answers" / "roman.md").read_text()
+    with ScriptedServer([Reply(answer, delay=30), Reply(answer)]) as server:
+        proc = makegreen(repo, "solve", env={"OPENAI_BASE_URL": server.url}, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not server.chat_requests() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        mine = docker_client.containers.list(filters={"label": f"{LABEL}.pid={proc.pid}"})
+        assert len(mine) == 1
+        proc.send_signal(signal.SIGKILL)  # no cleanup at all
+        proc.wait()
+        assert docker_client.containers.list(filters={"label": f"{LABEL}.pid={proc.pid}"})
+        second = makegreen(repo, "solve", "--json", env={"OPENAI_BASE_URL": server.url})
+    assert second.returncode == 0, second.stderr
+    assert docker_client.containers.list(all=True, filters={"label": f"{LABEL}.pid={proc.pid}"}) == []
