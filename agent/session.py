@@ -58,9 +58,9 @@ def make_sandbox(settings: Settings, root: Path, files: Mapping[str, bytes], run
     if settings.sandbox == "local":
         from sandbox.local import LocalSandbox, find_python
 
-        python = find_python(root, os.environ)
-        emit(ev.Status(f"running the tests on this machine with {python}"))
-        return LocalSandbox(python)
+        local = LocalSandbox(find_python(root, os.environ), memory=settings.memory, pids=settings.pids)
+        emit(ev.Status(local.describe()))
+        return local
     from sandbox.container import DockerSandbox, Limits, connect
     client = connect(timeout=settings.test_timeout + 60)
     image = project_image(client, settings, files, lambda line: emit(ev.Status(line)))

@@ -46,7 +46,12 @@ def list_files(root: Path) -> list[str]:
             dirs[:] = [d for d in dirs if d not in _WALK_SKIP and not d.endswith(".egg-info")]
             found += [os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/") for name in files]
         return sorted(found)
-    listed = repo.git.ls_files("--cached", "--others", "--exclude-standard", "-z").split("\0")
+    try:
+        # safe.directory: a root makegreen (sudo) in a user's repository is the user's own doing, not an attack
+        listed = repo.git(c=f"safe.directory={root}").ls_files(
+            "--cached", "--others", "--exclude-standard", "-z").split("\0")
+    except git.GitCommandError as exc:
+        raise ConfigError(f"git cannot list the files of {root}: {exc.stderr.strip()}") from exc
     return sorted({path for path in listed if path and not path.startswith(STATE_DIR + "/")})
 
 
@@ -163,18 +168,39 @@ def _read(path: Path) -> bytes | None:
 
 
 def _stage(target: Path, content: bytes) -> str:
-    """Write content beside target (same filesystem, so the rename is atomic), with target's mode if it exists."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Write content beside target (same filesystem, so the rename is atomic), with the mode and owner that the
+    file has, or for a new file that its folder gives: the user's, whoever runs makegreen (sudo included)."""
+    _make_parents(target.parent)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".makegreen", dir=target.parent)
     with os.fdopen(fd, "wb") as handle:
         handle.write(content)
     if target.exists():
-        os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
+        info = target.stat()
+        os.chmod(temp, stat.S_IMODE(info.st_mode))
     else:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temp, 0o666 & ~umask)
+        info = target.parent.stat()
+    _own(temp, info)
     return temp
+
+
+def _make_parents(folder: Path) -> None:
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    owner = folder.stat()
+    for new in reversed(missing):
+        new.mkdir()
+        _own(str(new), owner)
+
+
+def _own(path: str, like: os.stat_result) -> None:
+    # Only root can give a file away, and only a root makegreen would otherwise leave root's files in a user's tree.
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and (like.st_uid, like.st_gid) != (0, 0):
+        os.chown(path, like.st_uid, like.st_gid)
 
 
 def save_text(path: Path, text: str) -> None:

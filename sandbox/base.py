@@ -34,6 +34,15 @@ class RunResult:
     tampered: tuple[str, ...] = ()  # workspace files the code under test changed (changes discarded before next run)
 
 
+def parse_size(text: str) -> int:
+    """Bytes in a size such as 512m or 2g (Docker's notation)."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    text = text.strip().lower().rstrip("b")
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
 def plugin_source() -> bytes:
     return resources.files(__package__).joinpath("pytest_plugin", f"{REPORT_PLUGIN}.py").read_bytes()
 

@@ -1,4 +1,10 @@
-"""Runs the tests on the host, in a private copy of the workspace. Not a security boundary: the CLI says so."""
+"""Runs the tests on the host, in a private copy of the workspace: for machines without Docker.
+
+What it can do without a container: a process group killed on timeout, resource limits (address space,
+process count, file size, no core dumps), a scrubbed environment, no network where `unshare` can make a network
+namespace, and every file restored before each run. It is not a security boundary (the code runs as you, and
+can read what you can), and makegreen says so wherever it is used.
+"""
 from __future__ import annotations
 
 import os
@@ -12,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .base import REPORT_PLUGIN, RunResult, pytest_argv, plugin_source, python_path
+from .base import REPORT_PLUGIN, RunResult, parse_size, pytest_argv, plugin_source, python_path
 from .capture import CappedOutput
 from .results import parse_report
 
@@ -20,14 +26,63 @@ from .results import parse_report
 _PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT")
 
 
+FILE_SIZE_LIMIT = 1 << 30
+
+
+def network_isolation() -> list[str]:
+    """The command prefix that runs a program without network, or [] where this machine cannot."""
+    unshare = shutil.which("unshare")
+    if unshare is None or sys.platform != "linux":
+        return []
+    for prefix in ([unshare, "--net"], [unshare, "--net", "--map-current-user"], [unshare, "--net", "-r"]):
+        try:
+            if subprocess.run([*prefix, "true"], capture_output=True, timeout=10).returncode == 0:
+                return prefix
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+    return []
+
+
+def _user_processes() -> int:
+    uid = os.getuid()
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                count += entry.stat().st_uid == uid
+            except OSError:
+                pass
+    return count
+
+
 class LocalSandbox:
     kind = "local"
 
-    def __init__(self, python: str = sys.executable, output_limit: int = 256 * 1024) -> None:
+    def __init__(self, python: str = sys.executable, output_limit: int = 256 * 1024, memory: str = "2g",
+                 pids: int = 512, isolate_network: bool = True) -> None:
         self._python = python
         self._output_limit = output_limit
+        self._memory = parse_size(memory)
+        self._pids = pids
+        self._prefix = network_isolation() if isolate_network else []
         self._dir: Path | None = None
         self._files: dict[str, bytes] = {}
+
+    def describe(self) -> str:
+        network = "network off (unshare)" if self._prefix else "NETWORK ON (unshare is not available)"
+        return (f"local: no isolation from your files; process group killed on timeout; memory "
+                f"{self._memory >> 20} MiB, {self._pids} more processes; {network}")
+
+    def _limit(self) -> None:
+        """Runs in the child before exec: resource limits that the test run cannot raise again."""
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (self._memory, self._memory))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+        if os.getuid() != 0:  # counted per user, so it allows the processes the user already has
+            allowed = self._processes_before + self._pids
+            resource.setrlimit(resource.RLIMIT_NPROC, (allowed, allowed))
 
     def start(self, files: Mapping[str, bytes]) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="makegreen-local-"))
@@ -78,9 +133,11 @@ class LocalSandbox:
         )
         output = CappedOutput(self._output_limit)
         started = time.monotonic()
+        self._processes_before = _user_processes() if os.getuid() != 0 else 0
         proc = subprocess.Popen(
-            pytest_argv(self._python, str(report), targets), cwd=self._work, env=env,
+            [*self._prefix, *pytest_argv(self._python, str(report), targets)], cwd=self._work, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=self._limit,
         )
         reader = threading.Thread(target=_pump, args=(proc.stdout, output), daemon=True)
         reader.start()

@@ -74,3 +74,19 @@ def test_works_outside_git_too(tmp_path):
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "lib.py").write_text("")
     assert list_files(tmp_path) == ["m.py"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can run makegreen as one user in another's tree")
+def test_written_files_carry_the_users_ownership_even_when_root_applies(repo):
+    os.chown(repo, 4321, 4321)
+    os.chown(repo / "mod.py", 4321, 4321)
+    os.chmod(repo / "mod.py", 0o640)
+    ws = Workspace(repo)
+    (ws.dir / "mod.py").write_text("A = 2\n")
+    (ws.dir / "pkg" / "sub").mkdir(parents=True)
+    (ws.dir / "pkg" / "sub" / "new.py").write_text("N = 1\n")
+    ws.apply(repo / ".makegreen" / "p.patch")
+    for path in ("mod.py", "pkg", "pkg/sub", "pkg/sub/new.py"):
+        info = (repo / path).stat()
+        assert (info.st_uid, info.st_gid) == (4321, 4321), path
+    assert (repo / "mod.py").stat().st_mode & 0o777 == 0o640

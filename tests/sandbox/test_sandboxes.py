@@ -95,3 +95,37 @@ def test_the_local_sandbox_prefers_the_projects_virtualenv(tmp_path):
     os.symlink(sys.executable, venv_python)
     assert find_python(tmp_path, {"PATH": ""}) == str(venv_python)
     assert find_python(tmp_path / "elsewhere", {"PATH": ""}) == sys.executable
+
+
+def test_the_local_sandbox_limits_memory_network_and_reports_tampering(tmp_path):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    box = LocalSandbox(memory="512m")
+    box.start({"tests/test_hostile.py": (
+        "import socket\n"
+        "def test_balloon():\n"
+        "    hoard = [bytearray(64 << 20) for _ in range(32)]\n"
+        "def test_network():\n"
+        "    s = socket.socket()\n"
+        "    s.settimeout(2)\n"
+        f"    s.connect(('127.0.0.1', {port}))\n"
+        "def test_rewrite():\n"
+        "    open('tests/test_hostile.py', 'a').write('# changed')\n").encode()})
+    try:
+        result = box.run_tests([], timeout=60)
+        outcomes = {nodeid.split("::")[1]: case.outcome for nodeid, case in result.report.tests.items()}
+        assert outcomes["test_balloon"] == "failed" and "MemoryError" in result.output
+        if "network off" in box.describe():
+            assert outcomes["test_network"] == "failed"
+        assert result.tampered == ("tests/test_hostile.py",)
+        again = box.run_tests(["tests/test_hostile.py::test_rewrite"], timeout=60)
+        assert again.tampered == ("tests/test_hostile.py",)
+        # the second run started from the original file: one append, not two
+        assert (box._work / "tests" / "test_hostile.py").read_text().count("# changed") == 1
+    finally:
+        box.close()
+        listener.close()
