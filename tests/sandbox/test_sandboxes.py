@@ -125,7 +125,7 @@ def test_the_local_sandbox_limits_memory_network_and_reports_tampering(tmp_path)
         again = box.run_tests(["tests/test_hostile.py::test_rewrite"], timeout=60)
         assert again.tampered == ("tests/test_hostile.py",)
         # the second run started from the original file: one append, not two
-        assert (box._work / "tests" / "test_hostile.py").read_text().count("# changed") == 1
+        assert (box._work / "tests" / "test_hostile.py").read_text().count("\n# changed") == 1
     finally:
         box.close()
         listener.close()
