@@ -24,10 +24,20 @@ _WALK_SKIP = {".git", STATE_DIR, ".venv", "venv", "__pycache__", ".tox", ".nox",
               ".pytest_cache", ".ruff_cache", "build", "dist"}
 
 
+def _git():
+    """gitpython, or None where git itself is not installed (gitpython fails to import then)."""
+    try:
+        import git
+    except ImportError:
+        return None
+    return git
+
+
 def find_root(start: Path) -> Path:
     """The git work tree holding start, or start itself outside git."""
-    import git
-
+    git = _git()
+    if git is None:
+        return start
     try:
         return Path(git.Repo(start, search_parent_directories=True).working_tree_dir)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -36,11 +46,14 @@ def find_root(start: Path) -> Path:
 
 def list_files(root: Path) -> list[str]:
     """Tracked and untracked-but-not-ignored files (git), or every file outside the usual junk (no git)."""
-    import git
-
-    try:
-        repo = git.Repo(root)
-    except git.InvalidGitRepositoryError:
+    git = _git()
+    repo = None
+    if git is not None:
+        try:
+            repo = git.Repo(root)
+        except git.InvalidGitRepositoryError:
+            pass
+    if repo is None:
         found = []
         for folder, dirs, files in os.walk(root):
             dirs[:] = [d for d in dirs if d not in _WALK_SKIP and not d.endswith(".egg-info")]

@@ -10,6 +10,7 @@ import io
 import os
 import posixpath
 import secrets
+import shutil
 import socket
 import tarfile
 import threading
@@ -41,19 +42,37 @@ class Limits:
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
-def connect(timeout: float = 120):
-    """A Docker client that has answered a ping, or SandboxUnavailable with what to do."""
+def connect(timeout: float = 120, environ: Mapping[str, str] | None = None):
+    """A Docker client that has answered a ping, or SandboxUnavailable saying what is wrong and how to fix it."""
     import docker
 
+    environ = os.environ if environ is None else environ
     try:
-        client = docker.from_env(timeout=timeout)
+        client = docker.from_env(timeout=timeout, environment=dict(environ))
         client.ping()
         return client
     except Exception as exc:  # the SDK raises several unrelated types for "no engine"
-        raise SandboxUnavailable(
-            f"Docker is not reachable ({exc.__class__.__name__}: {exc}). Start the Docker engine, "
-            "or run with --sandbox local to run the tests on this machine without isolation"
-        ) from exc
+        raise SandboxUnavailable(explain_unreachable(exc, environ)) from exc
+
+
+def explain_unreachable(exc: BaseException, environ: Mapping[str, str]) -> str:
+    """What a failed connection to the engine means, from the innermost cause, with the fix."""
+    root = exc
+    while root.__cause__ is not None or root.__context__ is not None:
+        root = root.__cause__ or root.__context__
+    host = environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    local = " Or run with --sandbox local (no isolation)."
+    if isinstance(root, PermissionError):
+        return (f"Docker is installed but this user may not use it ({host}: permission denied). Add yourself to "
+                f"the docker group (sudo usermod -aG docker $USER, then log in again), or use rootless Docker.{local}")
+    if isinstance(root, (FileNotFoundError, ConnectionRefusedError)):
+        installed = any(shutil.which(name, path=environ.get("PATH")) for name in ("dockerd", "docker"))
+        if not installed:
+            return ("Docker is not installed. Install Docker Engine (Debian and Ubuntu: apt-get install docker.io) "
+                    f"or Docker Desktop.{local}")
+        return (f"Docker is not reachable: it is not running ({host}). Start it (sudo systemctl start docker, "
+                f"or start Docker Desktop), or point DOCKER_HOST at a running engine.{local}")
+    return f"Docker is not reachable ({host}: {exc.__class__.__name__}: {exc}).{local}"
 
 
 def _tar(files: Mapping[str, bytes]) -> bytes:

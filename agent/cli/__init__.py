@@ -7,6 +7,7 @@ import sys
 import typer
 
 from . import sandbox as sandbox_cli
+from .doctor import doctor_command
 from .solve import solve_command
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("solve")(solve_command)
+app.command("doctor")(doctor_command)
 app.add_typer(sandbox_cli.app, name="sandbox")
 
 

@@ -1,0 +1,132 @@
+"""`makegreen doctor`: each precondition of a run, checked, with the fix for what is wrong."""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+from .config import Settings
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # ok, warn (a run works, less well), FAIL (a run cannot work)
+    detail: str
+    fix: str = ""
+
+
+def check_docker(settings: Settings, environ: Mapping[str, str]) -> tuple[list[Check], object | None]:
+    from sandbox import SandboxUnavailable
+    from sandbox.container import connect
+    from sandbox.local import LocalSandbox
+
+    if settings.sandbox == "local":
+        local = LocalSandbox(memory=settings.memory, pids=settings.pids)
+        return [Check("sandbox", WARN, local.describe(), "install Docker and use --sandbox docker to isolate runs")], None
+    try:
+        client = connect(timeout=20, environ=environ)
+    except SandboxUnavailable as exc:
+        message = str(exc)
+        return [Check("docker engine", FAIL, message.split(". ")[0], message.split(". ", 1)[-1])], None
+    info = client.info()
+    rootless = any("rootless" in option for option in info.get("SecurityOptions") or [])
+    detail = (f"Docker {info.get('ServerVersion', '?')} at {environ.get('DOCKER_HOST', 'the default socket')}, "
+              f"{'rootless' if rootless else 'rootful'}, cgroups v{info.get('CgroupVersion', '?')}")
+    return [Check("docker engine", OK, detail)], client
+
+
+def check_image(client, settings: Settings, files: Mapping[str, bytes]) -> list[Check]:
+    import docker.errors
+
+    from sandbox.image import IMAGE_REPO, find_dependencies
+
+    try:
+        client.images.get(settings.base_image)
+        checks = [Check("base image", OK, f"{settings.base_image} is here")]
+    except docker.errors.ImageNotFound:
+        checks = [Check("base image", WARN, f"{settings.base_image} is not here; the first run pulls it",
+                        "without a registry: sudo sandbox/build-offline-base.sh, then "
+                        "MAKEGREEN_BASE_IMAGE=makegreen-base:offline")]
+    deps = find_dependencies(files)
+    built = client.images.list(name=IMAGE_REPO)
+    wanted = f"{len(deps.requirements)} requirement(s), {len(deps.files)} requirements file(s)"
+    checks.append(Check("project image", OK, f"{wanted}; {len(built)} makegreen image(s) built here",
+                        "" if built else "makegreen sandbox build (or the first run) builds it"))
+    return checks
+
+
+def check_backend(settings: Settings, make_client: Callable[[], object]) -> list[Check]:
+    import openai
+
+    where = settings.base_url or "OpenAI's API"
+    if not settings.api_key and not settings.base_url:
+        return [Check("model backend", FAIL, "no API key",
+                      "export OPENAI_API_KEY=…, or OPENAI_BASE_URL=http://host:port/v1 for a local server")]
+    try:
+        models = sorted(model.id for model in make_client().models.list())
+    except openai.AuthenticationError:
+        return [Check("model backend", FAIL, f"{where} refused the API key", "check OPENAI_API_KEY / --api-key")]
+    except openai.APIConnectionError as exc:
+        return [Check("model backend", FAIL, f"cannot reach {where}: {exc.__cause__ or exc}",
+                      "start the server, or fix OPENAI_BASE_URL / --base-url (it usually ends in /v1)")]
+    except openai.APIStatusError as exc:
+        return [Check("model backend", WARN, f"{where} lists no models (HTTP {exc.status_code})",
+                      "fine if the server does not implement /models")]
+    if settings.model not in models:
+        offered = ", ".join(models[:12]) + (" …" if len(models) > 12 else "")
+        return [Check("model", FAIL, f"{settings.model} is not served at {where}; offered: {offered or 'none'}",
+                      "--model NAME, MAKEGREEN_MODEL, or model = in [tool.makegreen]")]
+    return [Check("model backend", OK, f"{where} answers and serves {settings.model}")]
+
+
+def check_repo(root: Path, environ: Mapping[str, str]) -> list[Check]:
+    from sandbox.local import find_python
+
+    from .workspace import _git
+
+    git = _git()
+    try:
+        if git is None:
+            raise LookupError
+        repo = git.Repo(root)
+        dirty = len(repo.git(c=f"safe.directory={root}").status("--porcelain").splitlines())
+        checks = [Check("repository", OK if not dirty else WARN, f"git at {root}, {dirty} changed file(s)",
+                        "" if not dirty else "commit first, so the change makegreen applies stands apart")]
+    except (LookupError, getattr(git, "InvalidGitRepositoryError", LookupError)):
+        checks = [Check("repository", WARN, f"{root} is not a git repository (or git is not installed); every "
+                        "file there is the project", "git init, so that ignored files stay out of the sandbox")]
+    python = find_python(root, environ)
+    env = {**environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    try:
+        listing = subprocess.run([python, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+                                 cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return checks + [Check("tests", WARN, "collecting the tests took over 2 minutes", "")]
+    found = sum(1 for line in listing.stdout.splitlines() if "::" in line)
+    errors = sum(line.startswith("ERROR ") for line in listing.stdout.splitlines())
+    if found == 0 and errors == 0:
+        checks.append(Check("tests", FAIL, "pytest finds no tests here",
+                            "write tests (tests/test_*.py) or check [tool.pytest.ini_options] testpaths"))
+    else:
+        checks.append(Check("tests", OK, f"{found} test(s) found" + (
+            f", {errors} file(s) that do not import yet (normal before solving)" if errors else "")))
+    return checks
+
+
+def run_checks(settings: Settings, root: Path, files: Mapping[str, bytes], environ: Mapping[str, str],
+               make_client: Callable[[], object]) -> list[Check]:
+    checks, client = check_docker(settings, environ)
+    if client is not None:
+        checks += check_image(client, settings, files)
+    checks += check_backend(settings, make_client)
+    checks += check_repo(root, environ)
+    return checks
+
+
+def blocking(checks: list[Check]) -> bool:
+    return any(check.status == FAIL for check in checks)
+

@@ -1,0 +1,106 @@
+"""`makegreen doctor` through the real CLI: what it says for each broken precondition, and its exit code."""
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from sandbox.container import explain_unreachable
+from tests.conftest import make_repo
+from tests.sandbox.test_lifecycle import makegreen
+from tests.scripted_server import Reply, ScriptedServer
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return make_repo(tmp_path / "r", example="roman")
+
+
+def rows(output: str) -> dict[str, str]:
+    """check name → the whole row's text, from the table doctor prints (wrapped cells joined)."""
+    found, current = {}, None
+    for line in output.splitlines():
+        if not line.startswith("│"):
+            continue
+        cells = [cell.strip() for cell in line.rstrip()[1:-1].split("│")]
+        if cells[0]:
+            current = cells[0]
+            found[current] = ""
+        if current:
+            found[current] += " " + " ".join(cells[1:])
+    return found
+
+
+def test_all_good_exits_0(repo, base_image):
+    with ScriptedServer([Reply("unused")]) as server:
+        result = makegreen(repo, "doctor", env={"OPENAI_BASE_URL": server.url})
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = rows(result.stdout)
+    assert table["docker engine"].startswith(" ok") and "Docker" in table["docker engine"]
+    assert table["model backend"].startswith(" ok") and table["tests"].startswith(" ok")
+    assert "1 file(s) that do not import yet" in table["tests"]
+
+
+def test_no_key_and_no_base_url(repo, base_image):
+    result = makegreen(repo, "doctor", env={"OPENAI_API_KEY": ""})
+    assert result.returncode == 3
+    assert "no API key" in rows(result.stdout)["model backend"] and "OPENAI_API_KEY" in result.stdout
+
+
+def test_unreachable_base_url(repo, base_image):
+    result = makegreen(repo, "doctor", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+    assert result.returncode == 3
+    assert "cannot reach" in rows(result.stdout)["model backend"]
+
+
+def test_a_model_the_server_does_not_serve(repo, base_image):
+    with ScriptedServer([Reply("unused")]) as server:
+        result = makegreen(repo, "doctor", "--model", "gpt-9", env={"OPENAI_BASE_URL": server.url})
+    assert result.returncode == 3
+    assert "gpt-9 is not served" in rows(result.stdout)["model"] and "scripted-model" in result.stdout
+
+
+def test_docker_not_running(repo):
+    with ScriptedServer([Reply("unused")]) as server:
+        result = makegreen(repo, "doctor", env={"OPENAI_BASE_URL": server.url,
+                                                "DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert result.returncode == 3
+    assert "not running" in rows(result.stdout)["docker engine"] and "systemctl start docker" in result.stdout
+
+
+def test_docker_not_installed(repo, tmp_path):
+    bin_dir = tmp_path / "bin"  # a PATH with git and Python but no Docker
+    bin_dir.mkdir()
+    for tool in (shutil.which("git"), sys.executable):
+        (bin_dir / Path(tool).name).symlink_to(tool)
+    with ScriptedServer([Reply("unused")]) as server:
+        result = makegreen(repo, "doctor", env={"OPENAI_BASE_URL": server.url, "PATH": str(bin_dir),
+                                                "DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert result.returncode == 3
+    assert "not installed" in rows(result.stdout)["docker engine"] and "apt-get install docker.io" in result.stdout
+
+
+def test_no_permission_on_the_socket_names_the_docker_group():
+    try:
+        try:
+            raise PermissionError(13, "Permission denied")
+        except PermissionError as inner:
+            raise ConnectionError("Connection aborted.") from inner
+    except ConnectionError as outer:
+        message = explain_unreachable(outer, {"DOCKER_HOST": "unix:///var/run/docker.sock"})
+    assert "permission denied" in message and "usermod -aG docker" in message
+
+
+def test_no_tests_blocks(tmp_path, base_image):
+    repo = make_repo(tmp_path / "empty", {"mod.py": "X = 1\n"})
+    with ScriptedServer([Reply("unused")]) as server:
+        result = makegreen(repo, "doctor", env={"OPENAI_BASE_URL": server.url})
+    assert result.returncode == 3
+    assert "no tests" in rows(result.stdout)["tests"]
+
+
+def test_local_sandbox_is_said_to_be_weaker(repo):
+    with ScriptedServer([Reply("unused")]) as server:
+        result = makegreen(repo, "doctor", "--sandbox", "local", env={"OPENAI_BASE_URL": server.url})
+    assert result.returncode == 0, result.stdout
+    assert "no isolation from your files" in rows(result.stdout)["sandbox"]
