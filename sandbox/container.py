@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import posixpath
-import secrets
 import shutil
 import socket
 import tarfile
@@ -136,15 +135,19 @@ class DockerSandbox:
 
     def run_tests(self, targets: Sequence[str], timeout: float) -> RunResult:
         argv = pytest_argv("python3", REPORT, targets)
-        # The test run's uid owns nothing else in the container, so `kill -9 -1` as that uid ends every process the
-        # run left behind (daemons included) and nothing more. Then any workspace file newer than the run's start
-        # was changed by the code under test: the workspace is read-only to it, so this list is a second guard.
         script = (
             # The temporary folders are the only places the code can write, and they outlive a run: empty them, so
-            # that nothing one run leaves (a usercustomize.py, a .pth, a fake report) reaches the next
+            # that nothing one run leaves (a usercustomize.py, a .pth, a fake report) reaches the next.
             f"find /tmp /var/tmp /dev/shm -mindepth 1 -maxdepth 1 -exec rm -rf {{}} + 2>/dev/null; "
-            f': > {STARTED}; timeout --signal=KILL {max(timeout, 1):.0f} "$@"; rc=$?; '
-            f"kill -9 -1 2>/dev/null; find {WORKDIR} -newer {STARTED} ! -type d > {CHANGED} 2>/dev/null; exit $rc"
+            f': > {STARTED}; timeout --signal=KILL {max(timeout, 1):.0f} "$@" 2>&1; rc=$?; '
+            # The test uid owns nothing else here, so `kill -9 -1` as that uid ends every process the run left
+            # (daemons included) and nothing more. Then a workspace file newer than the start was changed by the
+            # code under test: the workspace is read-only to it, so this list is a second guard.
+            f"kill -9 -1 2>/dev/null; find {WORKDIR} -newer {STARTED} ! -type d > {CHANGED} 2>/dev/null; "
+            # The results leave on stderr, which the run's processes never had (they write to stdout), framed by
+            # their lengths at the very end, where nothing of theirs can follow: no second exec is needed.
+            f"r=0; [ -f {REPORT} ] && r=$(wc -c < {REPORT}); c=$(wc -c < {CHANGED}); "
+            f"cat {REPORT} {CHANGED} >&2 2>/dev/null; printf '\\n%s %s\\n' \"$r\" \"$c\" >&2; exit $rc"
         )
         api = self._client.api
         exec_id = api.exec_create(
@@ -152,8 +155,10 @@ class DockerSandbox:
             environment={"PYTHONPATH": self._pythonpath},
         )["Id"]
         output = CappedOutput(self._limits.output_bytes)
+        results = bytearray()
         started = time.monotonic()
-        reader = threading.Thread(target=_pump, args=(api.exec_start(exec_id, stream=True), output), daemon=True)
+        stream = api.exec_start(exec_id, stream=True, demux=True)
+        reader = threading.Thread(target=_pump, args=(stream, output, results), daemon=True)
         reader.start()
         reader.join(timeout + KILL_GRACE)
         if reader.is_alive():  # the in-container timeout failed to end it: end it from here, inside the container
@@ -163,18 +168,8 @@ class DockerSandbox:
         exit_code = api.exec_inspect(exec_id).get("ExitCode")
         exit_code = 137 if exit_code is None else exit_code
         timed_out = exit_code in (124, 137) and seconds >= timeout
-        report, changed = self._read_results()
+        report, changed = _unframe(bytes(results))
         return RunResult(exit_code, timed_out, output.text(), parse_report(report), seconds, changed)
-
-    def _read_results(self) -> tuple[str, tuple[str, ...]]:
-        """The report and the changed-files list, in one exec; the marker between them is new each time, so
-        nothing the code under test wrote into the report can pass for the list."""
-        marker = f"--makegreen-{secrets.token_hex(8)}--"
-        script = f'cat {REPORT} 2>/dev/null; printf "\\n%s\\n" "$1"; cat {CHANGED} 2>/dev/null'
-        raw = self._container.exec_run(["sh", "-c", script, "sh", marker], user=self._limits.user).output
-        report, _, changed = raw.decode("utf-8", "replace").rpartition(f"\n{marker}\n")
-        prefix = WORKDIR + "/"
-        return report, tuple(sorted(line[len(prefix):] for line in changed.splitlines() if line.startswith(prefix)))
 
     def close(self) -> None:
         if self._container is not None:
@@ -185,10 +180,33 @@ class DockerSandbox:
             self._container = None
 
 
-def _pump(stream, output: CappedOutput) -> None:
-    for chunk in stream:
-        output.feed(chunk)
+RESULTS_LIMIT = 64 * 1024 * 1024
 
+
+def _pump(stream, output: CappedOutput, results: bytearray) -> None:
+    for out, err in stream:
+        if out:
+            output.feed(out)
+        if err:
+            results += err
+            if len(results) > RESULTS_LIMIT:  # the framed results are at the end: keep the tail
+                del results[: len(results) - RESULTS_LIMIT]
+
+
+def _unframe(data: bytes) -> tuple[str, tuple[str, ...]]:
+    """(report, changed files) from `<report><changed>\\n<len report> <len changed>\\n` at the end of data."""
+    body, _, trailer = data.rstrip(b"\n").rpartition(b"\n")
+    try:
+        report_size, changed_size = (int(part) for part in trailer.split())
+    except ValueError:  # killed before the results were written
+        return "", ()
+    if report_size + changed_size > len(body):
+        return "", ()
+    block = body[len(body) - report_size - changed_size:]
+    report, changed = block[:report_size], block[report_size:]
+    prefix = WORKDIR + "/"
+    paths = [line[len(prefix):] for line in changed.decode("utf-8", "replace").splitlines() if line.startswith(prefix)]
+    return report.decode("utf-8", "replace"), tuple(sorted(paths))
 
 
 def owner_labels() -> dict[str, str]:

@@ -45,3 +45,14 @@ def test_capped_output_keeps_head_and_tail_and_counts_the_middle():
     assert text.endswith("0998\n0999\n")
     assert out.total == 5000 and out.dropped == 4900
     assert "[... 4900 bytes of output cut ...]" in text
+
+
+def test_results_are_read_from_the_frame_at_the_end_whatever_came_before():
+    from sandbox.container import _unframe
+
+    report = b'{"event": "finish", "exitstatus": 0}\n'
+    changed = b"/workspace/tests/test_a.py\n"
+    data = b"junk a process wrote\n" + report + changed + b"\n%d %d\n" % (len(report), len(changed))
+    assert _unframe(data) == (report.decode(), ("tests/test_a.py",))
+    assert _unframe(b"killed before the end") == ("", ())
+    assert _unframe(b"x\n99 1\n") == ("", ())

@@ -1,0 +1,12 @@
+"""The benchmarks run and print their figures (run with `-m slow`; no figure is asserted)."""
+import pytest
+
+from benchmarks import sandbox_overhead
+
+
+@pytest.mark.slow
+def test_sandbox_overhead_prints_its_figures(docker_client, base_image, capsys):
+    figures = sandbox_overhead.main(["--repeat", "1"])
+    out = capsys.readouterr().out
+    assert "tiny     warm" in out and "first red report" in out
+    assert set(figures) == {"tiny warm", "tiny cold", "~1 s warm", "~1 s cold", "first red report"}
