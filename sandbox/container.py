@@ -114,7 +114,8 @@ class DockerSandbox:
             self._container = self._client.containers.run(
                 self._image, ["sleep", "infinity"], detach=True, init=True,
                 network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
-                mem_limit=limits.memory, memswap_limit=limits.memory, nano_cpus=int(limits.cpus * 1e9),
+                mem_limit=limits.memory, memswap_limit=limits.memory,
+                nano_cpus=int(min(limits.cpus, os.cpu_count() or 1) * 1e9),
                 pids_limit=limits.pids, tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777"},
                 working_dir=WORKDIR, labels={LABEL: "1", **owner_labels(), **limits.labels},
                 environment={"HOME": "/tmp", "USER": "makegreen", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",

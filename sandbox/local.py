@@ -67,6 +67,7 @@ class LocalSandbox:
         self._prefix = network_isolation() if isolate_network else []
         self._dir: Path | None = None
         self._files: dict[str, bytes] = {}
+        self._processes_before = 0
 
     def describe(self) -> str:
         network = "network off (unshare)" if self._prefix else "NETWORK ON (unshare is not available)"
@@ -112,14 +113,8 @@ class LocalSandbox:
 
     def _restore(self) -> None:
         # Code under test may have rewritten files here (tests included): every run starts from the expected files.
-        for path, content in self._files.items():
-            target = self._work / path
-            try:
-                if target.read_bytes() == content:
-                    continue
-            except OSError:
-                pass
-            self._write(path, content)
+        for path in self._tampered():
+            self._write(path, self._files[path])
 
     def run_tests(self, targets: Sequence[str], timeout: float) -> RunResult:
         self._restore()
@@ -155,6 +150,7 @@ class LocalSandbox:
         return RunResult(proc.returncode, timed_out, output.text(), parse_report(text), seconds, self._tampered())
 
     def _tampered(self) -> tuple[str, ...]:
+        """Files whose content is no longer what was synced."""
         changed = []
         for path, content in self._files.items():
             try:
