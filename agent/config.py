@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -16,6 +16,17 @@ except ModuleNotFoundError:  # Python 3.10
 DEFAULT_MODEL = "gpt-5"
 SANDBOXES = ("docker", "local")
 EDIT_FORMATS = ("auto", "whole", "search-replace")
+DIALECTS = ("auto", "openai-reasoning", "vllm", "sglang", "llama.cpp", "ollama", "think-tags", "chat")
+EFFORTS = ("minimal", "low", "medium", "high")
+APIS = ("auto", "chat", "responses")
+THINKING = ("auto", "on", "off")
+CHOICES = {"sandbox": SANDBOXES, "edit_format": EDIT_FORMATS, "dialect": DIALECTS, "effort": EFFORTS, "api": APIS,
+           "thinking": THINKING}
+POSITIVE = ("max_iterations", "test_timeout", "request_timeout", "cpus", "pids", "think_budget", "max_output_tokens",
+            "budget_usd", "budget_tokens")
+# The type of each setting whose default is None (the others take their default's type).
+OPTIONAL_TYPES = {"base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
+                  "max_output_tokens": int, "budget_usd": float, "budget_tokens": int}
 
 
 @dataclass(frozen=True)
@@ -35,10 +46,24 @@ class Settings:
     memory: str = "2g"
     cpus: float = 2.0
     pids: int = 512
+    # the model's dialect and how long it thinks ([tool.makegreen.model])
+    dialect: str = "auto"
+    api: str = "auto"
+    effort: str | None = None
+    think_budget: int | None = None
+    thinking: str = "auto"
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    show_thinking: bool = False
+    # spending
+    budget_usd: float | None = None
+    budget_tokens: int | None = None
+    prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 # Where each setting may come from besides flags; api-key is kept out of pyproject.toml on purpose (secrets in git).
-_FILE_KEYS = {f.name for f in dataclasses.fields(Settings)} - {"api_key", "json", "message"}
+_FILE_KEYS = {f.name for f in dataclasses.fields(Settings)} - {"api_key", "json", "message", "show_thinking"}
+_MODEL_KEYS = {"name", "dialect", "api", "effort", "think_budget", "thinking", "temperature", "max_output_tokens"}
 _ENV = {
     "model": "MAKEGREEN_MODEL",
     "base_url": "OPENAI_BASE_URL",
@@ -59,6 +84,16 @@ def read_pyproject(root: Path) -> dict[str, Any]:
     section = data.get("tool", {}).get("makegreen", {})
     if not isinstance(section, dict):
         raise ConfigError(f"[tool.makegreen] in {path} must be a table")
+    section = dict(section)
+    model = section.get("model")
+    if isinstance(model, dict):  # [tool.makegreen.model]: the name and the dialect's settings in one table
+        section.pop("model")
+        for key, value in model.items():
+            name = key.replace("-", "_")
+            if name not in _MODEL_KEYS:
+                known = ", ".join(sorted(k.replace("_", "-") for k in _MODEL_KEYS))
+                raise ConfigError(f"unknown key '{key}' in [tool.makegreen.model] of {path}; known keys: {known}")
+            section["model" if name == "name" else name] = value
     values = {}
     for key, value in section.items():
         name = key.replace("-", "_")
@@ -71,21 +106,39 @@ def read_pyproject(root: Path) -> dict[str, Any]:
     return values
 
 
+def _prices(value: Any, source: str) -> dict[str, dict[str, float]]:
+    """[tool.makegreen.prices]: per model, USD per million tokens for input, cached-input and output."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"prices from {source} must be a table of models")
+    table = {}
+    for model, row in value.items():
+        if not isinstance(row, dict) or not {"input", "output"} <= {k.replace("_", "-") for k in row}:
+            raise ConfigError(f"prices for {model} from {source} need input and output (cached-input optional)")
+        try:
+            table[model] = {k.replace("_", "-"): float(v) for k, v in row.items()}
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"prices for {model} from {source}: {exc}") from exc
+    return table
+
+
 def _coerce(name: str, value: Any, source: str) -> Any:
+    label = name.replace("_", "-")
+    if name == "prices":
+        return _prices(value, source)
     default = getattr(Settings, name, None)
-    kind = type(default) if default is not None else str
+    kind = OPTIONAL_TYPES.get(name) or (type(default) if default is not None else str)
     try:
         if kind is bool and not isinstance(value, bool):
             raise ValueError("expected true or false")
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError("expected a whole number")
         value = kind(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{name.replace('_', '-')} from {source}: {value!r} is not a valid {kind.__name__}") from exc
-    if name in ("max_iterations", "test_timeout", "request_timeout", "cpus", "pids") and value <= 0:
-        raise ConfigError(f"{name.replace('_', '-')} from {source} must be above 0, not {value}")
-    if name == "sandbox" and value not in SANDBOXES:
-        raise ConfigError(f"sandbox from {source} must be one of {', '.join(SANDBOXES)}, not {value!r}")
-    if name == "edit_format" and value not in EDIT_FORMATS:
-        raise ConfigError(f"edit-format from {source} must be one of {', '.join(EDIT_FORMATS)}, not {value!r}")
+        raise ConfigError(f"{label} from {source}: {value!r} is not a valid {kind.__name__}") from exc
+    if name in POSITIVE and value <= 0:
+        raise ConfigError(f"{label} from {source} must be above 0, not {value}")
+    if name in CHOICES and value not in CHOICES[name]:
+        raise ConfigError(f"{label} from {source} must be one of {', '.join(CHOICES[name])}, not {value!r}")
     return value
 
 

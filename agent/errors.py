@@ -31,3 +31,11 @@ class ApplyConflict(MakegreenError):
         super().__init__(message)
         self.paths = paths
         self.patch_path = patch_path
+
+
+class ContextOverflow(BackendError):
+    """The prompt does not fit the model's context window; the loop shrinks it and asks again."""
+
+
+class BudgetExhausted(MakegreenError):
+    """The next request would spend past --budget-tokens or --budget-usd."""

@@ -57,10 +57,11 @@ class ModelProgress(Event):
     """Sent while the answer streams; renderers throttle it themselves."""
 
     iteration: int
-    phase: str  # waiting, thinking, writing
-    thinking_chars: int
+    phase: str  # waiting, thinking, writing, wrapping-up
+    thinking_tokens: int
     answer_chars: int
     seconds: float
+    tail: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class ModelAnswered(Event):
     finish_reason: str | None
     usage: dict[str, int]
     seconds: float
+    forced: bool = False  # thinking ran out of budget; the answer was asked for outright
+    retries: int = 0
+    cost_usd: float | None = None
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,14 @@ from sandbox import RunResult
 from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE
 
 from . import events as ev
+from .budget import Budget
 from .context.failures import user_errors
 from .context.prompt import feedback_message, first_messages
+from .context.shrink import shrink
 from .edits import TestGuard, apply_edits, parse_edits
-from .errors import TestSuiteError
-from .protocols import Model, Sandbox
+from .errors import BudgetExhausted, ContextOverflow, TestSuiteError
+from .models.pricing import cost
+from .protocols import Completion, Model, Sandbox
 from .workspace import Workspace
 
 Emit = Callable[[ev.Event], None]
@@ -25,16 +28,19 @@ class Task:
     max_iterations: int = 8
     test_timeout: float = 120.0
     edit_format: str = "auto"
+    budget: Budget = field(default_factory=Budget)
 
 
 @dataclass
 class Outcome:
-    status: str  # green, already_green, not_solved
+    status: str  # green, already_green, not_solved, out_of_budget
     iterations: int
     result: RunResult
     usage: dict[str, int] = field(default_factory=dict)
+    cost_usd: float | None = None
     model_seconds: float = 0.0
     sandbox_seconds: float = 0.0
+    reason: str = ""
 
 
 def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit: Emit) -> Outcome:
@@ -49,11 +55,11 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
     for iteration in range(1, task.max_iterations + 1):
         outcome.iterations = iteration
         emit(ev.IterationStarted(iteration, task.max_iterations))
-        emit(ev.ModelRequest(iteration, tuple(messages)))
-        answer = model.complete(messages, lambda p, i=iteration: emit(ev.ModelProgress(i, **vars(p))))
-        _add_usage(outcome, answer.usage, answer.seconds)
-        emit(ev.ModelAnswered(iteration, answer.text, answer.thinking, answer.finish_reason, dict(answer.usage),
-                              answer.seconds))
+        try:
+            answer = _ask(model, messages, task.budget, outcome, iteration, emit)
+        except BudgetExhausted as stop:
+            outcome.status, outcome.reason = "out_of_budget", str(stop)
+            return outcome
         edits = apply_edits(workspace.dir, parse_edits(answer.text), guard)
         emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(vars(r) for r in edits.refused),
                              tuple(vars(m) for m in edits.misses), edits.found))
@@ -66,7 +72,34 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
             return outcome
         messages += [{"role": "assistant", "content": answer.text},
                      {"role": "user", "content": feedback_message(edits, outcome.result)}]
+    outcome.reason = f"the tests are still red after {task.max_iterations} iterations"
     return outcome
+
+
+def _ask(model: Model, messages: list[dict[str, str]], budget: Budget, outcome: Outcome, iteration: int,
+         emit: Emit) -> Completion:
+    """One answer, within the budget; a prompt that overflows the context is shrunk (in place) and sent again."""
+    while True:
+        cap = budget.output_cap(outcome.usage, messages)
+        emit(ev.ModelRequest(iteration, tuple(messages)))
+        try:
+            answer = model.complete(messages, lambda p: emit(ev.ModelProgress(iteration, **vars(p))), cap)
+            break
+        except ContextOverflow:
+            smaller = shrink(messages)
+            if smaller is None:
+                raise
+            messages[:] = smaller
+            emit(ev.Status("the prompt overflowed the model's context window: shrunk, and asked again"))
+    spent = cost(answer.usage, budget.price)
+    for key, value in answer.usage.items():
+        outcome.usage[key] = outcome.usage.get(key, 0) + value
+    if spent is not None:
+        outcome.cost_usd = (outcome.cost_usd or 0.0) + spent
+    outcome.model_seconds += answer.seconds
+    emit(ev.ModelAnswered(iteration, answer.text, answer.thinking, answer.finish_reason, dict(answer.usage),
+                          answer.seconds, answer.forced, answer.retries, spent))
+    return answer
 
 
 def _run(task: Task, sandbox: Sandbox, iteration: int, emit: Emit) -> RunResult:
@@ -95,10 +128,3 @@ def _check_baseline(result: RunResult) -> TestGuard:
         raise TestSuiteError(f"the tests cannot be run: pytest exited with status {result.exit_code}",
                              result.output[-4000:])
     return guard
-
-
-def _add_usage(outcome: Outcome, usage, seconds: float) -> None:
-    for key, value in usage.items():
-        outcome.usage[key] = outcome.usage.get(key, 0) + value
-    outcome.model_seconds += seconds
-

@@ -11,10 +11,11 @@ from .events import Event
 
 @dataclass(frozen=True)
 class Progress:
-    phase: str  # waiting, thinking, writing
-    thinking_chars: int
+    phase: str  # waiting, thinking, writing, wrapping-up
+    thinking_tokens: int  # counted by the server where it says, else estimated
     answer_chars: int
     seconds: float
+    tail: str = ""  # the last few hundred characters of what is being written (thinking or answer)
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,16 @@ class Completion:
     finish_reason: str | None = None
     usage: Mapping[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    forced: bool = False  # thinking ran out of budget and the answer was asked for outright
+    retries: int = 0  # requests repeated whole after a stream dropped half-way
 
 
 class Model(Protocol):
     name: str
 
-    def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None]) -> Completion:
+    def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None],
+                 output_cap: int | None = None) -> Completion:
+        """The answer to messages; output_cap bounds its output tokens (a spending budget's remainder)."""
         ...
 
 

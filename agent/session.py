@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from . import events as ev
+from .budget import Budget
 from .config import Settings
 from .errors import ApplyConflict, BackendError, ConfigError
 from .loop import Outcome, Task, solve
+from .models.dialects import ModelSettings
+from .models.pricing import price_for
 from .trajectory import TrajectoryWriter
 from .workspace import Workspace, save_text, state_dir
 
@@ -38,10 +41,16 @@ def resolve_targets(root: Path, cwd: Path, paths: Sequence[str]) -> tuple[str, .
     return tuple(targets)
 
 
-def make_model(settings: Settings):
+def model_settings(settings: Settings) -> ModelSettings:
+    return ModelSettings(settings.model, settings.dialect, settings.effort, settings.think_budget, settings.thinking,
+                         settings.temperature, settings.max_output_tokens)
+
+
+def make_model(settings: Settings, emit: Emit):
     import openai
 
     from .models import OpenAIChatModel
+    from .models.dialects import DIALECTS, detect
 
     api_key = settings.api_key
     if not api_key:
@@ -51,7 +60,22 @@ def make_model(settings: Settings):
         api_key = "unused"  # local servers ignore it, but the client requires one
     client = openai.OpenAI(api_key=api_key, base_url=settings.base_url, max_retries=4,
                            timeout=settings.request_timeout)
-    return OpenAIChatModel(client, settings.model)
+    dialect = settings.dialect
+    if dialect == "auto":
+        dialect = detect(settings.model, settings.base_url, _owner(client, settings) if settings.base_url else None)
+        emit(ev.Status(f"dialect {dialect} (detected; --dialect overrides)"))
+    return OpenAIChatModel(client, model_settings(settings), DIALECTS[dialect])
+
+
+def _owner(client, settings: Settings) -> str | None:
+    """Who serves the model, as the server's model list says (vLLM, SGLang, llama.cpp and Ollama say)."""
+    try:
+        for entry in client.with_options(max_retries=0, timeout=10).models.list():
+            if entry.id == settings.model:
+                return getattr(entry, "owned_by", None)
+    except Exception:  # a server without /models is still usable: the dialect falls back to plain chat
+        return None
+    return None
 
 
 def make_sandbox(settings: Settings, root: Path, files: Mapping[str, bytes], run_id: str, emit: Emit):
@@ -93,14 +117,15 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
     try:
         with ExitStack() as stack:
             both(ev.RunStarted(run_id, str(root), settings.model, settings.sandbox, targets))
-            model = make_model(settings)
+            model = make_model(settings, both)
             workspace = Workspace(root)
             stack.callback(workspace.close)
             sandbox = make_sandbox(settings, root, workspace.files(), run_id, both)
             stack.callback(sandbox.close)
             sandbox.start(workspace.files())
+            budget = Budget(settings.budget_tokens, settings.budget_usd, price_for(settings.model, settings.prices))
             task = Task(targets, settings.message, settings.max_iterations, settings.test_timeout,
-                        settings.edit_format)
+                        settings.edit_format, budget)
             outcome = solve(task, model, sandbox, workspace, both)
             summary.update(_outcome_summary(outcome, workspace))
             if outcome.status == "green":
@@ -114,7 +139,7 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
                         summary.update(status="conflict", message=str(exc), conflicts=exc.paths)
                 else:
                     summary["message"] = f"not applied (--no-apply); the patch is in {os.path.relpath(patch)}"
-            elif outcome.status == "not_solved" and workspace.changes():
+            elif outcome.status in ("not_solved", "out_of_budget") and workspace.changes():
                 attempt = run_dir / "last-attempt.patch"
                 save_text(attempt, workspace.diff())
                 summary["message"] = f"your files are untouched; the last attempt is in {os.path.relpath(attempt)}"
@@ -141,6 +166,8 @@ def _outcome_summary(outcome: Outcome, workspace: Workspace) -> dict[str, Any]:
         "changed_files": changed,
         "diff": workspace.diff() if changed else "",
         "usage": outcome.usage,
+        "cost_usd": None if outcome.cost_usd is None else round(outcome.cost_usd, 6),
+        "reason": outcome.reason,
         "model_seconds": round(outcome.model_seconds, 3),
         "sandbox_seconds": round(outcome.sandbox_seconds, 3),
     }

@@ -4,6 +4,9 @@ It speaks the real protocol (chat completions, plain and streamed as server-sent
 real `openai` client. Each request takes the next reply of its script; the last reply repeats. Every request's
 JSON body is kept for the tests to inspect.
 
+It plays one server's dialect at a time: where that server puts thinking, what it says it is in /v1/models, and
+what it rejects (OpenAI's reasoning models refuse a `system` role, `max_tokens` and `temperature`).
+
     python -m tests.scripted_server tests/answers/roman.md     # prints the base URL, serves until killed
 """
 from __future__ import annotations
@@ -22,18 +25,52 @@ from pathlib import Path
 class Reply:
     content: str = ""
     reasoning: str = ""
-    reasoning_field: str = "reasoning_content"  # or "reasoning", or "think" for <think> tags in the content
+    # where the thinking goes: "reasoning_content", "reasoning", "think" (<think> tags in the content),
+    # "open-think" (tags with the opening one missing, as R1 templates prefill it), "hidden" (only counted in usage);
+    # None: where the server's dialect puts it
+    reasoning_field: str | None = None
     status: int = 200
     headers: dict = field(default_factory=dict)
     finish_reason: str = "stop"
     chunk_size: int = 40
     delay: float = 0.0  # seconds to wait before answering
+    drop_after: int | None = None  # close the connection after this many chunks, without a finish reason
+    code: str | None = None  # the error code of a non-200 reply (context_length_exceeded, …)
+
+
+# dialect → (owned_by in /v1/models, where thinking goes)
+DIALECTS = {
+    "openai": ("openai", "hidden"),
+    "vllm": ("vllm", "reasoning"),
+    "sglang": ("sglang", "reasoning_content"),
+    "llama.cpp": ("llamacpp", "reasoning_content"),
+    "ollama": ("library", "reasoning"),
+    "raw": ("scripted", "think"),
+    "plain": ("scripted", "reasoning_content"),
+}
+
+
+def openai_rejects(body: dict) -> tuple[str, str] | None:
+    """What OpenAI's chat completions refuse for a reasoning model: (message, param)."""
+    for index, message in enumerate(body.get("messages", [])):
+        if message.get("role") == "system":
+            return ("Unsupported value: 'messages[%d].role' does not support 'system' with this model. "
+                    "Use 'developer' instead." % index, f"messages[{index}].role")
+    if "max_tokens" in body:
+        return ("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                "'max_completion_tokens' instead.", "max_tokens")
+    for name in ("temperature", "top_p"):
+        if name in body:
+            return f"Unsupported parameter: '{name}' is not supported with this model.", name
+    return None
 
 
 class ScriptedServer:
-    def __init__(self, replies: list[Reply], model: str = "scripted-model") -> None:
+    def __init__(self, replies: list[Reply], model: str = "scripted-model", dialect: str = "plain") -> None:
         self.replies = list(replies)
         self.model = model
+        self.dialect = dialect
+        self.owned_by, self.reasoning_field = DIALECTS[dialect]
         self.requests: list[dict] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -89,7 +126,7 @@ class ScriptedServer:
             def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/models"):
                     self._json(200, {"object": "list", "data": [
-                        {"id": server.model, "object": "model", "created": 0, "owned_by": "tests"}]})
+                        {"id": server.model, "object": "model", "created": 0, "owned_by": server.owned_by}]})
                 else:
                     self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
 
@@ -100,22 +137,35 @@ class ScriptedServer:
                     return
                 reply = server._next(body)
                 time.sleep(reply.delay)
+                if server.dialect == "openai":
+                    rejected = openai_rejects(body)
+                    if rejected:
+                        self._json(400, {"error": {"message": rejected[0], "type": "invalid_request_error",
+                                                   "param": rejected[1], "code": "unsupported_parameter"}})
+                        return
                 if reply.status != 200:
                     self._json(reply.status, {"error": {"message": reply.content or "scripted error",
-                                                        "type": "scripted", "code": None}}, reply.headers)
+                                                        "type": "scripted", "code": reply.code}}, reply.headers)
                     return
                 content, reasoning = reply.content, reply.reasoning
-                if reply.reasoning_field == "think" and reasoning:
-                    content, reasoning = f"<think>{reasoning}</think>\n{content}", ""
+                where = reply.reasoning_field or server.reasoning_field
+                hidden = 0
+                if where == "hidden":
+                    hidden, reasoning = len(reasoning) // 4, ""
+                elif where in ("think", "open-think") and reasoning:
+                    opening = "<think>" if where == "think" else ""
+                    closing = "</think>\n" if content or reply.finish_reason != "length" else ""
+                    content, reasoning = f"{opening}{reasoning}{closing}{content}", ""
+                    where = "content"
                 usage = {"prompt_tokens": sum(len(m.get("content", "")) for m in body["messages"]) // 4,
-                         "completion_tokens": (len(content) + len(reasoning)) // 4,
-                         "completion_tokens_details": {"reasoning_tokens": len(reasoning) // 4}}
+                         "completion_tokens": (len(content) + len(reasoning)) // 4 + hidden,
+                         "completion_tokens_details": {"reasoning_tokens": len(reasoning) // 4 + hidden}}
                 usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
                 base = {"id": "chatcmpl-scripted", "created": int(time.time()), "model": body.get("model")}
                 if not body.get("stream"):
                     message = {"role": "assistant", "content": content}
                     if reasoning:
-                        message[reply.reasoning_field] = reasoning
+                        message[where] = reasoning
                     self._json(200, {**base, "object": "chat.completion", "usage": usage, "choices": [
                         {"index": 0, "message": message, "finish_reason": reply.finish_reason}]})
                     return
@@ -131,12 +181,15 @@ class ScriptedServer:
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
 
-                send({"role": "assistant", "content": ""})
+                deltas = [{"role": "assistant", "content": ""}]
                 size = reply.chunk_size
-                for i in range(0, len(reasoning), size):
-                    send({reply.reasoning_field: reasoning[i:i + size]})
-                for i in range(0, len(content), size):
-                    send({"content": content[i:i + size]})
+                deltas += [{where: reasoning[i:i + size]} for i in range(0, len(reasoning), size)]
+                deltas += [{"content": content[i:i + size]} for i in range(0, len(content), size)]
+                for number, delta in enumerate(deltas):
+                    if reply.drop_after is not None and number >= reply.drop_after:
+                        self.close_connection = True
+                        return  # the connection goes away half-way: no finish reason, no [DONE]
+                    send(delta)
                 send({}, reply.finish_reason)
                 if (body.get("stream_options") or {}).get("include_usage"):
                     chunk = {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}

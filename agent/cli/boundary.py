@@ -13,6 +13,7 @@ EXIT_CONFLICT = 5  # solved, but the user's files changed meanwhile: the patch w
 EXIT_INTERRUPTED = 130
 
 STATUS_EXIT = {"green": EXIT_GREEN, "already_green": EXIT_GREEN, "not_solved": EXIT_NOT_SOLVED,
+               "out_of_budget": EXIT_NOT_SOLVED,
                "conflict": EXIT_CONFLICT}
 
 

@@ -30,18 +30,28 @@ def solve_command(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON summary object on stdout."),
     sandbox: Optional[str] = typer.Option(None, "--sandbox", help="docker (default) or local (no isolation)."),
     edit_format: Optional[str] = typer.Option(None, "--edit-format", help="auto, whole or search-replace."),
+    dialect: Optional[str] = typer.Option(None, "--dialect", help="auto (default), openai-reasoning, vllm, sglang, "
+                                          "llama.cpp, ollama, think-tags or chat."),
+    effort: Optional[str] = typer.Option(None, "--effort", help="Reasoning effort: minimal, low, medium, high."),
+    think_budget: Optional[int] = typer.Option(None, "--think-budget", help="Thinking tokens per answer at most."),
+    thinking: Optional[str] = typer.Option(None, "--thinking", help="on or off: Qwen3's thinking switch."),
+    show_thinking: bool = typer.Option(False, "--show-thinking", help="Show the model's thinking as it streams."),
+    budget_usd: Optional[float] = typer.Option(None, "--budget-usd", help="Stop before spending more dollars."),
+    budget_tokens: Optional[int] = typer.Option(None, "--budget-tokens", help="Stop before using more tokens."),
 ) -> None:
     """Make the failing tests pass: draft, test in a sandbox, iterate, then apply the change."""
     cwd = Path.cwd()
     root = find_root(cwd)
     flags = dict(model=model, base_url=base_url, api_key=api_key, message=message, max_iterations=max_iterations,
                  test_timeout=test_timeout, sandbox=sandbox, edit_format=edit_format,
-                 apply=False if no_apply else None, json=json_output or None)
+                 apply=False if no_apply else None, json=json_output or None, dialect=dialect, effort=effort,
+                 think_budget=think_budget, thinking=thinking, show_thinking=show_thinking or None,
+                 budget_usd=budget_usd, budget_tokens=budget_tokens)
     console = Console(file=sys.stdout)
     if json_output:
         render = PlainRenderer(sys.stderr, show_result=False)
     elif console.is_terminal:
-        render = TerminalRenderer(console)
+        render = TerminalRenderer(console, show_thinking=show_thinking)
     else:
         render = PlainRenderer(sys.stdout)
     finished: dict = {}  # the run's summary as the Finished event carries it, kept for errors too

@@ -3,19 +3,28 @@
 Servers put a reasoning model's thinking in different places: `reasoning_content` (SGLang, llama.cpp, older
 vLLM), `reasoning` (vLLM, Ollama's /v1), or `<think>…</think>` inside the content (raw R1-style templates, whose
 opening tag is often pre-filled by the template and so missing). Thinking is never parsed for edits.
+
+When thinking outruns its budget, or the output limit cuts it off before any answer, the model is asked once more
+for the final answer outright (budget forcing): an answer still comes out, and the completion records it.
 """
 from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
-from ..errors import BackendError
+from ..errors import BackendError, ContextOverflow
+from ..prompting import render
 from ..protocols import Completion, Progress
+from .dialects import DIALECTS, Dialect, ModelSettings, request_params
 
-_OPENAI_REASONING = re.compile(r"^(o\d|gpt-5)", re.IGNORECASE)
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+_OVERFLOW = re.compile(r"context[_ ]length|maximum context|context window|too many tokens|prompt is too long", re.I)
 PROGRESS_EVERY = 0.1  # seconds between progress callbacks
+STREAM_RETRIES = 2  # a stream that drops half-way is asked for again, whole, this many times
+TAIL = 400
+WRAP_UP_THINKING = 6_000  # characters of the cut-off thinking carried into the wrap-up request
 
 
 def split_thinking(content: str) -> tuple[str, str]:
@@ -29,71 +38,170 @@ def split_thinking(content: str) -> tuple[str, str]:
     return "", content
 
 
+class _Dropped(Exception):
+    """The stream ended without a finish reason: the connection went away half-way."""
+
+
+@dataclass
+class _Stream:
+    """One streamed answer as it accumulates, with running counts cheap enough to check at every chunk."""
+
+    thinking: list[str] = field(default_factory=list)
+    content: list[str] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+    finish_reason: str | None = None
+    over_budget: bool = False
+    thinking_chars: int = 0
+    content_chars: int = 0
+    tags: str = ""  # "open" while content is inside a leading <think>, "closed" after it
+    _recent: str = ""
+
+    def add(self, reasoning: str | None, content: str | None) -> None:
+        if reasoning:
+            self.thinking.append(reasoning)
+            self.thinking_chars += len(reasoning)
+        if content:
+            self.content.append(content)
+            self.content_chars += len(content)
+            self._recent = (self._recent + content)[-len(_THINK_CLOSE) - len(content):]
+            if not self.tags and self.content_chars < 64:
+                head = "".join(self.content).lstrip()
+                if head.startswith(_THINK_OPEN):
+                    self.tags = "open"
+            if self.tags == "open" and _THINK_CLOSE in self._recent:
+                self.tags = "closed"
+
+    @property
+    def thinking_tokens(self) -> int:
+        counted = self.thinking_chars + (self.content_chars if self.tags == "open" else 0)
+        return self.usage.get("reasoning_tokens") or counted // 4
+
+    @property
+    def answering(self) -> bool:
+        return self.content_chars > 0 and self.tags != "open"
+
+    def split(self) -> tuple[str, str]:
+        tagged, answer = split_thinking("".join(self.content))
+        return "".join(self.thinking) + tagged, answer
+
+    def progress(self, seconds: float) -> Progress:
+        thinking, answer = self.split()
+        if self.tags == "open":
+            thinking, answer = thinking + "".join(self.content), ""
+        phase = "writing" if answer else "thinking" if thinking else "waiting"
+        return Progress(phase, self.thinking_tokens, len(answer), seconds, (answer or thinking)[-TAIL:])
+
+
 class OpenAIChatModel:
-    def __init__(self, client, name: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client, settings: ModelSettings | str, dialect: Dialect | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
-        self.name = name
+        self.settings = settings if isinstance(settings, ModelSettings) else ModelSettings(settings)
+        self.name = self.settings.name
+        self.dialect = dialect or DIALECTS["chat"]
         self._clock = clock
-        self._reasoning = bool(_OPENAI_REASONING.match(name))
 
     def _messages(self, messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
-        # OpenAI's reasoning models take instructions in the developer role; everything else knows system.
-        role = "developer" if self._reasoning else "system"
+        role = self.dialect.system_role
         return [{**m, "role": role} if m["role"] == "system" else dict(m) for m in messages]
 
-    def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None]) -> Completion:
+    def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None],
+                 output_cap: int | None = None) -> Completion:
+        started = self._clock()
+        stream, retries = self._request(messages, on_progress, started, output_cap, wrap_up=False)
+        thinking, answer = stream.split()
+        usage = dict(stream.usage)
+        forced = False
+        if not answer.strip() and (stream.over_budget or stream.finish_reason == "length"):
+            forced = True
+            on_progress(Progress("wrapping-up", usage.get("reasoning_tokens") or len(thinking) // 4, 0,
+                                 self._clock() - started))
+            wrap = [*messages, {"role": "user", "content": render("wrap_up.md",
+                                                                  thinking=thinking[-WRAP_UP_THINKING:] or "(none)")}]
+            final, more = self._request(wrap, on_progress, started, output_cap, wrap_up=True)
+            retries += more
+            extra_thinking, answer = final.split()
+            thinking += extra_thinking
+            for key, value in final.usage.items():
+                usage[key] = usage.get(key, 0) + value
+            stream = final
+        return Completion(text=answer, thinking=thinking, finish_reason=stream.finish_reason, usage=usage,
+                          seconds=self._clock() - started, forced=forced, retries=retries)
+
+    def _request(self, messages, on_progress, started: float, output_cap: int | None,
+                 wrap_up: bool) -> tuple[_Stream, int]:
         import openai
 
-        started = self._clock()
-        content, thinking = [], []
-        usage: dict[str, int] = {}
-        finish_reason = None
+        params = request_params(self.dialect, self.settings, output_cap, wrap_up)
+        for attempt in range(STREAM_RETRIES + 1):
+            try:
+                return self._stream(messages, params, on_progress, started), attempt
+            except (_Dropped, openai.APIConnectionError) as exc:
+                if attempt == STREAM_RETRIES:
+                    if isinstance(exc, _Dropped):
+                        raise BackendError(f"the answer stream from {self._client.base_url} broke off "
+                                           f"{STREAM_RETRIES + 1} times") from None
+                    raise self._translate(exc) from exc
+                time.sleep(min(2 ** attempt, 8) * 0.5)
+            except openai.OpenAIError as exc:
+                raise self._translate(exc) from exc
+        raise AssertionError("unreachable")
+
+    def _stream(self, messages, params: dict, on_progress, started: float) -> _Stream:
+        stream = _Stream()
+        response = self._client.chat.completions.create(
+            model=self.name, messages=self._messages(messages), stream=True,
+            stream_options={"include_usage": True}, **params,
+        )
+        on_progress(stream.progress(self._clock() - started))
         last_report = 0.0
+        budget = self.settings.think_budget
         try:
-            stream = self._client.chat.completions.create(
-                model=self.name, messages=self._messages(messages), stream=True,
-                stream_options={"include_usage": True},
-            )
-            on_progress(Progress("waiting", 0, 0, 0.0))
-            for chunk in stream:
+            for chunk in response:
                 if chunk.usage:
-                    usage = _usage(chunk.usage)
+                    stream.usage = _usage(chunk.usage)
                 for choice in chunk.choices:
                     delta = choice.delta
                     reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
-                    if isinstance(reasoning, str) and reasoning:
-                        thinking.append(reasoning)
-                    if delta.content:
-                        content.append(delta.content)
-                    finish_reason = choice.finish_reason or finish_reason
+                    stream.add(reasoning if isinstance(reasoning, str) else None, delta.content)
+                    stream.finish_reason = choice.finish_reason or stream.finish_reason
+                # the server enforces no budget, or overshot it: stop reading, and the answer is asked for outright
+                if budget and stream.thinking_tokens > budget and not stream.answering:
+                    stream.over_budget = True
+                    break
                 now = self._clock()
                 if now - last_report >= PROGRESS_EVERY:
                     last_report = now
-                    on_progress(_progress(thinking, content, now - started))
-        except openai.AuthenticationError as exc:
-            raise BackendError(f"the backend refused the API key ({_detail(exc)}): set OPENAI_API_KEY or "
-                               "--api-key to a valid key") from exc
-        except openai.PermissionDeniedError as exc:
-            raise BackendError(f"the API key may not use model {self.name} ({_detail(exc)})") from exc
-        except openai.NotFoundError as exc:
-            raise BackendError(f"model {self.name} is not served at {self._client.base_url} ({_detail(exc)})"
-                               f"{self._available()}") from exc
-        except openai.APITimeoutError as exc:
-            raise BackendError(f"the backend at {self._client.base_url} did not answer in time, retries "
-                               "included") from exc
-        except openai.APIConnectionError as exc:
-            raise BackendError(f"cannot reach the backend at {self._client.base_url}: {exc}. Is the server "
-                               "running, and is OPENAI_BASE_URL / --base-url right?") from exc
-        except openai.APIStatusError as exc:
-            raise BackendError(f"the backend answered HTTP {exc.status_code} ({_detail(exc)}), retries "
-                               "included") from exc
-        text = "".join(content)
-        tagged_thinking, answer = split_thinking(text)
-        on_progress(_progress(thinking, content, self._clock() - started))
-        return Completion(
-            text=answer, thinking="".join(thinking) + tagged_thinking, finish_reason=finish_reason, usage=usage,
-            seconds=self._clock() - started,
-        )
+                    on_progress(stream.progress(now - started))
+        finally:
+            response.close()
+        if stream.finish_reason is None and not stream.over_budget:
+            raise _Dropped()
+        on_progress(stream.progress(self._clock() - started))
+        return stream
+
+    def _translate(self, exc) -> BackendError:
+        import openai
+
+        where = self._client.base_url
+        if isinstance(exc, openai.AuthenticationError):
+            return BackendError(f"the backend refused the API key ({_detail(exc)}): set OPENAI_API_KEY or "
+                                "--api-key to a valid key")
+        if isinstance(exc, openai.PermissionDeniedError):
+            return BackendError(f"the API key may not use model {self.name} ({_detail(exc)})")
+        if isinstance(exc, openai.NotFoundError):
+            return BackendError(f"model {self.name} is not served at {where} ({_detail(exc)}){self._available()}")
+        if isinstance(exc, openai.BadRequestError) and (
+                getattr(exc, "code", None) == "context_length_exceeded" or _OVERFLOW.search(_detail(exc))):
+            return ContextOverflow(f"the prompt does not fit {self.name}'s context window ({_detail(exc)})")
+        if isinstance(exc, openai.APITimeoutError):
+            return BackendError(f"the backend at {where} did not answer in time, retries included")
+        if isinstance(exc, openai.APIConnectionError):
+            return BackendError(f"cannot reach the backend at {where}: {exc}. Is the server running, and is "
+                                "OPENAI_BASE_URL / --base-url right?")
+        if isinstance(exc, openai.APIStatusError):
+            return BackendError(f"the backend answered HTTP {exc.status_code} ({_detail(exc)}), retries included")
+        return BackendError(f"the backend failed: {exc}")
 
     def _available(self) -> str:
         try:
@@ -101,15 +209,6 @@ class OpenAIChatModel:
         except Exception:  # listing is a courtesy: the error above is the one to report
             return ""
         return f"; models offered there: {', '.join(names)}" if names else ""
-
-
-def _progress(thinking: list[str], content: list[str], seconds: float) -> Progress:
-    text = "".join(content)
-    in_tags = text.lstrip().startswith(_THINK_OPEN) and _THINK_CLOSE not in text
-    thinking_chars = sum(map(len, thinking)) + (len(text) if in_tags else 0)
-    answer_chars = 0 if in_tags else len(split_thinking(text)[1])
-    phase = "writing" if answer_chars else "thinking" if thinking_chars else "waiting"
-    return Progress(phase, thinking_chars, answer_chars, seconds)
 
 
 def _usage(usage) -> dict[str, int]:

@@ -40,7 +40,11 @@ class PlainRenderer:
         elif isinstance(event, ev.ModelAnswered):
             tokens = event.usage.get("completion_tokens")
             self._say(f"[makegreen] model answered in {event.seconds:.1f} s"
-                      + (f", {tokens} output tokens" if tokens else ""))
+                      + (f", {tokens} output tokens" if tokens else "")
+                      + (f", {event.usage['reasoning_tokens']} of them thinking" if event.usage.get("reasoning_tokens")
+                         else "")
+                      + (f", ${event.cost_usd:.4f}" if event.cost_usd is not None else "")
+                      + ("; thinking ran out of budget, the answer was asked for outright" if event.forced else ""))
         elif isinstance(event, ev.EditsApplied):
             self._say(f"[makegreen] edits: {len(event.changed)} file(s) changed"
                       + "".join(f"; refused {r['path']}: {r['reason']}" for r in event.refused)

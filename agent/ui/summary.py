@@ -8,9 +8,14 @@ QUIET = ("error", "interrupted")  # the CLI's error boundary says these in its o
 HEADLINES = {
     "green": "GREEN: the tests pass",
     "already_green": "Already green: nothing to do",
-    "not_solved": "Not solved within the budget",
+    "not_solved": "Not solved within the iterations",
+    "out_of_budget": "Stopped before overspending: not solved within the budget",
     "conflict": "Solved, but not applied: your files changed meanwhile",
 }
+
+
+TOKEN_NAMES = {"prompt_tokens": "prompt", "cached_tokens": "cached", "reasoning_tokens": "reasoning",
+               "completion_tokens": "output (reasoning included)"}
 
 
 def headline(summary: dict[str, Any]) -> str:
@@ -27,9 +32,12 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("applied", "yes" if summary.get("applied") else "no"),
         ("time", f"{summary.get('seconds', 0):.1f} s (model {summary.get('model_seconds', 0):.1f} s, "
                  f"sandbox {summary.get('sandbox_seconds', 0):.1f} s)"),
-        ("tokens", ", ".join(f"{v} {k.replace('_tokens', '')}" for k, v in summary.get("usage", {}).items()) or "-"),
+        ("tokens", ", ".join(f"{v} {TOKEN_NAMES.get(k, k)}" for k, v in summary.get("usage", {}).items()) or "-"),
+        ("cost", "-" if summary.get("cost_usd") is None else f"${summary['cost_usd']:.4f}"),
         ("record", summary.get("run_dir", "-")),
     ]
+    if summary.get("reason") and summary.get("status") in ("not_solved", "out_of_budget"):
+        rows.append(("stopped", summary["reason"]))
     if summary.get("message"):
         rows.append(("note", summary["message"]))
     return rows

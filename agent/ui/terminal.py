@@ -12,8 +12,10 @@ from .summary import QUIET, headline, summary_rows
 
 
 class TerminalRenderer:
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, show_thinking: bool = False) -> None:
         self._console = console
+        self._show_thinking = show_thinking
+        self._tail = ""
         self._live: Live | None = None
         self._iteration = "baseline"
         self._tests = Text("tests not run yet")
@@ -21,6 +23,8 @@ class TerminalRenderer:
 
     def _refresh(self) -> None:
         line = Text.assemble((self._iteration, "bold"), "  ", self._tests, "  ", (self._model, "cyan"))
+        if self._tail:
+            line = Text.assemble(line, "\n", (self._tail, "dim"))
         if self._live is None:
             self._live = Live(line, console=self._console, refresh_per_second=8, transient=True)
             self._live.start()
@@ -56,9 +60,16 @@ class TerminalRenderer:
             self._model = "asking the model"
             self._refresh()
         elif isinstance(event, ev.ModelProgress):
-            self._model = (f"{event.phase} {event.seconds:.0f} s · thinking {event.thinking_chars // 4} tok · "
+            self._model = (f"{event.phase} {event.seconds:.0f} s · thinking {event.thinking_tokens} tok · "
                            f"answer {event.answer_chars // 4} tok")
+            # the answer is always shown as it is written; the thinking only when asked for
+            showing = event.phase == "writing" or self._show_thinking
+            self._tail = " ".join(event.tail.split()[-40:]) if showing else ""
             self._refresh()
+        elif isinstance(event, ev.ModelAnswered):
+            self._tail = ""
+            if event.forced:
+                self._print(Text("thinking ran out of budget: the answer was asked for outright", style="yellow"))
         elif isinstance(event, ev.EditsApplied):
             for refusal in event.refused:
                 self._print(Text(f"refused {refusal['path']}: {refusal['reason']}", style="yellow"))

@@ -1,0 +1,45 @@
+"""Spending limits: tokens and dollars, checked before each request so that a run stops before it overspends."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from .errors import BudgetExhausted, ConfigError
+from .models.pricing import cost
+
+MIN_ANSWER_TOKENS = 1_000  # a request that cannot afford this many output tokens is not worth sending
+
+
+def estimate_tokens(messages: Sequence[Mapping[str, str]]) -> int:
+    """Tokens in a prompt, offline: about four characters a token for English and code."""
+    return sum(len(m.get("content", "")) for m in messages) // 4 + 4 * len(messages)
+
+
+@dataclass
+class Budget:
+    tokens: int | None = None
+    usd: float | None = None
+    price: Mapping[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.usd is not None and self.price is None:
+            raise ConfigError("--budget-usd needs the model's price: add it under [tool.makegreen.prices] "
+                              "(input, cached-input, output in USD per million tokens)")
+
+    def output_cap(self, spent: Mapping[str, int], messages: Sequence[Mapping[str, str]]) -> int | None:
+        """The most output tokens the next request may use, or BudgetExhausted when it cannot be afforded."""
+        prompt = estimate_tokens(messages)
+        caps = []
+        if self.tokens is not None:
+            used = spent.get("prompt_tokens", 0) + spent.get("completion_tokens", 0)
+            caps.append(self.tokens - used - prompt)
+            if caps[-1] < MIN_ANSWER_TOKENS:
+                raise BudgetExhausted(f"token budget: {used} of {self.tokens} used, and the next prompt alone is "
+                                      f"about {prompt}")
+        if self.usd is not None and self.price is not None:
+            left = self.usd - (cost(spent, self.price) or 0.0) - prompt * self.price["input"] / 1e6
+            caps.append(int(left / self.price["output"] * 1e6))
+            if caps[-1] < MIN_ANSWER_TOKENS:
+                raise BudgetExhausted(f"dollar budget: ${cost(spent, self.price) or 0:.4f} of ${self.usd:.2f} spent, "
+                                      "too little left for another request")
+        return min(caps) if caps else None
