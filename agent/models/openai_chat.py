@@ -110,6 +110,10 @@ class OpenAIChatModel:
         started = self._clock()
         stream, retries = self._request(messages, on_progress, started, output_cap, wrap_up=False)
         thinking, answer = stream.split()
+        if self.dialect.name == "think-tags" and stream.finish_reason == "length" and _THINK_CLOSE not in answer \
+                and not thinking:
+            # an R1-style template pre-fills <think>: content cut off before </think> is all thinking
+            thinking, answer = answer, ""
         usage = dict(stream.usage)
         forced = False
         if not answer.strip() and (stream.over_budget or stream.finish_reason == "length"):

@@ -29,7 +29,7 @@ class TerminalRenderer:
             self._live = Live(line, console=self._console, refresh_per_second=8, transient=True)
             self._live.start()
         else:
-            self._live.update(line)
+            self._live.update(line, refresh=True)
 
     def _print(self, *renderables) -> None:
         if self._live is not None:

@@ -1,0 +1,141 @@
+"""The chat model against the scripted server playing each dialect, through the real openai client."""
+from __future__ import annotations
+
+import openai
+import pytest
+
+from agent.errors import BackendError, ContextOverflow
+from agent.models import OpenAIChatModel
+from agent.models.dialects import DIALECTS, ModelSettings, detect, request_params
+from tests.scripted_server import Reply, ScriptedServer
+
+ANSWER = "roman.py\n```python\ndef to_roman(n):\n    return 'I' * n\n```\n"
+THOUGHT = "SECRET-THOUGHT: the tests want subtractive pairs. "
+MESSAGES = [{"role": "system", "content": "rules"}, {"role": "user", "content": "make it green"}]
+
+
+def model_for(server: ScriptedServer, dialect: str, name: str = "scripted-model", retries: int = 0,
+              timeout: float = 30, **settings) -> OpenAIChatModel:
+    client = openai.OpenAI(api_key="k", base_url=server.url, max_retries=retries, timeout=timeout)
+    return OpenAIChatModel(client, ModelSettings(name, **settings), DIALECTS[dialect])
+
+
+def ask(model, cap=None):
+    progress = []
+    return model.complete(MESSAGES, progress.append, cap), progress
+
+
+@pytest.mark.parametrize("server_dialect, dialect, field", [
+    ("vllm", "vllm", None), ("sglang", "sglang", None), ("llama.cpp", "llama.cpp", None), ("ollama", "ollama", None),
+    ("raw", "think-tags", None), ("raw", "think-tags", "open-think"), ("plain", "chat", None),
+    ("openai", "openai-reasoning", None),
+])
+def test_each_dialect_keeps_thinking_out_of_the_answer(server_dialect, dialect, field):
+    name = "o4-mini" if dialect == "openai-reasoning" else "scripted-model"
+    with ScriptedServer([Reply(ANSWER, reasoning=THOUGHT * 20, reasoning_field=field)], model=name,
+                        dialect=server_dialect) as server:
+        completion, progress = ask(model_for(server, dialect, name))
+    assert completion.text == ANSWER
+    assert "SECRET-THOUGHT" not in completion.text
+    if dialect != "openai-reasoning":  # OpenAI's chat API counts reasoning but never shows it
+        assert completion.thinking.startswith("SECRET-THOUGHT")
+    if dialect != "think-tags":  # thinking inside the content is counted as plain output by such servers
+        assert completion.usage["reasoning_tokens"] > 0
+    assert not completion.forced
+    assert progress[-1].phase == "writing" and progress[-1].tail.endswith("```\n")
+
+
+def test_openai_reasoning_requests_carry_only_what_the_api_accepts():
+    with ScriptedServer([Reply(ANSWER)], model="o4-mini", dialect="openai") as server:
+        completion, _ = ask(model_for(server, "openai-reasoning", "o4-mini", think_budget=6000, temperature=0.2))
+        [body] = server.chat_requests()
+    assert completion.text == ANSWER
+    assert body["messages"][0]["role"] == "developer"
+    assert body["reasoning_effort"] == "low" and body["max_completion_tokens"] == 6000 + 16000
+    assert "temperature" not in body and "max_tokens" not in body
+
+
+def test_the_scripted_openai_server_rejects_what_openai_rejects():
+    with ScriptedServer([Reply(ANSWER)], model="o4-mini", dialect="openai") as server:
+        with pytest.raises(BackendError, match="does not support 'system'"):
+            ask(model_for(server, "chat", "o4-mini"))
+
+
+def test_vllm_gets_its_budget_field_and_qwen3s_switch():
+    with ScriptedServer([Reply(ANSWER)], dialect="vllm") as server:
+        ask(model_for(server, "vllm", think_budget=900, thinking="off", temperature=0.6, max_output_tokens=4000))
+        [body] = server.chat_requests()
+    assert body["thinking_token_budget"] == 900
+    assert body["chat_template_kwargs"] == {"enable_thinking": False}
+    assert body["temperature"] == 0.6 and body["max_tokens"] == 4000
+
+
+def test_thinking_past_its_budget_is_cut_and_the_answer_asked_for_outright():
+    endless = Reply("", reasoning="thinking in circles " * 2000)  # ~10k tokens of thought, never an answer
+    with ScriptedServer([endless, Reply(ANSWER)], dialect="vllm") as server:
+        completion, progress = ask(model_for(server, "vllm", think_budget=500))
+        first, wrap = server.chat_requests()
+    assert completion.forced and completion.text == ANSWER
+    assert "wrapping-up" in [p.phase for p in progress]
+    assert first["thinking_token_budget"] == 500
+    assert wrap["thinking_token_budget"] == 0 and wrap["chat_template_kwargs"] == {"enable_thinking": False}
+    assert wrap["messages"][-1]["content"].startswith("Time is up: give the final answer now")
+    assert "thinking in circles" in wrap["messages"][-1]["content"]
+
+
+def test_thinking_cut_off_by_the_length_limit_is_forced_to_an_answer_too():
+    cut = Reply("", reasoning="still thinking " * 100, reasoning_field="open-think", finish_reason="length")
+    with ScriptedServer([cut, Reply(ANSWER)], dialect="raw") as server:
+        completion, _ = ask(model_for(server, "think-tags"))
+    assert completion.forced and completion.text == ANSWER and "still thinking" in completion.thinking
+
+
+def test_a_stream_dropped_half_way_is_asked_for_again_whole():
+    with ScriptedServer([Reply(ANSWER, reasoning=THOUGHT * 10, drop_after=4), Reply(ANSWER)]) as server:
+        completion, _ = ask(model_for(server, "chat"))
+    assert completion.text == ANSWER and completion.retries == 1 and len(server.chat_requests()) == 2
+
+
+def test_a_stream_that_keeps_dropping_is_a_backend_error():
+    with ScriptedServer([Reply(ANSWER, drop_after=2)]) as server:
+        with pytest.raises(BackendError, match="broke off 3 times"):
+            ask(model_for(server, "chat"))
+
+
+def test_server_errors_and_rate_limits_are_retried_by_the_client():
+    replies = [Reply("overloaded", status=503), Reply("slow down", status=429, headers={"retry-after": "0"}),
+               Reply(ANSWER)]
+    with ScriptedServer(replies) as server:
+        completion, _ = ask(model_for(server, "chat", retries=3))
+    assert completion.text == ANSWER and len(server.chat_requests()) == 3
+
+
+def test_a_server_too_slow_to_answer_is_a_backend_error():
+    with ScriptedServer([Reply(ANSWER, delay=3)]) as server:
+        with pytest.raises(BackendError, match="did not answer in time"):
+            ask(model_for(server, "chat", timeout=0.5))
+
+
+def test_context_overflow_is_told_apart():
+    reply = Reply("This model's maximum context length is 8192 tokens", status=400, code="context_length_exceeded")
+    with ScriptedServer([reply]) as server:
+        with pytest.raises(ContextOverflow):
+            ask(model_for(server, "chat"))
+
+
+def test_an_output_cap_lowers_the_output_limit():
+    params = request_params(DIALECTS["openai-reasoning"], ModelSettings("o3", max_output_tokens=9000), output_cap=3000)
+    assert params["max_completion_tokens"] == 3000
+
+
+@pytest.mark.parametrize("model, base_url, owner, dialect", [
+    ("gpt-5", None, None, "openai-reasoning"),
+    ("o3-mini", "http://proxy:4000/v1", None, "openai-reasoning"),
+    ("Qwen/Qwen3-32B", "http://gpu:8000/v1", "vllm", "vllm"),
+    ("deepseek-r1", "http://gpu:30000/v1", "sglang", "sglang"),
+    ("qwq", "http://gpu:8080/v1", "llamacpp", "llama.cpp"),
+    ("qwen3:8b", "http://localhost:11434/v1", None, "ollama"),
+    ("my-model", "http://gpu:9000/v1", None, "chat"),
+])
+def test_dialect_detection(model, base_url, owner, dialect):
+    assert detect(model, base_url, owner) == dialect
