@@ -21,11 +21,11 @@ EFFORTS = ("minimal", "low", "medium", "high")
 APIS = ("auto", "chat", "responses")
 THINKING = ("auto", "on", "off")
 CHOICES = {"sandbox": SANDBOXES, "edit_format": EDIT_FORMATS, "dialect": DIALECTS, "effort": EFFORTS, "api": APIS,
-           "thinking": THINKING}
+           "thinking": THINKING, "engine": ("vllm", "sglang", "llama.cpp", "ollama")}
 POSITIVE = ("max_iterations", "test_timeout", "request_timeout", "cpus", "pids", "think_budget", "max_output_tokens",
             "budget_usd", "budget_tokens")
 # The type of each setting whose default is None (the others take their default's type).
-OPTIONAL_TYPES = {"base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
+OPTIONAL_TYPES = {"serve": str, "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
                   "max_output_tokens": int, "budget_usd": float, "budget_tokens": int}
 
 
@@ -55,6 +55,9 @@ class Settings:
     temperature: float | None = None
     max_output_tokens: int | None = None
     show_thinking: bool = False
+    # a local engine started around the run (makegreen serve)
+    serve: str | None = None
+    engine: str = "vllm"
     # spending
     budget_usd: float | None = None
     budget_tokens: int | None = None

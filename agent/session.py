@@ -99,6 +99,24 @@ def project_image(client, settings: Settings, files: Mapping[str, bytes], on_log
     return ensure_image(client, settings.base_image, find_dependencies(files), on_log, find_ca_bundle(os.environ))
 
 
+def start_engine(settings: Settings, root: Path, stack: ExitStack, emit: Emit) -> Settings:
+    """`solve --serve MODEL`: the engine runs for the length of the run; the run talks to it."""
+    import dataclasses
+
+    from .serve import EngineServer, plan_for
+
+    plan = plan_for(settings.engine, settings.serve, None, None, 1, (), os.environ)
+    server = EngineServer(plan, state_dir(root) / f"serve-{plan.port}.log").start()
+    stack.callback(server.stop)
+    emit(ev.Status(f"starting {settings.engine} for {settings.serve}: {' '.join(server.argv)}"))
+    server.wait_ready(SERVE_READY_TIMEOUT)
+    emit(ev.Status(f"{settings.engine} is ready at {plan.base_url}"))
+    return dataclasses.replace(settings, base_url=plan.base_url, model=plan.served_name)
+
+
+SERVE_READY_TIMEOUT = 1800.0
+
+
 def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Emit,
               clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
     """Solve, apply when green (unless told not to), and return the run's summary, whose status is green,
@@ -116,6 +134,9 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
 
     try:
         with ExitStack() as stack:
+            if settings.serve:
+                settings = start_engine(settings, root, stack, both)
+                summary["model"] = settings.model
             both(ev.RunStarted(run_id, str(root), settings.model, settings.sandbox, targets))
             model = make_model(settings, both)
             workspace = Workspace(root)

@@ -66,14 +66,15 @@ def openai_rejects(body: dict) -> tuple[str, str] | None:
 
 
 class ScriptedServer:
-    def __init__(self, replies: list[Reply], model: str = "scripted-model", dialect: str = "plain") -> None:
+    def __init__(self, replies: list[Reply], model: str = "scripted-model", dialect: str = "plain",
+                 port: int = 0) -> None:
         self.replies = list(replies)
         self.model = model
         self.dialect = dialect
         self.owned_by, self.reasoning_field = DIALECTS[dialect]
         self.requests: list[dict] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

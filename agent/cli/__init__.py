@@ -8,6 +8,7 @@ import typer
 
 from . import sandbox as sandbox_cli
 from .doctor import doctor_command
+from .serve import serve_command
 from .solve import solve_command
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.command("solve")(solve_command)
 app.command("doctor")(doctor_command)
+app.command("serve")(serve_command)
 app.add_typer(sandbox_cli.app, name="sandbox")
 
 

@@ -38,6 +38,9 @@ def solve_command(
     show_thinking: bool = typer.Option(False, "--show-thinking", help="Show the model's thinking as it streams."),
     budget_usd: Optional[float] = typer.Option(None, "--budget-usd", help="Stop before spending more dollars."),
     budget_tokens: Optional[int] = typer.Option(None, "--budget-tokens", help="Stop before using more tokens."),
+    serve: Optional[str] = typer.Option(None, "--serve", help="Start a local engine for this model around the run."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="The engine for --serve: vllm (default), sglang, "
+                                         "llama.cpp or ollama."),
 ) -> None:
     """Make the failing tests pass: draft, test in a sandbox, iterate, then apply the change."""
     cwd = Path.cwd()
@@ -46,7 +49,7 @@ def solve_command(
                  test_timeout=test_timeout, sandbox=sandbox, edit_format=edit_format,
                  apply=False if no_apply else None, json=json_output or None, dialect=dialect, effort=effort,
                  think_budget=think_budget, thinking=thinking, show_thinking=show_thinking or None,
-                 budget_usd=budget_usd, budget_tokens=budget_tokens)
+                 budget_usd=budget_usd, budget_tokens=budget_tokens, serve=serve, engine=engine)
     console = Console(file=sys.stdout)
     if json_output:
         render = PlainRenderer(sys.stderr, show_result=False)

@@ -1,0 +1,53 @@
+"""`makegreen serve MODEL`: a local inference engine for a reasoning model, started with the right flags."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..serve import ENGINES, EngineServer, command, plan_for
+from ..workspace import find_root, state_dir
+from .boundary import run_guarded
+
+
+def serve_command(
+    model: str = typer.Argument(..., help="The model: a hub name, a local path, or a .gguf file (llama.cpp)."),
+    engine: str = typer.Option("vllm", "--engine", help=f"One of {', '.join(ENGINES)}."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: a free one)."),
+    tensor_parallel: Optional[int] = typer.Option(None, "--tp", help="Tensor parallel size (default: visible GPUs)."),
+    pipeline_parallel: int = typer.Option(1, "--pp", help="Pipeline parallel size: >1 spans machines (vLLM: Ray)."),
+    ready_timeout: float = typer.Option(1800, "--ready-timeout", help="Seconds to wait for the engine."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the engine's command line and stop."),
+    extra: Optional[List[str]] = typer.Argument(None, help="After --: more arguments for the engine."),
+) -> None:
+    """Start an engine for MODEL, wait until it answers, print its base URL; Ctrl-C stops it."""
+
+    def body() -> int:
+        plan = plan_for(engine, model, port, tensor_parallel, pipeline_parallel, extra or [], os.environ)
+        argv, env = command(plan)
+        if dry_run:
+            print(" ".join([*(f"{k}={v}" for k, v in env.items()), *argv]))
+            return 0
+        log = state_dir(find_root(Path.cwd())) / f"serve-{plan.port}.log"
+        server = EngineServer(plan, log).start()
+        try:
+            print(f"starting: {' '.join(server.argv)}", file=sys.stderr, flush=True)
+            server.wait_ready(ready_timeout)
+            print(f"ready: OPENAI_BASE_URL={plan.base_url} MAKEGREEN_MODEL={plan.served_name}", file=sys.stderr)
+            print(plan.base_url, flush=True)
+            while server._proc.poll() is None:
+                time.sleep(0.5)
+            print(f"makegreen: error: {engine} stopped by itself. Its last output:\n{server.log_tail()}",
+                  file=sys.stderr)
+            return 3
+        except KeyboardInterrupt:
+            print(f"stopping {engine}", file=sys.stderr)
+            return 0
+        finally:
+            server.stop()
+
+    raise typer.Exit(run_guarded(body))
