@@ -51,6 +51,7 @@ def make_model(settings: Settings, emit: Emit):
 
     from .models import OpenAIChatModel
     from .models.dialects import DIALECTS, detect
+    from .models.openai_responses import OpenAIResponsesModel, responses_only
 
     api_key = settings.api_key
     if not api_key:
@@ -64,7 +65,13 @@ def make_model(settings: Settings, emit: Emit):
     if dialect == "auto":
         dialect = detect(settings.model, settings.base_url, _owner(client, settings) if settings.base_url else None)
         emit(ev.Status(f"dialect {dialect} (detected; --dialect overrides)"))
-    return OpenAIChatModel(client, model_settings(settings), DIALECTS[dialect])
+    api = settings.api
+    if api == "auto":
+        api = "responses" if dialect == "openai-reasoning" and responses_only(settings.model) else "chat"
+    kind = OpenAIResponsesModel if api == "responses" else OpenAIChatModel
+    if api == "responses":
+        emit(ev.Status("using the Responses API"))
+    return kind(client, model_settings(settings), DIALECTS[dialect])
 
 
 def _owner(client, settings: Settings) -> str | None:

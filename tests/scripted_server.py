@@ -67,11 +67,12 @@ def openai_rejects(body: dict) -> tuple[str, str] | None:
 
 class ScriptedServer:
     def __init__(self, replies: list[Reply], model: str = "scripted-model", dialect: str = "plain",
-                 port: int = 0) -> None:
+                 port: int = 0, responses_only: bool = False) -> None:
         self.replies = list(replies)
         self.model = model
         self.dialect = dialect
         self.owned_by, self.reasoning_field = DIALECTS[dialect]
+        self.responses_only = responses_only  # like OpenAI's -pro models: chat completions refuse them
         self.requests: list[dict] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -99,6 +100,9 @@ class ScriptedServer:
 
     def chat_requests(self) -> list[dict]:
         return [body for body in self.requests if "messages" in body]
+
+    def responses_requests(self) -> list[dict]:
+        return [body for body in self.requests if "input" in body]
 
     def _next(self, body: dict) -> Reply:
         with self._lock:
@@ -133,8 +137,17 @@ class ScriptedServer:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if self.path.rstrip("/").endswith("/responses"):
+                    self._responses(body, server._next(body))
+                    return
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     self._json(404, {"error": {"message": "not found"}})
+                    return
+                if server.responses_only:
+                    server.requests.append(body)
+                    self._json(404, {"error": {"message": "This model is only supported in v1/responses and not in "
+                                               "v1/chat/completions.", "type": "invalid_request_error",
+                                               "code": "unsupported_api_for_model"}})
                     return
                 reply = server._next(body)
                 time.sleep(reply.delay)
@@ -197,6 +210,56 @@ class ScriptedServer:
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
+                self.close_connection = True
+
+            def _responses(self, body: dict, reply: Reply) -> None:
+                """The Responses API, streamed as its typed events: reasoning summary, output text, completion."""
+                time.sleep(reply.delay)
+                if reply.status != 200:
+                    self._json(reply.status, {"error": {"message": reply.content or "scripted error",
+                                                        "type": "scripted", "code": reply.code}}, reply.headers)
+                    return
+                number = len(server.responses_requests())
+                prompt = len(body.get("instructions", "")) + len(json.dumps(body.get("input", [])))
+                summary, text = reply.reasoning, reply.content
+                reasoning_item = {"type": "reasoning", "id": f"rs_{number}", "encrypted_content": f"enc-{number}",
+                                  "summary": [{"type": "summary_text", "text": summary}]}
+                message_item = {"type": "message", "id": f"msg_{number}", "role": "assistant", "status": "completed",
+                                "content": [{"type": "output_text", "text": text, "annotations": []}]}
+                incomplete = reply.finish_reason == "length"
+                response = {
+                    "id": f"resp_{number}", "object": "response", "created_at": int(time.time()),
+                    "model": body.get("model"), "status": "incomplete" if incomplete else "completed",
+                    "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+                    "output": [reasoning_item, message_item], "parallel_tool_calls": False, "tool_choice": "auto",
+                    "tools": [],
+                    "usage": {"input_tokens": prompt // 4, "input_tokens_details": {"cached_tokens": 0},
+                              "output_tokens": (len(summary) * 3 + len(text)) // 4,
+                              "output_tokens_details": {"reasoning_tokens": len(summary) * 3 // 4},
+                              "total_tokens": (prompt + len(summary) * 3 + len(text)) // 4},
+                }
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                events = [{"type": "response.created", "response": {**response, "status": "in_progress",
+                                                                    "output": [], "usage": None}}]
+                size = reply.chunk_size
+                events += [{"type": "response.reasoning_summary_text.delta", "item_id": reasoning_item["id"],
+                            "output_index": 0, "summary_index": 0, "delta": summary[i:i + size]}
+                           for i in range(0, len(summary), size)]
+                events += [{"type": "response.output_text.delta", "item_id": message_item["id"], "output_index": 1,
+                            "content_index": 0, "delta": text[i:i + size], "logprobs": []}
+                           for i in range(0, len(text), size)]
+                events.append({"type": "response.incomplete" if incomplete else "response.completed",
+                               "response": response})
+                for sequence, event in enumerate(events):
+                    if reply.drop_after is not None and sequence >= reply.drop_after:
+                        self.close_connection = True
+                        return
+                    event["sequence_number"] = sequence
+                    self.wfile.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
+                    self.wfile.flush()
                 self.close_connection = True
 
         return Handler

@@ -32,6 +32,7 @@ def solve_command(
     edit_format: Optional[str] = typer.Option(None, "--edit-format", help="auto, whole or search-replace."),
     dialect: Optional[str] = typer.Option(None, "--dialect", help="auto (default), openai-reasoning, vllm, sglang, "
                                           "llama.cpp, ollama, think-tags or chat."),
+    api: Optional[str] = typer.Option(None, "--api", help="auto (default), chat or responses (OpenAI's Responses API)."),
     effort: Optional[str] = typer.Option(None, "--effort", help="Reasoning effort: minimal, low, medium, high."),
     think_budget: Optional[int] = typer.Option(None, "--think-budget", help="Thinking tokens per answer at most."),
     thinking: Optional[str] = typer.Option(None, "--thinking", help="on or off: Qwen3's thinking switch."),
@@ -47,7 +48,7 @@ def solve_command(
     root = find_root(cwd)
     flags = dict(model=model, base_url=base_url, api_key=api_key, message=message, max_iterations=max_iterations,
                  test_timeout=test_timeout, sandbox=sandbox, edit_format=edit_format,
-                 apply=False if no_apply else None, json=json_output or None, dialect=dialect, effort=effort,
+                 apply=False if no_apply else None, json=json_output or None, dialect=dialect, api=api, effort=effort,
                  think_budget=think_budget, thinking=thinking, show_thinking=show_thinking or None,
                  budget_usd=budget_usd, budget_tokens=budget_tokens, serve=serve, engine=engine)
     console = Console(file=sys.stdout)

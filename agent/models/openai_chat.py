@@ -136,7 +136,7 @@ class OpenAIChatModel:
                  wrap_up: bool) -> tuple[_Stream, int]:
         import openai
 
-        params = request_params(self.dialect, self.settings, output_cap, wrap_up)
+        params = self._params(output_cap, wrap_up)
         for attempt in range(STREAM_RETRIES + 1):
             try:
                 return self._stream(messages, params, on_progress, started), attempt
@@ -150,6 +150,9 @@ class OpenAIChatModel:
             except openai.OpenAIError as exc:
                 raise self._translate(exc) from exc
         raise AssertionError("unreachable")
+
+    def _params(self, output_cap: int | None, wrap_up: bool) -> dict:
+        return request_params(self.dialect, self.settings, output_cap, wrap_up)
 
     def _stream(self, messages, params: dict, on_progress, started: float) -> _Stream:
         stream = _Stream()

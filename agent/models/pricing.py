@@ -1,7 +1,9 @@
 """What tokens cost: list prices for OpenAI's models (USD per million tokens), overridable in
-[tool.makegreen.prices]. A model is priced by its longest listed prefix, so dated snapshots
-(gpt-5-2025-08-07) take their family's price. Local models cost nothing here."""
+[tool.makegreen.prices]. A dated snapshot (gpt-5-2025-08-07) takes its model's price; any other name that is not
+listed (o3-pro, a local model) has no price, rather than a guessed one."""
 from __future__ import annotations
+
+import re
 
 from typing import Mapping
 
@@ -27,8 +29,10 @@ def price_for(model: str, overrides: Mapping[str, Mapping[str, float]] = {}) -> 
     table = {**PRICES, **overrides}
     if model in table:
         return dict(table[model])
-    prefixes = [name for name in table if model.startswith(name + "-")]
-    return dict(table[max(prefixes, key=len)]) if prefixes else None
+    snapshot = re.fullmatch(r"(.+)-(\d{4}-\d{2}-\d{2}|latest)", model)
+    if snapshot and snapshot.group(1) in table:
+        return dict(table[snapshot.group(1)])
+    return None
 
 
 def cost(usage: Mapping[str, int], price: Mapping[str, float] | None) -> float | None:

@@ -123,3 +123,15 @@ def test_show_thinking_shows_the_thought_and_the_answer_as_written():
     view(ev.ModelProgress(1, "thinking", 120, 0, 3.0, "the tests want subtractive pairs"))
     view.close()
     assert "subtractive" not in hidden.getvalue() and "thinking 120 tok" in hidden.getvalue()
+
+
+def test_a_responses_only_model_is_solved_through_the_responses_api(roman):
+    with ScriptedServer([Reply(ROMAN_WRONG, reasoning="Tallies."), Reply(ROMAN, reasoning="Pairs.")],
+                        model="o3-pro", dialect="openai", responses_only=True) as server:
+        result = solve(roman, server, "--json", "--sandbox", "local", env={"MAKEGREEN_MODEL": "o3-pro"})
+    assert result.returncode == 0, result.stderr
+    summary = summary_of(result)
+    assert summary["iterations"] == 2 and summary["usage"]["reasoning_tokens"] > 0
+    assert summary["cost_usd"] is None  # o3-pro is not in the price table: no guess
+    assert server.chat_requests() == [] and len(server.responses_requests()) == 2
+    assert "'IIII' == 'IV'" in server.responses_requests()[1]["input"][-1]["content"]

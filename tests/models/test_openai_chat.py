@@ -139,3 +139,37 @@ def test_an_output_cap_lowers_the_output_limit():
 ])
 def test_dialect_detection(model, base_url, owner, dialect):
     assert detect(model, base_url, owner) == dialect
+
+
+def test_the_responses_api_streams_the_summary_and_carries_reasoning_items():
+    from agent.models.openai_responses import OpenAIResponsesModel, responses_only
+
+    assert responses_only("o3-pro") and responses_only("gpt-5-codex") and not responses_only("gpt-5")
+    replies = [Reply(ANSWER, reasoning="**Weighing** subtractive pairs."), Reply(ANSWER, reasoning="Fixing IV.")]
+    with ScriptedServer(replies, model="o3-pro", dialect="openai", responses_only=True) as server:
+        client = openai.OpenAI(api_key="k", base_url=server.url, max_retries=0)
+        model = OpenAIResponsesModel(client, ModelSettings("o3-pro", effort="high", think_budget=4000),
+                                     DIALECTS["openai-reasoning"])
+        first, progress = ask(model)
+        history = [*MESSAGES, {"role": "assistant", "content": first.text}, {"role": "user", "content": "still red"}]
+        second = model.complete(history, lambda p: None)
+        one, two = server.responses_requests()
+    assert first.text == ANSWER and first.thinking == "**Weighing** subtractive pairs."
+    assert first.usage["reasoning_tokens"] > 0 and second.text == ANSWER
+    assert progress[-1].phase == "writing"
+    assert one["instructions"] == "rules" and one["input"] == [{"role": "user", "content": "make it green"}]
+    assert one["reasoning"] == {"summary": "auto", "effort": "high"} and one["store"] is False
+    assert one["max_output_tokens"] == 4000 + 16000 and "reasoning.encrypted_content" in one["include"]
+    carried = [item for item in two["input"] if item.get("type") == "reasoning"]
+    assert [item["encrypted_content"] for item in carried] == ["enc-1"]  # the first answer's reasoning
+    assert two["input"].index(carried[0]) == 1  # just before the answer it led to
+
+
+def test_prices_take_snapshots_but_never_guess():
+    from agent.models.pricing import cost, price_for
+
+    assert price_for("gpt-5-2025-08-07") == price_for("gpt-5")
+    assert price_for("o3-pro") is None and price_for("qwen3:8b") is None
+    assert price_for("qwen3:8b", {"qwen3:8b": {"input": 1.0, "output": 2.0}}) == {"input": 1.0, "output": 2.0}
+    usage = {"prompt_tokens": 1_000_000, "cached_tokens": 400_000, "completion_tokens": 100_000}
+    assert cost(usage, price_for("gpt-5")) == pytest.approx(0.6 * 1.25 + 0.4 * 0.125 + 0.1 * 10.0)
