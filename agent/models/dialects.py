@@ -22,6 +22,7 @@ class Dialect:
     sampling: bool = True  # temperature and top_p accepted
     effort: bool = False  # reasoning_effort accepted
     budget_field: str | None = None  # the request field for a thinking budget in tokens, where the server has one
+    template_budget: bool = False  # the budget goes to the chat template instead (chat_template_kwargs.thinking_budget)
     thinking_switch: bool = False  # chat_template_kwargs.enable_thinking reaches the chat template (Qwen3)
 
 
@@ -29,7 +30,7 @@ DIALECTS = {
     "openai-reasoning": Dialect("openai-reasoning", system_role="developer", max_tokens_param="max_completion_tokens",
                                 sampling=False, effort=True),
     "vllm": Dialect("vllm", effort=True, budget_field="thinking_token_budget", thinking_switch=True),
-    "sglang": Dialect("sglang", thinking_switch=True),
+    "sglang": Dialect("sglang", template_budget=True, thinking_switch=True),
     "llama.cpp": Dialect("llama.cpp", budget_field="thinking_budget_tokens", thinking_switch=True),
     "ollama": Dialect("ollama"),
     "think-tags": Dialect("think-tags"),
@@ -95,10 +96,15 @@ def request_params(dialect: Dialect, settings: ModelSettings, output_cap: int | 
         max_out = settings.think_budget + ANSWER_ALLOWANCE
     if dialect.sampling and settings.temperature is not None:
         params["temperature"] = settings.temperature
-    if dialect.budget_field and settings.think_budget:
+    template: dict[str, Any] = {}
+    if settings.think_budget and dialect.budget_field:
         extra[dialect.budget_field] = 0 if wrap_up else settings.think_budget
+    if settings.think_budget and dialect.template_budget and not wrap_up:
+        template["thinking_budget"] = settings.think_budget
     if dialect.thinking_switch and (settings.thinking != "auto" or wrap_up):
-        extra["chat_template_kwargs"] = {"enable_thinking": settings.thinking == "on" and not wrap_up}
+        template["enable_thinking"] = settings.thinking == "on" and not wrap_up
+    if template:
+        extra["chat_template_kwargs"] = template
     if output_cap is not None:
         max_out = min(max_out, output_cap) if max_out else output_cap
     if max_out:

@@ -123,6 +123,11 @@ def test_context_overflow_is_told_apart():
             ask(model_for(server, "chat"))
 
 
+def test_sglang_gets_the_budget_through_the_chat_template():
+    params = request_params(DIALECTS["sglang"], ModelSettings("Qwen/Qwen3-8B", think_budget=700, thinking="on"))
+    assert params["extra_body"] == {"chat_template_kwargs": {"thinking_budget": 700, "enable_thinking": True}}
+
+
 def test_an_output_cap_lowers_the_output_limit():
     params = request_params(DIALECTS["openai-reasoning"], ModelSettings("o3", max_output_tokens=9000), output_cap=3000)
     assert params["max_completion_tokens"] == 3000
