@@ -21,7 +21,7 @@ class Dialect:
     max_tokens_param: str = "max_tokens"
     sampling: bool = True  # temperature and top_p accepted
     effort: bool = False  # reasoning_effort accepted
-    budget_field: str | None = None  # the request field for a thinking budget in tokens, where the server has one
+    budget_fields: tuple[str, ...] = ()  # request fields for a thinking budget in tokens, where the server has one
     template_budget: bool = False  # the budget goes to the chat template instead (chat_template_kwargs.thinking_budget)
     thinking_switch: bool = False  # chat_template_kwargs.enable_thinking reaches the chat template (Qwen3)
 
@@ -29,9 +29,12 @@ class Dialect:
 DIALECTS = {
     "openai-reasoning": Dialect("openai-reasoning", system_role="developer", max_tokens_param="max_completion_tokens",
                                 sampling=False, effort=True),
-    "vllm": Dialect("vllm", effort=True, budget_field="thinking_token_budget", thinking_switch=True),
+    "vllm": Dialect("vllm", effort=True, budget_fields=("thinking_token_budget",), thinking_switch=True),
     "sglang": Dialect("sglang", template_budget=True, thinking_switch=True),
-    "llama.cpp": Dialect("llama.cpp", budget_field="thinking_budget_tokens", thinking_switch=True),
+    # llama-server's own name for it is reasoning_budget_tokens; thinking_budget_tokens is sent too, as some builds
+    # and front ends call it (an unknown field is ignored)
+    "llama.cpp": Dialect("llama.cpp", budget_fields=("reasoning_budget_tokens", "thinking_budget_tokens"),
+                         thinking_switch=True),
     "ollama": Dialect("ollama"),
     "think-tags": Dialect("think-tags"),
     "chat": Dialect("chat"),
@@ -97,8 +100,8 @@ def request_params(dialect: Dialect, settings: ModelSettings, output_cap: int | 
     if dialect.sampling and settings.temperature is not None:
         params["temperature"] = settings.temperature
     template: dict[str, Any] = {}
-    if settings.think_budget and dialect.budget_field:
-        extra[dialect.budget_field] = 0 if wrap_up else settings.think_budget
+    for name in dialect.budget_fields if settings.think_budget else ():
+        extra[name] = 0 if wrap_up else settings.think_budget
     if settings.think_budget and dialect.template_budget and not wrap_up:
         template["thinking_budget"] = settings.think_budget
     if dialect.thinking_switch and (settings.thinking != "auto" or wrap_up):

@@ -178,3 +178,10 @@ def test_prices_take_snapshots_but_never_guess():
     assert price_for("qwen3:8b", {"qwen3:8b": {"input": 1.0, "output": 2.0}}) == {"input": 1.0, "output": 2.0}
     usage = {"prompt_tokens": 1_000_000, "cached_tokens": 400_000, "completion_tokens": 100_000}
     assert cost(usage, price_for("gpt-5")) == pytest.approx(0.6 * 1.25 + 0.4 * 0.125 + 0.1 * 10.0)
+
+
+def test_llama_cpp_gets_its_budget_and_zero_on_wrap_up():
+    params = request_params(DIALECTS["llama.cpp"], ModelSettings("qwq", think_budget=1200))
+    assert params["extra_body"] == {"reasoning_budget_tokens": 1200, "thinking_budget_tokens": 1200}
+    wrap = request_params(DIALECTS["llama.cpp"], ModelSettings("qwq", think_budget=1200), wrap_up=True)
+    assert wrap["extra_body"]["reasoning_budget_tokens"] == 0
