@@ -22,10 +22,10 @@ APIS = ("auto", "chat", "responses")
 THINKING = ("auto", "on", "off")
 CHOICES = {"sandbox": SANDBOXES, "edit_format": EDIT_FORMATS, "dialect": DIALECTS, "effort": EFFORTS, "api": APIS,
            "thinking": THINKING, "engine": ("vllm", "sglang", "llama.cpp", "ollama")}
-POSITIVE = ("max_iterations", "test_timeout", "request_timeout", "cpus", "pids", "think_budget", "max_output_tokens",
+POSITIVE = ("context_window", "max_iterations", "test_timeout", "request_timeout", "cpus", "pids", "think_budget", "max_output_tokens",
             "budget_usd", "budget_tokens")
 # The type of each setting whose default is None (the others take their default's type).
-OPTIONAL_TYPES = {"serve": str, "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
+OPTIONAL_TYPES = {"context_window": int, "serve": str, "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
                   "max_output_tokens": int, "budget_usd": float, "budget_tokens": int}
 
 
@@ -54,6 +54,7 @@ class Settings:
     thinking: str = "auto"
     temperature: float | None = None
     max_output_tokens: int | None = None
+    context_window: int | None = None  # tokens; known for OpenAI's models, 32k for others unless set
     show_thinking: bool = False
     # a local engine started around the run (makegreen serve)
     serve: str | None = None
@@ -66,7 +67,8 @@ class Settings:
 
 # Where each setting may come from besides flags; api-key is kept out of pyproject.toml on purpose (secrets in git).
 _FILE_KEYS = {f.name for f in dataclasses.fields(Settings)} - {"api_key", "json", "message", "show_thinking"}
-_MODEL_KEYS = {"name", "dialect", "api", "effort", "think_budget", "thinking", "temperature", "max_output_tokens"}
+_MODEL_KEYS = {"name", "dialect", "api", "effort", "think_budget", "thinking", "temperature", "max_output_tokens",
+               "context_window"}
 _ENV = {
     "model": "MAKEGREEN_MODEL",
     "base_url": "OPENAI_BASE_URL",

@@ -10,7 +10,7 @@ from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE
 from . import events as ev
 from .budget import Budget
 from .context.failures import user_errors
-from .context.prompt import feedback_message, first_messages
+from .context.prompt import ContextLimits, feedback_message, first_messages
 from .context.shrink import shrink
 from .edits import TestGuard, apply_edits, parse_edits
 from .errors import BudgetExhausted, ContextOverflow, TestSuiteError
@@ -29,6 +29,7 @@ class Task:
     test_timeout: float = 120.0
     edit_format: str = "auto"
     budget: Budget = field(default_factory=Budget)
+    context: ContextLimits = field(default_factory=ContextLimits)
 
 
 @dataclass
@@ -51,7 +52,8 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
     if outcome.result.report.green:
         outcome.status = "already_green"
         return outcome
-    messages = first_messages(workspace, outcome.result, sorted(guard.test_files), task.message, task.edit_format)
+    messages = first_messages(workspace, outcome.result, sorted(guard.test_files), task.message, task.edit_format,
+                              task.context)
     for iteration in range(1, task.max_iterations + 1):
         outcome.iterations = iteration
         emit(ev.IterationStarted(iteration, task.max_iterations))
@@ -63,6 +65,7 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
         edits = apply_edits(workspace.dir, parse_edits(answer.text), guard)
         emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(vars(r) for r in edits.refused),
                              tuple(vars(m) for m in edits.misses), edits.found))
+        previous = outcome.result.report
         if edits.changed:
             sandbox.sync(workspace.unsynced())
             outcome.result = _run(task, sandbox, iteration, emit)
@@ -71,7 +74,7 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
             outcome.status = "green"
             return outcome
         messages += [{"role": "assistant", "content": answer.text},
-                     {"role": "user", "content": feedback_message(edits, outcome.result)}]
+                     {"role": "user", "content": feedback_message(edits, outcome.result, previous)}]
     outcome.reason = f"the tests are still red after {task.max_iterations} iterations"
     return outcome
 

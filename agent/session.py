@@ -13,7 +13,8 @@ from .budget import Budget
 from .config import Settings
 from .errors import ApplyConflict, BackendError, ConfigError
 from .loop import Outcome, Task, solve
-from .models.dialects import ModelSettings
+from .context.prompt import ContextLimits
+from .models.dialects import ModelSettings, context_window, reserved_output
 from .models.pricing import price_for
 from .trajectory import TrajectoryWriter
 from .workspace import Workspace, save_text, state_dir
@@ -106,6 +107,12 @@ def project_image(client, settings: Settings, files: Mapping[str, bytes], on_log
     return ensure_image(client, settings.base_image, find_dependencies(files), on_log, find_ca_bundle(os.environ))
 
 
+def context_limits(settings: Settings, root: Path) -> ContextLimits:
+    window = settings.context_window or context_window(settings.model)
+    prompt = max(window - reserved_output(model_settings(settings)), window // 4)
+    return ContextLimits(prompt_tokens=prompt, cache_path=state_dir(root) / "cache" / "facts.json")
+
+
 def start_engine(settings: Settings, root: Path, stack: ExitStack, emit: Emit) -> Settings:
     """`solve --serve MODEL`: the engine runs for the length of the run; the run talks to it."""
     import dataclasses
@@ -153,7 +160,7 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             sandbox.start(workspace.files())
             budget = Budget(settings.budget_tokens, settings.budget_usd, price_for(settings.model, settings.prices))
             task = Task(targets, settings.message, settings.max_iterations, settings.test_timeout,
-                        settings.edit_format, budget)
+                        settings.edit_format, budget, context_limits(settings, root))
             outcome = solve(task, model, sandbox, workspace, both)
             summary.update(_outcome_summary(outcome, workspace))
             if outcome.status == "green":

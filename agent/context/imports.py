@@ -1,11 +1,12 @@
 """Which project files the tests import, and which modules they import that do not exist yet."""
 from __future__ import annotations
 
-import ast
 import posixpath
 import sys
 from dataclasses import dataclass
 from typing import Iterable, Mapping
+
+from .languages import analyzer_for
 
 _STDLIB = set(sys.stdlib_module_names) | {"pytest", "_pytest", "unittest", "hypothesis"}
 
@@ -19,25 +20,22 @@ class Needs:
 def _imported(path: str, source: bytes) -> list[tuple[str, bool]]:
     """(module, maybe) for each import in one file; maybe marks `from pkg import name`, where pkg.name may be a
     submodule or just a name. Relative imports are resolved against the file's package."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    analyzer = analyzer_for(path)
+    if analyzer is None:
         return []
     module_path = path[4:] if path.startswith("src/") else path  # a src/ layout's packages start below src/
     package = posixpath.dirname(module_path).replace("/", ".")
     names: list[tuple[str, bool]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names += [(alias.name, False) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".") if package else []
-                parts = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
-                base = ".".join([*parts, base] if base else parts)
-            if base:
-                names.append((base, False))
-                names += [(f"{base}.{alias.name}", True) for alias in node.names if alias.name != "*"]
+    for found in analyzer.analyze(source).imports:
+        base = found.module
+        if found.level:
+            parts = package.split(".") if package else []
+            parts = parts[: len(parts) - (found.level - 1)] if found.level > 1 else parts
+            base = ".".join([*parts, base] if base else parts)
+        if not base:
+            continue
+        names.append((base, False))
+        names += [(f"{base}.{name}", True) for name in found.names if name != "*"]
     return names
 
 

@@ -1,13 +1,21 @@
 """The messages sent to the model, assembled from the templates in prompts/."""
 from __future__ import annotations
 
-from sandbox import RunResult
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
 
+from sandbox import RunResult, TestReport
+
+from ..budget import estimate_tokens
 from ..edits import EditOutcome
 from ..prompting import render
 from ..workspace import Workspace
 from .failures import counts, describe
 from .imports import needed_files
+from .repomap import FactsCache, rank
+from .repomap import render as render_map
+from .requirements import requirements
 
 WHOLE_FILE_LINES = 300  # beyond this, asking for whole files costs too many output tokens: use SEARCH/REPLACE
 
@@ -24,33 +32,69 @@ def choose_format(requested: str, sources: dict[str, bytes]) -> str:
     return "search-replace" if longest > WHOLE_FILE_LINES else "whole"
 
 
+@dataclass(frozen=True)
+class ContextLimits:
+    prompt_tokens: int = 100_000  # the model's window, less what its answer and thinking may use
+    repo_map_tokens: int = 2_000
+    cache_path: Path | None = None
+
+
 def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[str], message: str,
-                   edit_format: str) -> list[dict[str, str]]:
-    """The system prompt and the task: failing tests, the tests' code, the code they import, the failures."""
+                   edit_format: str, limits: ContextLimits = ContextLimits()) -> list[dict[str, str]]:
+    """The system prompt and the task: what the tests require, the tests, the code they import, what is still to
+    be written, a ranked map of the rest of the repository, and the failures — within the prompt budget, the least
+    relevant dropped first (map entries, then the lowest-ranked source files)."""
     files = workspace.files()
     report = baseline.report
     known_missing = {e.import_name.split(".")[0] for e in report.collect_errors if e.import_name}
     needs = needed_files(test_files, files, known_missing)
+    cache = FactsCache(limits.cache_path)
+    facts = {path: found for path, content in files.items() if (found := cache.facts(path, content)) is not None}
+    cache.save()
+    tests = [path for path in test_files if path in files]
+    conftests = sorted(path for path in files if posixpath.basename(path) == "conftest.py"
+                       and any(t.startswith(posixpath.dirname(path)) for t in tests))
+    fixtures = {name: path for path in conftests for name in facts[path].fixtures_defined}
+    roots = {module.split(".")[0] for module, _ in needs.missing} | known_missing
+    project = {(p[4:] if p.startswith("src/") else p).split("/")[0].removesuffix(".py") for p in files}
+    required = requirements({path: facts[path] for path in tests if path in facts}, fixtures,
+                            lambda module: module.split(".")[0] in project | roots)
     sources = {path: files[path] for path in needs.sources}
     chosen = choose_format(edit_format, sources)
     failing = [case.nodeid for case in report.failing] + [error.nodeid for error in report.collect_errors]
     system = render("system.md", edit_format=render(
         "format_whole.md" if chosen == "whole" else "format_search_replace.md"))
-    task = render(
-        "task.md",
-        failing_tests="\n".join(f"- {nodeid}" for nodeid in failing),
-        user_message=render("user_message.md", message=message) if message else "",
-        test_files="\n\n".join(_file_block(path, files[path]) for path in test_files if path in files),
-        source_files="\n\n".join(_file_block(path, content) for path, content in sources.items())
-        or "(none yet)",
-        missing_files=render("missing_files.md", modules="\n".join(
-            f"- `{module}` → {path}" for module, path in needs.missing)) if needs.missing else "",
-        failures=describe(baseline),
-    )
-    return [{"role": "system", "content": system}, {"role": "user", "content": task}]
+    ranked = rank(facts, {**{path: 1.0 for path in tests}, **{path: 0.5 for path in sources}})
+    shown = set(tests) | set(conftests) | set(sources)
+
+    def task(source_paths: list[str], map_tokens: int) -> str:
+        return render(
+            "task.md",
+            failing_tests="\n".join(f"- {nodeid}" for nodeid in failing),
+            user_message=render("user_message.md", message=message) if message else "",
+            requirements="\n".join(required) or "(nothing beyond the test files below)",
+            test_files="\n\n".join(_file_block(path, files[path]) for path in [*tests, *conftests]),
+            source_files="\n\n".join(_file_block(path, sources[path]) for path in source_paths) or "(none yet)",
+            missing_files=render("missing_files.md", modules="\n".join(
+                f"- `{module}` → {path}" for module, path in needs.missing)) if needs.missing else "",
+            repo_map=render_map(ranked, facts, shown, map_tokens) or "(nothing else)",
+            failures=describe(baseline),
+        )
+
+    kept = list(sources)
+    text = task(kept, limits.repo_map_tokens)
+    while estimate_tokens([{"content": system}, {"content": text}]) > limits.prompt_tokens:
+        if "(nothing else)" not in text:  # the map goes first, then source files from the least relevant
+            text = task(kept, 0)
+        elif kept:
+            kept.pop()
+            text = task(kept, 0)
+        else:
+            break  # what is left is the tests and the failures: the context-overflow shrink takes it from here
+    return [{"role": "system", "content": system}, {"role": "user", "content": text}]
 
 
-def feedback_message(outcome: EditOutcome, result: RunResult) -> str:
+def feedback_message(outcome: EditOutcome, result: RunResult, previous: TestReport | None = None) -> str:
     parts = []
     if outcome.changed:
         parts.append(render("applied.md", paths=", ".join(outcome.changed)))
@@ -60,4 +104,4 @@ def feedback_message(outcome: EditOutcome, result: RunResult) -> str:
     if not outcome.found:
         parts.append(render("no_edits.md"))
     return render("feedback.md", edit_report="\n".join(parts), counts=counts(result.report),
-                  failures=describe(result), next_step=render("next_step.md"))
+                  failures=describe(result, previous), next_step=render("next_step.md"))

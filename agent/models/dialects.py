@@ -115,3 +115,20 @@ def request_params(dialect: Dialect, settings: ModelSettings, output_cap: int | 
     if extra:
         params["extra_body"] = extra
     return params
+
+
+# Context windows in tokens, by name prefix; a local model's is its server's setting, 32k unless configured.
+CONTEXT_WINDOWS = (("gpt-4.1", 1_047_576), ("gpt-5", 400_000), ("o1", 200_000), ("o3", 200_000), ("o4", 200_000),
+                   ("gpt-4o", 128_000))
+LOCAL_WINDOW = 32_768
+
+
+def context_window(model: str) -> int:
+    return next((size for prefix, size in CONTEXT_WINDOWS if model.startswith(prefix)), LOCAL_WINDOW)
+
+
+def reserved_output(settings: ModelSettings) -> int:
+    """Tokens to leave for the answer and its thinking."""
+    if settings.max_output_tokens:
+        return settings.max_output_tokens
+    return (settings.think_budget or 0) + ANSWER_ALLOWANCE
