@@ -10,6 +10,7 @@ from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE
 from . import events as ev
 from .budget import Budget
 from .context.failures import user_errors
+from .context.history import attempt_summary, with_history
 from .context.prompt import ContextLimits, feedback_message, first_messages
 from .context.shrink import shrink
 from .edits import TestGuard, apply_edits, parse_edits
@@ -54,6 +55,7 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
         return outcome
     messages = first_messages(workspace, outcome.result, sorted(guard.test_files), task.message, task.edit_format,
                               task.context)
+    attempts: list[str] = []
     for iteration in range(1, task.max_iterations + 1):
         outcome.iterations = iteration
         emit(ev.IterationStarted(iteration, task.max_iterations))
@@ -75,6 +77,8 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
             return outcome
         messages += [{"role": "assistant", "content": answer.text},
                      {"role": "user", "content": feedback_message(edits, outcome.result, previous)}]
+        attempts.append(attempt_summary(iteration, edits, outcome.result, workspace.diff_stat(edits.changed)))
+        messages = with_history(messages, attempts)
     outcome.reason = f"the tests are still red after {task.max_iterations} iterations"
     return outcome
 

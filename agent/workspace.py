@@ -132,6 +132,19 @@ class Workspace:
             )
         return "".join(chunks)
 
+    def diff_stat(self, paths: list[str]) -> str:
+        """+added −removed lines in paths against the snapshot."""
+        added = removed = 0
+        current = self.changes()
+        for path in paths:
+            new = current.get(path, self.original.get(path))
+            for line in difflib.unified_diff(_lines(self.original.get(path)), _lines(new), n=0):
+                if line.startswith("+") and not line.startswith("+++"):
+                    added += 1
+                elif line.startswith("-") and not line.startswith("---"):
+                    removed += 1
+        return f"+{added} −{removed} lines since the start"
+
     def apply(self, patch_path: Path) -> list[str]:
         """Write the changes into the user's tree, all or none; on a conflict, save the patch and raise."""
         changes = self.changes()

@@ -10,3 +10,12 @@ def test_sandbox_overhead_prints_its_figures(docker_client, base_image, capsys):
     out = capsys.readouterr().out
     assert "tiny     warm" in out and "first red report" in out
     assert set(figures) == {"tiny warm", "tiny cold", "~1 s warm", "~1 s cold", "first red report"}
+
+
+@pytest.mark.slow
+def test_context_size_prints_its_figures(capsys):
+    from benchmarks import context_size
+
+    figures = context_size.main(["--padding", "40"])
+    assert "ratio padded/small" in capsys.readouterr().out
+    assert figures["small"]["touched_in_prompt"] and figures["padded"]["touched_in_prompt"]

@@ -67,8 +67,14 @@ def distill(case: TestCase) -> Distilled:
     if len(errors) > MAX_ERROR_LINES:
         half = MAX_ERROR_LINES // 2
         errors = errors[:half] + [f"[... {len(errors) - 2 * half} lines cut ...]"] + errors[-half:]
-    exception = (case.message or errors[0]).split(":", 1)[0].strip()
-    return Distilled(case, tuple(dict.fromkeys(frames)), tuple(errors), exception)
+    return Distilled(case, tuple(dict.fromkeys(frames)), tuple(errors), _exception_name(case.message or errors[0]))
+
+
+def _exception_name(message: str) -> str:
+    named = re.match(r"^([A-Za-z_][\w.]*)(?=:)", message)
+    if named:
+        return named.group(1)
+    return "AssertionError" if message.startswith("assert") else message.split(None, 1)[0] if message else "error"
 
 
 def _changes(report: TestReport, previous: TestReport | None) -> str:

@@ -121,8 +121,8 @@ def render(ranked: list[tuple[str, float]], facts: Mapping[str, Facts], exclude:
     """Signatures of the best-ranked files not shown in full, until the budget (about four characters a token)."""
     lines: list[str] = []
     used = 0
-    for path, _score in ranked:
-        if path in exclude:
+    for path, score in ranked:
+        if path in exclude or score <= 0:  # unreachable from the tests: nothing to do with them
             continue
         found = facts[path]
         block = [f"{path}:"]

@@ -6,12 +6,14 @@ class), the exceptions it expects (with their match= messages) and the fixtures 
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Callable, Mapping
 
 from .languages import Facts
 
 MAX_LINES = 40
+_ON_NEW = re.compile(r"^(\w+)\(.*\)\.(\w+)$", re.S)
 
 
 def _arity(counts: set[tuple[int, tuple[str, ...]]]) -> str:
@@ -43,7 +45,10 @@ def requirements(tests: Mapping[str, Facts], fixtures: Mapping[str, str],
                 variables.setdefault(name.lower(), name)
         for call in facts.calls:
             head, _, rest = call.target.partition(".")
-            if call.target in imported:
+            chained = _ON_NEW.match(call.target)  # Cart().checkout(): a method on a fresh instance
+            if chained and chained.group(1) in imported:
+                members[imported[chained.group(1)]][chained.group(2)].add((call.positional, call.keywords))
+            elif call.target in imported:
                 calls[imported[call.target]].add((call.positional, call.keywords))
             elif head in imported and rest and "." not in rest:
                 calls[f"{imported[head]}.{rest}"].add((call.positional, call.keywords))
