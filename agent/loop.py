@@ -8,7 +8,7 @@ from sandbox import RunResult
 from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE
 
 from . import events as ev
-from .budget import Budget
+from .budget import Budget, estimate_tokens
 from .context.failures import user_errors
 from .context.history import attempt_summary, with_history
 from .context.prompt import ContextLimits, feedback_message, first_messages
@@ -60,7 +60,7 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
         outcome.iterations = iteration
         emit(ev.IterationStarted(iteration, task.max_iterations))
         try:
-            answer = _ask(model, messages, task.budget, outcome, iteration, emit)
+            answer = _ask(model, messages, task.budget, task.context.prompt_tokens, outcome, iteration, emit)
         except BudgetExhausted as stop:
             outcome.status, outcome.reason = "out_of_budget", str(stop)
             return outcome
@@ -83,9 +83,12 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
     return outcome
 
 
-def _ask(model: Model, messages: list[dict[str, str]], budget: Budget, outcome: Outcome, iteration: int,
-         emit: Emit) -> Completion:
-    """One answer, within the budget; a prompt that overflows the context is shrunk (in place) and sent again."""
+def _ask(model: Model, messages: list[dict[str, str]], budget: Budget, prompt_tokens: int, outcome: Outcome,
+         iteration: int, emit: Emit) -> Completion:
+    """One answer, within the budget; a prompt over the context budget, or one the server says overflows its
+    window, is shrunk (in place) first."""
+    while estimate_tokens(messages) > prompt_tokens and (smaller := shrink(messages)) is not None:
+        messages[:] = smaller
     while True:
         cap = budget.output_cap(outcome.usage, messages)
         emit(ev.ModelRequest(iteration, tuple(messages)))
