@@ -42,6 +42,15 @@ class _Dropped(Exception):
     """The stream ended without a finish reason: the connection went away half-way."""
 
 
+def broken_stream(exc: Exception) -> bool:
+    """Whether reading a stream failed because the stream broke off: the transport's errors (httpx or its
+    successors, whichever this openai client uses), socket errors, or an error event from the server."""
+    import openai
+
+    transport = type(exc).__module__.split(".")[0]
+    return isinstance(exc, (openai.APIError, OSError)) or transport.startswith(("httpx", "httpcore", "h11", "anyio"))
+
+
 @dataclass
 class _Stream:
     """One streamed answer as it accumulates, with running counts cheap enough to check at every chunk."""
@@ -140,12 +149,11 @@ class OpenAIChatModel:
         for attempt in range(STREAM_RETRIES + 1):
             try:
                 return self._stream(messages, params, on_progress, started), attempt
-            except (_Dropped, openai.APIConnectionError) as exc:
+            except _Dropped:
+                # only a stream that broke off after it began: failures to connect were the client's to retry
                 if attempt == STREAM_RETRIES:
-                    if isinstance(exc, _Dropped):
-                        raise BackendError(f"the answer stream from {self._client.base_url} broke off "
-                                           f"{STREAM_RETRIES + 1} times") from None
-                    raise self._translate(exc) from exc
+                    raise BackendError(f"the answer stream from {self._client.base_url} broke off "
+                                       f"{STREAM_RETRIES + 1} times") from None
                 time.sleep(min(2 ** attempt, 8) * 0.5)
             except openai.OpenAIError as exc:
                 raise self._translate(exc) from exc
@@ -180,6 +188,10 @@ class OpenAIChatModel:
                 if now - last_report >= PROGRESS_EVERY:
                     last_report = now
                     on_progress(stream.progress(now - started))
+        except Exception as exc:
+            if broken_stream(exc):
+                raise _Dropped() from exc
+            raise
         finally:
             response.close()
         if stream.finish_reason is None and not stream.over_budget:

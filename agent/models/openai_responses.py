@@ -8,7 +8,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 from .dialects import ANSWER_ALLOWANCE, effort_for
-from .openai_chat import OpenAIChatModel, _Dropped, _Stream
+from .openai_chat import OpenAIChatModel, _Dropped, _Stream, broken_stream
 
 RESPONSES_ONLY = re.compile(r"(-pro\b|-pro-|codex)", re.IGNORECASE)
 
@@ -78,6 +78,10 @@ class OpenAIResponsesModel(OpenAIChatModel):
                 if now - last_report >= 0.1:
                     last_report = now
                     on_progress(stream.progress(now - started))
+        except Exception as exc:
+            if broken_stream(exc):
+                raise _Dropped() from exc
+            raise
         finally:
             response.close()
         if final is None and not stream.over_budget:

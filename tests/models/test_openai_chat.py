@@ -185,3 +185,35 @@ def test_llama_cpp_gets_its_budget_and_zero_on_wrap_up():
     assert params["extra_body"] == {"reasoning_budget_tokens": 1200, "thinking_budget_tokens": 1200}
     wrap = request_params(DIALECTS["llama.cpp"], ModelSettings("qwq", think_budget=1200), wrap_up=True)
     assert wrap["extra_body"]["reasoning_budget_tokens"] == 0
+
+
+def test_a_connection_that_breaks_inside_a_chunk_is_retried_and_a_dead_server_is_not_retried_by_us():
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    served = []
+
+    def serve():  # a chunked event stream that stops in the middle of a chunk, every time
+        for _ in range(3):
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            served.append(1)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         b"40\r\ndata: {\"id\":\"x\",\"object\":\"chat.completion.chunk\"")
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    client = openai.OpenAI(api_key="k", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0, timeout=10)
+    model = OpenAIChatModel(client, ModelSettings("m"), DIALECTS["chat"])
+    with pytest.raises(BackendError, match="broke off"):
+        ask(model)
+    assert len(served) == 3  # asked whole three times
+    listener.close()
+    dead = OpenAIChatModel(openai.OpenAI(api_key="k", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0),
+                           ModelSettings("m"), DIALECTS["chat"])
+    with pytest.raises(BackendError, match="cannot reach"):
+        ask(dead)
