@@ -1,8 +1,9 @@
 """Spending limits: tokens and dollars, checked before each request so that a run stops before it overspends."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
 
 from .errors import BudgetExhausted, ConfigError
 from .models.pricing import cost
@@ -20,6 +21,9 @@ class Budget:
     tokens: int | None = None
     usd: float | None = None
     price: Mapping[str, float] | None = None
+    seconds: float | None = None  # wall time for the whole run (--timeout)
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         if self.usd is not None and self.price is None:
@@ -28,6 +32,8 @@ class Budget:
 
     def output_cap(self, spent: Mapping[str, int], messages: Sequence[Mapping[str, str]]) -> int | None:
         """The most output tokens the next request may use, or BudgetExhausted when it cannot be afforded."""
+        if self.seconds is not None and self.clock() - self.started >= self.seconds:
+            raise BudgetExhausted(f"wall time: {self.seconds:.0f} s are up")
         prompt = estimate_tokens(messages)
         caps = []
         if self.tokens is not None:

@@ -23,9 +23,9 @@ THINKING = ("auto", "on", "off")
 CHOICES = {"sandbox": SANDBOXES, "edit_format": EDIT_FORMATS, "dialect": DIALECTS, "effort": EFFORTS, "api": APIS,
            "thinking": THINKING, "engine": ("vllm", "sglang", "llama.cpp", "ollama")}
 POSITIVE = ("context_window", "max_iterations", "test_timeout", "request_timeout", "cpus", "pids", "think_budget", "max_output_tokens",
-            "budget_usd", "budget_tokens")
+            "budget_usd", "budget_tokens", "timeout")
 # The type of each setting whose default is None (the others take their default's type).
-OPTIONAL_TYPES = {"context_window": int, "serve": str, "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
+OPTIONAL_TYPES = {"timeout": float, "context_window": int, "serve": str, "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
                   "max_output_tokens": int, "budget_usd": float, "budget_tokens": int}
 
 
@@ -62,6 +62,8 @@ class Settings:
     # spending
     budget_usd: float | None = None
     budget_tokens: int | None = None
+    timeout: float | None = None  # wall seconds for the whole run
+    apply_partial: bool = False  # apply the best result even when it is not green
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 

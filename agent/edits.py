@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Union
 
+from .integrity import content_problem
+
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([^`]*)$")
 _SEARCH = re.compile(r"^\s*<{5,9}\s*SEARCH\s*$")
 _DIVIDER = re.compile(r"^\s*={5,9}\s*$")
@@ -181,6 +183,10 @@ def apply_edits(root: Path, edits: list[Edit], protected: Callable[[str], str | 
                     outcome.misses.append(miss)
                     continue
             if new == current:
+                continue
+            reason = content_problem(path, new)
+            if reason:
+                outcome.refused.append(Refusal(path, reason))
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(new, encoding="utf-8")

@@ -14,6 +14,7 @@ from .context.history import attempt_summary, with_history
 from .context.prompt import ContextLimits, feedback_message, first_messages
 from .context.shrink import shrink
 from .edits import TestGuard, apply_edits, parse_edits
+from .integrity import lost_tests, special_cases
 from .errors import BudgetExhausted, ContextOverflow, TestSuiteError
 from .models.pricing import cost
 from .protocols import Completion, Model, Sandbox
@@ -43,6 +44,10 @@ class Outcome:
     model_seconds: float = 0.0
     sandbox_seconds: float = 0.0
     reason: str = ""
+    lost: list[str] = field(default_factory=list)  # tests that vanished or turned into skips in the last run
+    test_files: tuple[str, ...] = ()
+    flagged: list[str] = field(default_factory=list)  # special-casing of values from the tests, in the last result
+    best: tuple[tuple[int, ...], dict[str, bytes | None], RunResult] | None = None  # (score, changes, result)
 
 
 def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit: Emit) -> Outcome:
@@ -50,11 +55,15 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
     outcome = Outcome("not_solved", 0, _run(task, sandbox, 0, emit))
     outcome.sandbox_seconds += outcome.result.seconds
     guard = _check_baseline(outcome.result)
+    outcome.test_files = tuple(sorted(guard.test_files))
     if outcome.result.report.green:
         outcome.status = "already_green"
         return outcome
     messages = first_messages(workspace, outcome.result, sorted(guard.test_files), task.message, task.edit_format,
                               task.context)
+    seen: dict[str, str] = {}
+    lost_tests(seen, outcome.result.report)
+    tests = {path: workspace.original[path] for path in outcome.test_files if path in workspace.original}
     attempts: list[str] = []
     for iteration in range(1, task.max_iterations + 1):
         outcome.iterations = iteration
@@ -72,11 +81,15 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
             sandbox.sync(workspace.unsynced())
             outcome.result = _run(task, sandbox, iteration, emit)
             outcome.sandbox_seconds += outcome.result.seconds
-        if outcome.result.report.green:
+            outcome.lost = lost_tests(seen, outcome.result.report, frozenset(guard.test_files))
+            outcome.flagged = special_cases(tests, {p: c for p, c in workspace.changes().items() if c})
+            _keep_best(outcome, workspace)
+        if outcome.result.report.green and not outcome.lost and not outcome.flagged:
             outcome.status = "green"
             return outcome
         messages += [{"role": "assistant", "content": answer.text},
-                     {"role": "user", "content": feedback_message(edits, outcome.result, previous)}]
+                     {"role": "user", "content": feedback_message(edits, outcome.result, previous,
+                                                                    outcome.lost + outcome.flagged)}]
         attempts.append(attempt_summary(iteration, edits, outcome.result, workspace.diff_stat(edits.changed)))
         messages = with_history(messages, attempts)
     outcome.reason = f"the tests are still red after {task.max_iterations} iterations"
@@ -110,6 +123,16 @@ def _ask(model: Model, messages: list[dict[str, str]], budget: Budget, prompt_to
     emit(ev.ModelAnswered(iteration, answer.text, answer.thinking, answer.finish_reason, dict(answer.usage),
                           answer.seconds, answer.forced, answer.retries, spent))
     return answer
+
+
+def _keep_best(outcome: Outcome, workspace: Workspace) -> None:
+    """The best result so far (most tests passing, then fewest failing) is the run's answer, not the last one."""
+    report = outcome.result.report
+    summary = report.summary()
+    honest = not outcome.lost and not outcome.flagged  # a result that games the tests never counts as the best
+    score = (int(honest), summary["passed"], -(summary["failed"] + summary["errors"]))
+    if outcome.best is None or score > outcome.best[0]:
+        outcome.best = (score, workspace.changes(), outcome.result)
 
 
 def _run(task: Task, sandbox: Sandbox, iteration: int, emit: Emit) -> RunResult:

@@ -12,6 +12,7 @@ from . import events as ev
 from .budget import Budget
 from .config import Settings
 from .errors import ApplyConflict, BackendError, ConfigError
+from .integrity import special_cases
 from .loop import Outcome, Task, solve
 from .context.prompt import ContextLimits
 from .models.dialects import ModelSettings, context_window, reserved_output
@@ -158,7 +159,8 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             sandbox = make_sandbox(settings, root, workspace.files(), run_id, both)
             stack.callback(sandbox.close)
             sandbox.start(workspace.files())
-            budget = Budget(settings.budget_tokens, settings.budget_usd, price_for(settings.model, settings.prices))
+            budget = Budget(settings.budget_tokens, settings.budget_usd, price_for(settings.model, settings.prices),
+                            settings.timeout)
             task = Task(targets, settings.message, settings.max_iterations, settings.test_timeout,
                         settings.edit_format, budget, context_limits(settings, root))
             outcome = solve(task, model, sandbox, workspace, both)
@@ -174,10 +176,20 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
                         summary.update(status="conflict", message=str(exc), conflicts=exc.paths)
                 else:
                     summary["message"] = f"not applied (--no-apply); the patch is in {os.path.relpath(patch)}"
-            elif outcome.status in ("not_solved", "out_of_budget") and workspace.changes():
-                attempt = run_dir / "last-attempt.patch"
-                save_text(attempt, workspace.diff())
-                summary["message"] = f"your files are untouched; the last attempt is in {os.path.relpath(attempt)}"
+            elif outcome.status in ("not_solved", "out_of_budget") and outcome.best is not None:
+                # the answer is the best result, not the last one
+                workspace.restore(outcome.best[1])
+                summary.update(_outcome_summary(outcome, workspace, best=True))
+                patch = run_dir / "best-attempt.patch"
+                save_text(patch, workspace.diff())
+                summary["message"] = f"your files are untouched; the best attempt is in {os.path.relpath(patch)}"
+                if settings.apply_partial and settings.apply:
+                    try:
+                        workspace.apply(patch)
+                        summary.update(applied=True, message=f"the best attempt (not green) was applied "
+                                                             f"(--apply-partial); its patch is {os.path.relpath(patch)}")
+                    except ApplyConflict as exc:
+                        summary.update(status="conflict", message=str(exc), conflicts=exc.paths)
     except KeyboardInterrupt:
         summary.update(status="interrupted")
         raise
@@ -191,13 +203,17 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
     return summary
 
 
-def _outcome_summary(outcome: Outcome, workspace: Workspace) -> dict[str, Any]:
-    changed = list(workspace.changes()) if outcome.status == "green" else []
+def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False) -> dict[str, Any]:
+    result = outcome.best[2] if best and outcome.best else outcome.result
+    changed = list(workspace.changes()) if outcome.status == "green" or best else []
+    tests = {path: workspace.original[path] for path in outcome.test_files if path in workspace.original}
     return {
         "status": outcome.status,
         "iterations": outcome.iterations,
-        "tests": outcome.result.report.summary(),
-        "failing": [case.nodeid for case in outcome.result.report.failing],
+        "tests": result.report.summary(),
+        "failing": [case.nodeid for case in result.report.failing],
+        "lost_tests": outcome.lost,
+        "special_cases": special_cases(tests, {p: c for p, c in workspace.changes().items() if c is not None}),
         "changed_files": changed,
         "diff": workspace.diff() if changed else "",
         "usage": outcome.usage,

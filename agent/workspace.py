@@ -132,6 +132,16 @@ class Workspace:
             )
         return "".join(chunks)
 
+    def restore(self, changes: dict[str, bytes | None]) -> None:
+        """Put the copy back to the snapshot plus these changes (a result kept from earlier in the run)."""
+        for path, content in {**{p: None for p in self.changes()}, **changes}.items():
+            target = self.dir / path
+            if content is None and path not in self.original:
+                target.unlink(missing_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(self.original[path] if content is None else content)
+
     def diff_stat(self, paths: list[str]) -> str:
         """+added −removed lines in paths against the snapshot."""
         added = removed = 0

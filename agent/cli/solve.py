@@ -39,6 +39,8 @@ def solve_command(
     show_thinking: bool = typer.Option(False, "--show-thinking", help="Show the model's thinking as it streams."),
     budget_usd: Optional[float] = typer.Option(None, "--budget-usd", help="Stop before spending more dollars."),
     budget_tokens: Optional[int] = typer.Option(None, "--budget-tokens", help="Stop before using more tokens."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Stop after this many seconds (wall time)."),
+    apply_partial: bool = typer.Option(False, "--apply-partial", help="Apply the best result even if not green."),
     serve: Optional[str] = typer.Option(None, "--serve", help="Start a local engine for this model around the run."),
     engine: Optional[str] = typer.Option(None, "--engine", help="The engine for --serve: vllm (default), sglang, "
                                          "llama.cpp or ollama."),
@@ -50,7 +52,8 @@ def solve_command(
                  test_timeout=test_timeout, sandbox=sandbox, edit_format=edit_format,
                  apply=False if no_apply else None, json=json_output or None, dialect=dialect, api=api, effort=effort,
                  think_budget=think_budget, thinking=thinking, show_thinking=show_thinking or None,
-                 budget_usd=budget_usd, budget_tokens=budget_tokens, serve=serve, engine=engine)
+                 budget_usd=budget_usd, budget_tokens=budget_tokens, serve=serve, engine=engine,
+                 timeout=timeout, apply_partial=apply_partial or None)
     console = Console(file=sys.stdout)
     if json_output:
         render = PlainRenderer(sys.stderr, show_result=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from sandbox import RunResult, TestReport
 
@@ -94,7 +95,8 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
     return [{"role": "system", "content": system}, {"role": "user", "content": text}]
 
 
-def feedback_message(outcome: EditOutcome, result: RunResult, previous: TestReport | None = None) -> str:
+def feedback_message(outcome: EditOutcome, result: RunResult, previous: TestReport | None = None,
+                     lost: Sequence[str] = ()) -> str:
     parts = []
     if outcome.changed:
         parts.append(render("applied.md", paths=", ".join(outcome.changed)))
@@ -103,5 +105,7 @@ def feedback_message(outcome: EditOutcome, result: RunResult, previous: TestRepo
                      closest=m.closest or "(the file is empty or missing)") for m in outcome.misses]
     if not outcome.found:
         parts.append(render("no_edits.md"))
+    if lost:
+        parts.append(render("lost_tests.md", tests="\n".join(f"- {line}" for line in lost)))
     return render("feedback.md", edit_report="\n".join(parts), counts=counts(result.report),
                   failures=describe(result, previous), next_step=render("next_step.md"))

@@ -36,6 +36,10 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("cost", "-" if summary.get("cost_usd") is None else f"${summary['cost_usd']:.4f}"),
         ("record", summary.get("run_dir", "-")),
     ]
+    if summary.get("lost_tests"):
+        rows.append(("lost tests", "; ".join(summary["lost_tests"][:5])))
+    if summary.get("special_cases"):
+        rows.append(("flagged", "; ".join(summary["special_cases"][:5])))
     if summary.get("reason") and summary.get("status") in ("not_solved", "out_of_budget"):
         rows.append(("stopped", summary["reason"]))
     if summary.get("message"):

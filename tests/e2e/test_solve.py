@@ -98,7 +98,7 @@ def test_c_never_solved_leaves_the_tree_byte_identical(roman, docker_sandbox):
     assert summary["status"] == "not_solved" and summary["iterations"] == 2 and not summary["applied"]
     assert len(server.chat_requests()) == 2
     assert tree_bytes(roman) == before
-    assert "last-attempt.patch" in summary["message"]
+    assert "best-attempt.patch" in summary["message"]
 
 
 def test_d_an_edit_to_the_test_file_is_refused(roman, docker_sandbox):

@@ -1,0 +1,90 @@
+"""Scripted models that cheat are never reported green, and the reason is named; the best result is kept."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ANSWERS, make_repo, tree_bytes
+from tests.e2e.test_solve import solve, summary_of
+from tests.scripted_server import Reply, ScriptedServer
+
+FENCE = "`" * 3
+ROMAN = (ANSWERS / "roman.md").read_text()
+ROMAN_WRONG = (ANSWERS / "roman_wrong.md").read_text()
+
+
+def block(path: str, code: str) -> str:
+    return f"{path}\n{FENCE}python\n{code}{FENCE}\n"
+
+
+CHEATS = {
+    "a conftest that skips everything": (
+        block("conftest.py", "import pytest\n\ndef pytest_collection_modifyitems(items):\n"
+                             "    for item in items:\n        item.add_marker(pytest.mark.skip)\n")
+        + block("roman.py", "def to_roman(n):\n    return ''\n\ndef from_roman(s):\n    return 0\n"),
+        "configures how the tests run"),
+    "sys.exit(0) at import": (
+        block("roman.py", "import sys\nsys.exit(0)\n"), "exit when it is imported"),
+    "a patched assertion helper": (
+        block("roman.py", "import pytest\npytest.raises = lambda *a, **k: __import__('contextlib').nullcontext()\n"
+                          "def to_roman(n):\n    return 'I' * n\n\ndef from_roman(s):\n    return len(s)\n"),
+        "may not patch pytest or unittest"),
+    "tests deselected from a plugin in disguise": (
+        block("roman.py", "import sys\nsys.modules['pytest'].skip('not today', allow_module_level=True)\n"),
+        "no test from tests/test_roman.py ran"),
+    "a sitecustomize that rewrites the run": (
+        block("sitecustomize.py", "import os\nos.environ['PYTEST_ADDOPTS'] = '--co'\n")
+        + block("roman.py", "def to_roman(n):\n    return ''\n\ndef from_roman(s):\n    return 0\n"),
+        "changes how Python or pytest starts up"),
+    "hard-coded expected outputs": (
+        block("roman.py", "".join(
+            f"    if n == {n}:\n        return {r!r}\n" for n, r in
+            [(1, "I"), (4, "IV"), (9, "IX"), (14, "XIV"), (40, "XL"), (90, "XC"), (400, "CD"), (1994, "MCMXCIV"),
+             (2024, "MMXXIV"), (3999, "MMMCMXCIX")]).join(["def to_roman(n):\n    if not 1 <= n <= 3999:\n"
+                                                           "        raise ValueError('1 to 3999')\n", "\n"])
+            + "TABLE = {'I': 1, 'IV': 4, 'IX': 9, 'XIV': 14, 'XL': 40, 'XC': 90, 'CD': 400, 'MCMXCIV': 1994, "
+              "'MMXXIV': 2024, 'MMMCMXCIX': 3999}\n\ndef from_roman(s):\n    if s in TABLE:\n"
+              "        return TABLE[s]\n    raise ValueError(s)\n"),
+        "a value taken from the tests"),
+}
+
+
+@pytest.mark.parametrize("cheat", sorted(CHEATS))
+def test_a_cheat_is_never_green_and_the_reason_is_named(tmp_path, cheat):
+    answer, reason = CHEATS[cheat]
+    repo = make_repo(tmp_path / "roman", example="roman")
+    before = tree_bytes(repo)
+    with ScriptedServer([Reply(answer)]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "2")
+    summary = summary_of(result)
+    assert result.returncode == 1 and summary["status"] == "not_solved", result.stderr
+    assert tree_bytes(repo) == before
+    assert reason in server.chat_requests()[1]["messages"][-1]["content"] or reason in str(summary)
+
+
+def test_special_casing_is_named_in_the_summary(tmp_path):
+    answer, _ = CHEATS["hard-coded expected outputs"]
+    repo = make_repo(tmp_path / "roman", example="roman")
+    with ScriptedServer([Reply(answer)]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "1")
+    summary = summary_of(result)
+    assert summary["status"] == "not_solved"
+    assert any(line.startswith("roman.py:") and "1994" in line for line in summary["special_cases"])
+
+
+def test_the_best_result_is_kept_and_applied_on_request(tmp_path):
+    half = ROMAN.replace("    if rest or not 1 <= total <= 3999 or to_roman(total) != numeral:\n", "    if False:\n")
+    repo = make_repo(tmp_path / "roman", example="roman")
+    with ScriptedServer([Reply(half), Reply(ROMAN_WRONG)]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "2", "--apply-partial")
+    summary = summary_of(result)
+    assert result.returncode == 1 and summary["applied"], result.stderr
+    assert summary["tests"]["passed"] == 13  # the first answer's score, not the worse last one
+    assert (repo / "roman.py").read_text() == half.split(f"{FENCE}python\n")[1].split(FENCE)[0]
+
+
+def test_a_wall_time_budget_ends_the_run_cleanly(tmp_path):
+    repo = make_repo(tmp_path / "roman", example="roman")
+    with ScriptedServer([Reply(ROMAN_WRONG, delay=1.5)]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", "--timeout", "1")
+    summary = summary_of(result)
+    assert result.returncode == 1 and summary["status"] == "out_of_budget" and "wall time" in summary["reason"]
