@@ -127,3 +127,58 @@ def special_cases(tests: Mapping[str, bytes], changed: Mapping[str, bytes]) -> l
                              "from the tests")
             stack.extend(node.children)
     return sorted(set(found))
+
+
+def _function_name(node) -> str:
+    while node is not None and node.type != "function_definition":
+        node = node.parent
+    return node.child_by_field_name("name").text.decode() if node is not None else "<module>"
+
+
+def contradictions(tests: Mapping[str, bytes]) -> list[str]:
+    """The same call expected to give two different literal results: `assert f(2) == 4` here, `== 5` there."""
+    from .context.python_analysis import PythonAnalyzer
+
+    parser = PythonAnalyzer.shared()._parser
+    expected: dict[str, dict[str, list[str]]] = {}
+    literal_types = {"string", "integer", "float", "true", "false", "none"}
+    for path, source in tests.items():
+        stack = [parser.parse(source).root_node]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            if node.type != "assert_statement" or not node.named_children:
+                continue
+            comparison = node.named_children[0]
+            if comparison.type != "comparison_operator" or len(comparison.named_children) != 2:
+                continue
+            if [child.type for child in comparison.children if not child.is_named] != ["=="]:
+                continue
+            left, right = comparison.named_children
+            if right.type == "call" and left.type in literal_types:
+                left, right = right, left
+            if left.type != "call" or right.type not in literal_types:
+                continue
+            arguments = left.child_by_field_name("arguments")
+            if arguments is None or any(arg.type == "identifier" for arg in arguments.named_children):
+                continue  # depends on a variable (a parameter): not comparable across tests
+            call = " ".join(left.text.decode().split())
+            where = f"{path}::{_function_name(node)}"
+            expected.setdefault(call, {}).setdefault(right.text.decode(), []).append(where)
+    found = []
+    for call, results in sorted(expected.items()):
+        if len(results) > 1:
+            found.append(f"{call} is expected to be " + " and ".join(
+                f"{value} ({', '.join(sorted(set(places)))})" for value, places in sorted(results.items())))
+    return found
+
+
+_CLAIM = re.compile(r"^[#*\s]*CONTRADICTION\b[*:\s]*", re.MULTILINE)
+
+
+def claimed_contradiction(answer: str) -> str | None:
+    """The model's account of a contradiction in the tests (the text after its CONTRADICTION line), or None."""
+    found = _CLAIM.search(answer)
+    if found is None:
+        return None
+    return answer[found.end():].strip() or "(the model gave no details)"

@@ -14,7 +14,7 @@ from .context.history import attempt_summary, with_history
 from .context.prompt import ContextLimits, feedback_message, first_messages
 from .context.shrink import shrink
 from .edits import TestGuard, apply_edits, parse_edits
-from .integrity import lost_tests, special_cases
+from .integrity import claimed_contradiction, contradictions, lost_tests, special_cases
 from .errors import BudgetExhausted, ContextOverflow, TestSuiteError
 from .models.pricing import cost
 from .protocols import Completion, Model, Sandbox
@@ -36,7 +36,7 @@ class Task:
 
 @dataclass
 class Outcome:
-    status: str  # green, already_green, not_solved, out_of_budget
+    status: str  # green, already_green, not_solved, out_of_budget, contradiction
     iterations: int
     result: RunResult
     usage: dict[str, int] = field(default_factory=dict)
@@ -47,6 +47,7 @@ class Outcome:
     lost: list[str] = field(default_factory=list)  # tests that vanished or turned into skips in the last run
     test_files: tuple[str, ...] = ()
     flagged: list[str] = field(default_factory=list)  # special-casing of values from the tests, in the last result
+    confirmed: list[str] = field(default_factory=list)  # contradictions makegreen found in the tests itself
     best: tuple[tuple[int, ...], dict[str, bytes | None], RunResult] | None = None  # (score, changes, result)
 
 
@@ -72,6 +73,11 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
             answer = _ask(model, messages, task.budget, task.context.prompt_tokens, outcome, iteration, emit)
         except BudgetExhausted as stop:
             outcome.status, outcome.reason = "out_of_budget", str(stop)
+            return outcome
+        claim = claimed_contradiction(answer.text)
+        if claim is not None:  # stop and show it, rather than game the tests
+            outcome.status, outcome.reason = "contradiction", claim
+            outcome.confirmed = contradictions(tests)
             return outcome
         edits = apply_edits(workspace.dir, parse_edits(answer.text), guard)
         emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(vars(r) for r in edits.refused),

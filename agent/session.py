@@ -219,6 +219,7 @@ def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False)
         "usage": outcome.usage,
         "cost_usd": None if outcome.cost_usd is None else round(outcome.cost_usd, 6),
         "reason": outcome.reason,
+        "contradictions_confirmed": outcome.confirmed,
         "model_seconds": round(outcome.model_seconds, 3),
         "sandbox_seconds": round(outcome.sandbox_seconds, 3),
     }

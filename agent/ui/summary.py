@@ -10,6 +10,7 @@ HEADLINES = {
     "already_green": "Already green: nothing to do",
     "not_solved": "Not solved within the iterations",
     "out_of_budget": "Stopped before overspending: not solved within the budget",
+    "contradiction": "Stopped: the tests cannot all pass as written",
     "conflict": "Solved, but not applied: your files changed meanwhile",
 }
 
@@ -40,6 +41,11 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("lost tests", "; ".join(summary["lost_tests"][:5])))
     if summary.get("special_cases"):
         rows.append(("flagged", "; ".join(summary["special_cases"][:5])))
+    if summary.get("status") == "contradiction":
+        rows.append(("the model says", summary.get("reason", "")))
+        confirmed = summary.get("contradictions_confirmed") or []
+        rows.append(("makegreen found", "; ".join(confirmed) if confirmed else
+                     "nothing it could check (it compares literal results of the same call); judge the claim"))
     if summary.get("reason") and summary.get("status") in ("not_solved", "out_of_budget"):
         rows.append(("stopped", summary["reason"]))
     if summary.get("message"):

@@ -88,3 +88,34 @@ def test_a_wall_time_budget_ends_the_run_cleanly(tmp_path):
         result = solve(repo, server, "--json", "--sandbox", "local", "--timeout", "1")
     summary = summary_of(result)
     assert result.returncode == 1 and summary["status"] == "out_of_budget" and "wall time" in summary["reason"]
+
+
+CONTRADICTORY = {
+    "double.py": "",
+    "tests/test_double.py": "from double import double\n\n\ndef test_two():\n    assert double(2) == 4\n\n\n"
+                            "def test_two_again():\n    assert double(2) == 5\n\n\ndef test_three():\n"
+                            "    assert double(3) == 6\n",
+}
+CLAIM = ("CONTRADICTION\n- tests/test_double.py::test_two expects double(2) == 4\n"
+         "- tests/test_double.py::test_two_again expects double(2) == 5\nA function cannot return both.\n")
+
+
+def test_contradictory_tests_end_with_exit_4_and_a_readable_report(tmp_path):
+    repo = make_repo(tmp_path / "double", CONTRADICTORY)
+    before = tree_bytes(repo)
+    with ScriptedServer([Reply(CLAIM)]) as server:
+        result = solve(repo, server, "--sandbox", "local")
+    assert result.returncode == 4, result.stderr
+    assert "the tests cannot all pass as written" in result.stdout
+    assert "A function cannot return both." in result.stdout
+    assert "double(2) is expected to be 4 (tests/test_double.py::test_two) and 5" in result.stdout
+    assert tree_bytes(repo) == before and len(server.chat_requests()) == 1
+
+
+def test_a_contradiction_makegreen_cannot_confirm_is_still_shown_not_gamed(tmp_path):
+    repo = make_repo(tmp_path / "roman", example="roman")
+    with ScriptedServer([Reply("## CONTRADICTION\nIV and IIII cannot both be standard.\n")]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local")
+    summary = summary_of(result)
+    assert result.returncode == 4 and summary["status"] == "contradiction"
+    assert summary["reason"] == "IV and IIII cannot both be standard." and summary["contradictions_confirmed"] == []
