@@ -87,5 +87,15 @@ class EditsApplied(Event):
 
 
 @dataclass(frozen=True)
+class Escalated(Event):
+    """The run stopped making progress and changed course."""
+
+    iteration: int
+    action: str  # more-effort, fresh-start, stop
+    reason: str
+    effort: str | None = None
+
+
+@dataclass(frozen=True)
 class Finished(Event):
     summary: dict[str, Any] = field(default_factory=dict)

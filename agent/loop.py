@@ -10,7 +10,7 @@ from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE
 from . import events as ev
 from .budget import Budget, estimate_tokens
 from .context.failures import user_errors
-from .context.history import attempt_summary, with_history
+from .context.history import attempt_summary, summarised, with_history
 from .context.prompt import ContextLimits, feedback_message, first_messages
 from .context.shrink import shrink
 from .edits import TestGuard, apply_edits, parse_edits
@@ -18,6 +18,7 @@ from .integrity import claimed_contradiction, contradictions, lost_tests, specia
 from .errors import BudgetExhausted, ContextOverflow, TestSuiteError
 from .models.pricing import cost
 from .protocols import Completion, Model, Sandbox
+from .search import Stagnation, raised
 from .workspace import Workspace
 
 Emit = Callable[[ev.Event], None]
@@ -32,6 +33,7 @@ class Task:
     edit_format: str = "auto"
     budget: Budget = field(default_factory=Budget)
     context: ContextLimits = field(default_factory=ContextLimits)
+    effort: str | None = None  # the configured reasoning effort, where escalation starts
 
 
 @dataclass
@@ -62,6 +64,8 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
         return outcome
     messages = first_messages(workspace, outcome.result, sorted(guard.test_files), task.message, task.edit_format,
                               task.context)
+    baseline = outcome.result
+    stagnation, effort = Stagnation(), task.effort
     seen: dict[str, str] = {}
     lost_tests(seen, outcome.result.report)
     tests = {path: workspace.original[path] for path in outcome.test_files if path in workspace.original}
@@ -70,7 +74,7 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
         outcome.iterations = iteration
         emit(ev.IterationStarted(iteration, task.max_iterations))
         try:
-            answer = _ask(model, messages, task.budget, task.context.prompt_tokens, outcome, iteration, emit)
+            answer = _ask(model, messages, task, effort, outcome, iteration, emit)
         except BudgetExhausted as stop:
             outcome.status, outcome.reason = "out_of_budget", str(stop)
             return outcome
@@ -93,26 +97,42 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
         if outcome.result.report.green and not outcome.lost and not outcome.flagged:
             outcome.status = "green"
             return outcome
+        attempts.append(attempt_summary(iteration, edits, outcome.result, workspace.diff_stat(edits.changed)))
+        stuck = stagnation.observe(outcome.result.report)
+        if stuck:
+            action = stagnation.escalate()
+            effort = raised(effort) if action == "more-effort" else effort
+            emit(ev.Escalated(iteration, action, stuck, effort))
+            if action == "stop":
+                outcome.reason = f"stopped early: {stuck}, after more effort and a fresh start"
+                return outcome
+            if action == "fresh-start":  # from the original code, told what did not work
+                workspace.restore({})
+                sandbox.sync(workspace.unsynced())
+                outcome.result = baseline
+                messages = summarised(first_messages(workspace, baseline, list(outcome.test_files), task.message,
+                                                     task.edit_format, task.context), attempts)
+                continue
         messages += [{"role": "assistant", "content": answer.text},
                      {"role": "user", "content": feedback_message(edits, outcome.result, previous,
                                                                     outcome.lost + outcome.flagged)}]
-        attempts.append(attempt_summary(iteration, edits, outcome.result, workspace.diff_stat(edits.changed)))
         messages = with_history(messages, attempts)
     outcome.reason = f"the tests are still red after {task.max_iterations} iterations"
     return outcome
 
 
-def _ask(model: Model, messages: list[dict[str, str]], budget: Budget, prompt_tokens: int, outcome: Outcome,
+def _ask(model: Model, messages: list[dict[str, str]], task: Task, effort: str | None, outcome: Outcome,
          iteration: int, emit: Emit) -> Completion:
     """One answer, within the budget; a prompt over the context budget, or one the server says overflows its
     window, is shrunk (in place) first."""
-    while estimate_tokens(messages) > prompt_tokens and (smaller := shrink(messages)) is not None:
+    budget = task.budget
+    while estimate_tokens(messages) > task.context.prompt_tokens and (smaller := shrink(messages)) is not None:
         messages[:] = smaller
     while True:
         cap = budget.output_cap(outcome.usage, messages)
         emit(ev.ModelRequest(iteration, tuple(messages)))
         try:
-            answer = model.complete(messages, lambda p: emit(ev.ModelProgress(iteration, **vars(p))), cap)
+            answer = model.complete(messages, lambda p: emit(ev.ModelProgress(iteration, **vars(p))), cap, effort)
             break
         except ContextOverflow:
             smaller = shrink(messages)

@@ -33,8 +33,9 @@ class Model(Protocol):
     name: str
 
     def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None],
-                 output_cap: int | None = None) -> Completion:
-        """The answer to messages; output_cap bounds its output tokens (a spending budget's remainder)."""
+                 output_cap: int | None = None, effort: str | None = None) -> Completion:
+        """The answer to messages; output_cap bounds its output tokens (a spending budget's remainder), effort
+        overrides the configured reasoning effort (an escalation)."""
         ...
 
 

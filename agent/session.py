@@ -162,7 +162,7 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             budget = Budget(settings.budget_tokens, settings.budget_usd, price_for(settings.model, settings.prices),
                             settings.timeout)
             task = Task(targets, settings.message, settings.max_iterations, settings.test_timeout,
-                        settings.edit_format, budget, context_limits(settings, root))
+                        settings.edit_format, budget, context_limits(settings, root), settings.effort)
             outcome = solve(task, model, sandbox, workspace, both)
             summary.update(_outcome_summary(outcome, workspace))
             if outcome.status == "green":

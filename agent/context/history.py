@@ -21,10 +21,15 @@ def attempt_summary(number: int, edits: EditOutcome, result: RunResult, diff_sta
                   first_failure=first).rstrip("\n")
 
 
+def summarised(messages: list[dict[str, str]], attempts: list[str]) -> list[dict[str, str]]:
+    """System and the task, with these attempts summarised at the task's end."""
+    task = messages[1]["content"].split(MARKER, 1)[0]
+    summary = render("history.md", attempts="\n".join(attempts)).rstrip("\n") if attempts else ""
+    return [messages[0], {**messages[1], "content": task + summary}]
+
+
 def with_history(messages: list[dict[str, str]], attempts: list[str]) -> list[dict[str, str]]:
     """System, the task with every attempt but the latest summarised at its end, then the latest attempt whole."""
     if len(messages) <= 4:
         return messages
-    task = messages[1]["content"].split(MARKER, 1)[0]
-    summary = render("history.md", attempts="\n".join(attempts[:-1])).rstrip("\n")
-    return [messages[0], {**messages[1], "content": task + summary}, *messages[-2:]]
+    return [*summarised(messages, attempts[:-1]), *messages[-2:]]

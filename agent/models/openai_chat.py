@@ -9,6 +9,7 @@ for the final answer outright (budget forcing): an answer still comes out, and t
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
@@ -109,14 +110,16 @@ class OpenAIChatModel:
         self.name = self.settings.name
         self.dialect = dialect or DIALECTS["chat"]
         self._clock = clock
+        self._effort: str | None = None
 
     def _messages(self, messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
         role = self.dialect.system_role
         return [{**m, "role": role} if m["role"] == "system" else dict(m) for m in messages]
 
     def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None],
-                 output_cap: int | None = None) -> Completion:
+                 output_cap: int | None = None, effort: str | None = None) -> Completion:
         started = self._clock()
+        self._effort = effort
         stream, retries = self._request(messages, on_progress, started, output_cap, wrap_up=False)
         thinking, answer = stream.split()
         if self.dialect.name == "think-tags" and stream.finish_reason == "length" and _THINK_CLOSE not in answer \
@@ -160,7 +163,11 @@ class OpenAIChatModel:
         raise AssertionError("unreachable")
 
     def _params(self, output_cap: int | None, wrap_up: bool) -> dict:
-        return request_params(self.dialect, self.settings, output_cap, wrap_up)
+        return request_params(self.dialect, self._settings_now(), output_cap, wrap_up)
+
+    def _settings_now(self) -> ModelSettings:
+        """The settings, with an escalated effort when the loop asked for one."""
+        return dataclasses.replace(self.settings, effort=self._effort) if self._effort else self.settings
 
     def _stream(self, messages, params: dict, on_progress, started: float) -> _Stream:
         stream = _Stream()

@@ -23,7 +23,7 @@ class OpenAIResponsesModel(OpenAIChatModel):
         self._reasoning_items: dict[str, list[dict[str, Any]]] = {}  # answer text → the reasoning that led to it
 
     def _params(self, output_cap: int | None, wrap_up: bool) -> dict:
-        settings = self.settings
+        settings = self._settings_now()
         effort = "low" if wrap_up else settings.effort or (
             effort_for(settings.think_budget) if settings.think_budget else None)
         params: dict[str, Any] = {"reasoning": {"summary": "auto", **({"effort": effort} if effort else {})}}

@@ -49,6 +49,10 @@ class PlainRenderer:
             self._say(f"[makegreen] edits: {len(event.changed)} file(s) changed"
                       + "".join(f"; refused {r['path']}: {r['reason']}" for r in event.refused)
                       + "".join(f"; SEARCH block {m['number']} for {m['path']} missed" for m in event.misses))
+        elif isinstance(event, ev.Escalated):
+            step = {"more-effort": f"thinking harder (effort {event.effort})", "fresh-start": "starting afresh",
+                    "stop": "stopping early"}[event.action]
+            self._say(f"[makegreen] no progress ({event.reason}): {step}")
         elif isinstance(event, ev.Finished) and self._show_result and event.summary.get("status") not in QUIET:
             for line in summary_lines(event.summary):
                 self._say(line)

@@ -77,6 +77,9 @@ class TerminalRenderer:
                 self._print(Text(f"SEARCH block {miss['number']} for {miss['path']} did not match", style="yellow"))
             self._model = f"edited {', '.join(event.changed) or 'nothing'}"
             self._refresh()
+        elif isinstance(event, ev.Escalated):
+            self._print(Text(f"no progress ({event.reason}): {event.action}"
+                             + (f", effort {event.effort}" if event.action == "more-effort" else ""), style="yellow"))
         elif isinstance(event, ev.Finished):
             self.close()
             if event.summary.get("status") in QUIET:

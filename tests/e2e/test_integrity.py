@@ -119,3 +119,20 @@ def test_a_contradiction_makegreen_cannot_confirm_is_still_shown_not_gamed(tmp_p
     summary = summary_of(result)
     assert result.returncode == 4 and summary["status"] == "contradiction"
     assert summary["reason"] == "IV and IIII cannot both be standard." and summary["contradictions_confirmed"] == []
+
+
+def test_stagnation_escalates_visibly_then_stops_early(tmp_path):
+    import json
+
+    repo = make_repo(tmp_path / "roman", example="roman")
+    with ScriptedServer([Reply(ROMAN_WRONG)], model="o4-mini", dialect="openai") as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", env={"MAKEGREEN_MODEL": "o4-mini"})
+    summary = summary_of(result)
+    assert result.returncode == 1 and summary["reason"].startswith("stopped early: the same"), result.stderr
+    assert summary["iterations"] == 6  # of 8: a hopeless run saves the rest
+    requests = server.chat_requests()
+    assert "reasoning_effort" not in requests[1] and requests[2]["reasoning_effort"] == "high"
+    fresh = requests[4]["messages"]
+    assert len(fresh) == 2 and "# Earlier attempts" in fresh[1]["content"]
+    records = [json.loads(line) for line in (repo / summary["run_dir"] / "trajectory.jsonl").read_text().splitlines()]
+    assert [r["action"] for r in records if r["type"] == "Escalated"] == ["more-effort", "fresh-start", "stop"]
