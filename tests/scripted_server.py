@@ -162,13 +162,19 @@ class ScriptedServer:
                                                         "type": "scripted", "code": reply.code}}, reply.headers)
                     return
                 content, reasoning = reply.content, reply.reasoning
+                finish_reason = reply.finish_reason
+                cap = body.get("max_completion_tokens") or body.get("max_tokens")
+                if cap and (len(reasoning) + len(content)) // 4 > cap:  # like a real server: stop at the limit
+                    reasoning = reasoning[: cap * 4]
+                    content = content[: max(cap * 4 - len(reasoning), 0)]
+                    finish_reason = "length"
                 where = reply.reasoning_field or server.reasoning_field
                 hidden = 0
                 if where == "hidden":
                     hidden, reasoning = len(reasoning) // 4, ""
                 elif where in ("think", "open-think") and reasoning:
                     opening = "<think>" if where == "think" else ""
-                    closing = "</think>\n" if content or reply.finish_reason != "length" else ""
+                    closing = "</think>\n" if content or finish_reason != "length" else ""
                     content, reasoning = f"{opening}{reasoning}{closing}{content}", ""
                     where = "content"
                 usage = {"prompt_tokens": sum(len(m.get("content", "")) for m in body["messages"]) // 4,
@@ -181,7 +187,7 @@ class ScriptedServer:
                     if reasoning:
                         message[where] = reasoning
                     self._json(200, {**base, "object": "chat.completion", "usage": usage, "choices": [
-                        {"index": 0, "message": message, "finish_reason": reply.finish_reason}]})
+                        {"index": 0, "message": message, "finish_reason": finish_reason}]})
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
@@ -204,7 +210,7 @@ class ScriptedServer:
                         self.close_connection = True
                         return  # the connection goes away half-way: no finish reason, no [DONE]
                     send(delta)
-                send({}, reply.finish_reason)
+                send({}, finish_reason)
                 if (body.get("stream_options") or {}).get("include_usage"):
                     chunk = {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
