@@ -175,19 +175,31 @@ class OpenAIChatModel:
             model=self.name, messages=self._messages(messages), stream=True,
             stream_options={"include_usage": True}, **params,
         )
+
+        def take(chunk) -> None:
+            if chunk.usage:
+                stream.usage = _usage(chunk.usage)
+            for choice in chunk.choices:
+                delta = choice.delta
+                reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
+                stream.add(reasoning if isinstance(reasoning, str) else None, delta.content)
+                stream.finish_reason = choice.finish_reason or stream.finish_reason
+
+        self._read(response, take, stream, on_progress, started)
+        if stream.finish_reason is None and not stream.over_budget:
+            raise _Dropped()
         on_progress(stream.progress(self._clock() - started))
-        last_report = 0.0
+        return stream
+
+    def _read(self, response, take: Callable[[object], None], stream: _Stream, on_progress, started: float) -> None:
+        """Feed each streamed item to take, reporting progress; stop reading once thinking passes its budget with
+        no answer begun (the server enforces none, or overshot it); a stream that breaks off is _Dropped."""
+        on_progress(stream.progress(self._clock() - started))
         budget = self.settings.think_budget
+        last_report = 0.0
         try:
-            for chunk in response:
-                if chunk.usage:
-                    stream.usage = _usage(chunk.usage)
-                for choice in chunk.choices:
-                    delta = choice.delta
-                    reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
-                    stream.add(reasoning if isinstance(reasoning, str) else None, delta.content)
-                    stream.finish_reason = choice.finish_reason or stream.finish_reason
-                # the server enforces no budget, or overshot it: stop reading, and the answer is asked for outright
+            for item in response:
+                take(item)
                 if budget and stream.thinking_tokens > budget and not stream.answering:
                     stream.over_budget = True
                     break
@@ -201,10 +213,6 @@ class OpenAIChatModel:
             raise
         finally:
             response.close()
-        if stream.finish_reason is None and not stream.over_budget:
-            raise _Dropped()
-        on_progress(stream.progress(self._clock() - started))
-        return stream
 
     def _translate(self, exc) -> BackendError:
         import openai

@@ -8,7 +8,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 from .dialects import ANSWER_ALLOWANCE, effort_for
-from .openai_chat import OpenAIChatModel, _Dropped, _Stream, broken_stream
+from .openai_chat import OpenAIChatModel, _Dropped, _Stream
 
 RESPONSES_ONLY = re.compile(r"(-pro\b|-pro-|codex)", re.IGNORECASE)
 
@@ -53,42 +53,28 @@ class OpenAIResponsesModel(OpenAIChatModel):
             model=self.name, instructions=instructions, input=items, stream=True, store=False,
             include=["reasoning.encrypted_content"], **params,
         )
-        on_progress(stream.progress(self._clock() - started))
-        budget = self.settings.think_budget
-        last_report = 0.0
-        final = None
-        try:
-            for event in response:
-                kind = getattr(event, "type", "")
-                if kind == "response.reasoning_summary_text.delta":
-                    stream.add(event.delta, None)
-                elif kind == "response.output_text.delta":
-                    stream.add(None, event.delta)
-                elif kind in ("response.completed", "response.incomplete"):
-                    final = event.response
-                    incomplete = getattr(final, "incomplete_details", None)
-                    stream.finish_reason = "length" if kind == "response.incomplete" and incomplete is not None \
-                        and getattr(incomplete, "reason", "") == "max_output_tokens" else "stop"
-                elif kind in ("error", "response.failed"):
-                    raise _Dropped()
-                if budget and stream.thinking_tokens > budget and not stream.answering:
-                    stream.over_budget = True
-                    break
-                now = self._clock()
-                if now - last_report >= 0.1:
-                    last_report = now
-                    on_progress(stream.progress(now - started))
-        except Exception as exc:
-            if broken_stream(exc):
-                raise _Dropped() from exc
-            raise
-        finally:
-            response.close()
-        if final is None and not stream.over_budget:
+        final = []
+
+        def take(event) -> None:
+            kind = getattr(event, "type", "")
+            if kind == "response.reasoning_summary_text.delta":
+                stream.add(event.delta, None)
+            elif kind == "response.output_text.delta":
+                stream.add(None, event.delta)
+            elif kind in ("response.completed", "response.incomplete"):
+                final.append(event.response)
+                incomplete = getattr(event.response, "incomplete_details", None)
+                stream.finish_reason = "length" if kind == "response.incomplete" and incomplete is not None \
+                    and getattr(incomplete, "reason", "") == "max_output_tokens" else "stop"
+            elif kind in ("error", "response.failed"):
+                raise _Dropped()
+
+        self._read(response, take, stream, on_progress, started)
+        if not final and not stream.over_budget:
             raise _Dropped()
-        if final is not None:
-            stream.usage = _usage(final.usage)
-            carried = [_plain(item) for item in final.output or [] if getattr(item, "type", "") == "reasoning"]
+        if final:
+            stream.usage = _usage(final[0].usage)
+            carried = [_plain(item) for item in final[0].output or [] if getattr(item, "type", "") == "reasoning"]
             if carried:
                 self._reasoning_items["".join(stream.content)] = carried
         on_progress(stream.progress(self._clock() - started))
