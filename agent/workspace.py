@@ -169,18 +169,22 @@ class Workspace:
         with _interrupts_held():
             staged = []
             try:
+                # every file is written beside its target first: a folder that refuses a write stops it all here,
+                # before any file of the user's is replaced
                 for path, content in changes.items():
                     if content is not None:
                         staged.append((path, _stage(self.root / path, content)))
-                for path, temp in staged:
-                    os.replace(temp, self.root / path)
-                for path, content in changes.items():
-                    if content is None:
-                        (self.root / path).unlink(missing_ok=True)
-            except BaseException:
+            except OSError as exc:
                 for _path, temp in staged:
                     Path(temp).unlink(missing_ok=True)
-                raise
+                save_text(patch_path, self.diff())
+                raise ConfigError(f"cannot write into {self.root} ({exc}); nothing was applied. The change is "
+                                  f"saved in {patch_path}") from exc
+            for path, temp in staged:
+                os.replace(temp, self.root / path)
+            for path, content in changes.items():
+                if content is None:
+                    (self.root / path).unlink(missing_ok=True)
         return list(changes)
 
     def close(self) -> None:

@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from agent.errors import ApplyConflict
+from agent.errors import ApplyConflict, ConfigError
 from agent.workspace import Workspace, list_files, state_dir
 from tests.conftest import make_repo, tree_bytes
 
@@ -90,3 +90,15 @@ def test_written_files_carry_the_users_ownership_even_when_root_applies(repo):
         info = (repo / path).stat()
         assert (info.st_uid, info.st_gid) == (4321, 4321), path
     assert (repo / "mod.py").stat().st_mode & 0o777 == 0o640
+
+
+def test_a_folder_that_refuses_writes_stops_the_apply_before_any_file_is_replaced(repo, tmp_path):
+    ws = Workspace(repo)
+    (ws.dir / "mod.py").write_text("A = 2\n")
+    (ws.dir / "locked").mkdir()
+    (ws.dir / "locked" / "new.py").write_text("N = 1\n")
+    (repo / "locked").write_text("a file where the change wants a folder\n")
+    before = tree_bytes(repo)
+    with pytest.raises(ConfigError, match="nothing was applied"):
+        ws.apply(tmp_path / "saved.patch")
+    assert tree_bytes(repo) == before and "+A = 2" in (tmp_path / "saved.patch").read_text()
