@@ -25,7 +25,7 @@ CHOICES = {"sandbox": SANDBOXES, "edit_format": EDIT_FORMATS, "dialect": DIALECT
 POSITIVE = ("context_window", "max_iterations", "test_timeout", "request_timeout", "cpus", "pids", "think_budget", "max_output_tokens",
             "budget_usd", "budget_tokens", "timeout")
 # The type of each setting whose default is None (the others take their default's type).
-OPTIONAL_TYPES = {"timeout": float, "context_window": int, "serve": str, "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
+OPTIONAL_TYPES = {"holdout": float, "holdout_seed": int, "timeout": float, "context_window": int, "serve": str, "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
                   "max_output_tokens": int, "budget_usd": float, "budget_tokens": int}
 
 
@@ -64,6 +64,8 @@ class Settings:
     budget_tokens: int | None = None
     timeout: float | None = None  # wall seconds for the whole run
     apply_partial: bool = False  # apply the best result even when it is not green
+    holdout: float | None = None  # share of the test functions hidden from the model, run at the end
+    holdout_seed: int | None = None
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
@@ -144,6 +146,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         raise ConfigError(f"{label} from {source}: {value!r} is not a valid {kind.__name__}") from exc
     if name in POSITIVE and value <= 0:
         raise ConfigError(f"{label} from {source} must be above 0, not {value}")
+    if name == "holdout" and not 0 < value < 1:
+        raise ConfigError(f"holdout from {source} must be a fraction between 0 and 1, not {value}")
     if name in CHOICES and value not in CHOICES[name]:
         raise ConfigError(f"{label} from {source} must be one of {', '.join(CHOICES[name])}, not {value!r}")
     return value

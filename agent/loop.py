@@ -1,6 +1,7 @@
 """The red → green loop: ask the model, apply its edits, run the tests, decide. Reports progress as events."""
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -14,6 +15,7 @@ from .context.history import attempt_summary, summarised, with_history
 from .context.prompt import ContextLimits, feedback_message, first_messages
 from .context.shrink import shrink
 from .edits import TestGuard, apply_edits, parse_edits
+from .holdout import choose, deselect, held_out, views
 from .integrity import claimed_contradiction, contradictions, lost_tests, special_cases
 from .errors import BudgetExhausted, ContextOverflow, TestSuiteError
 from .models.pricing import cost
@@ -34,6 +36,8 @@ class Task:
     budget: Budget = field(default_factory=Budget)
     context: ContextLimits = field(default_factory=ContextLimits)
     effort: str | None = None  # the configured reasoning effort, where escalation starts
+    holdout: float = 0.0  # share of the test functions the model never sees, run at the end
+    holdout_seed: int | None = None
 
 
 @dataclass
@@ -50,12 +54,16 @@ class Outcome:
     test_files: tuple[str, ...] = ()
     flagged: list[str] = field(default_factory=list)  # special-casing of values from the tests, in the last result
     confirmed: list[str] = field(default_factory=list)  # contradictions makegreen found in the tests itself
+    held: list[str] = field(default_factory=list)  # held-out test functions, as path::name
+    held_result: dict[str, int] = field(default_factory=dict)
     best: tuple[tuple[int, ...], dict[str, bytes | None], RunResult] | None = None  # (score, changes, result)
 
 
 def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit: Emit) -> Outcome:
     """Run the loop until the tests are green or the iterations are spent. The sandbox must be started."""
-    outcome = Outcome("not_solved", 0, _run(task, sandbox, 0, emit))
+    held, shown = _hold_out(task, workspace)
+    targets = task.targets + deselect(held)
+    outcome = Outcome("not_solved", 0, _run(targets, task, sandbox, 0, emit), held=held)
     outcome.sandbox_seconds += outcome.result.seconds
     guard = _check_baseline(outcome.result)
     outcome.test_files = tuple(sorted(guard.test_files))
@@ -63,7 +71,7 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
         outcome.status = "already_green"
         return outcome
     messages = first_messages(workspace, outcome.result, sorted(guard.test_files), task.message, task.edit_format,
-                              task.context)
+                              task.context, shown)
     baseline = outcome.result
     stagnation, effort = Stagnation(), task.effort
     seen: dict[str, str] = {}
@@ -89,7 +97,7 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
         previous = outcome.result.report
         if edits.changed:
             sandbox.sync(workspace.unsynced())
-            outcome.result = _run(task, sandbox, iteration, emit)
+            outcome.result = _run(targets, task, sandbox, iteration, emit)
             outcome.sandbox_seconds += outcome.result.seconds
             outcome.lost = lost_tests(seen, outcome.result.report, frozenset(guard.test_files))
             outcome.flagged = special_cases(tests, {p: c for p, c in workspace.changes().items() if c})
@@ -111,7 +119,7 @@ def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit
                 sandbox.sync(workspace.unsynced())
                 outcome.result = baseline
                 messages = summarised(first_messages(workspace, baseline, list(outcome.test_files), task.message,
-                                                     task.edit_format, task.context), attempts)
+                                                     task.edit_format, task.context, shown), attempts)
                 continue
         messages += [{"role": "assistant", "content": answer.text},
                      {"role": "user", "content": feedback_message(edits, outcome.result, previous,
@@ -161,8 +169,28 @@ def _keep_best(outcome: Outcome, workspace: Workspace) -> None:
         outcome.best = (score, workspace.changes(), outcome.result)
 
 
-def _run(task: Task, sandbox: Sandbox, iteration: int, emit: Emit) -> RunResult:
-    result = sandbox.run_tests(task.targets, task.test_timeout)
+def _hold_out(task: Task, workspace: Workspace) -> tuple[list[str], dict[str, bytes]]:
+    """The held-out test functions, and the test files as the model sees them without them."""
+    if not task.holdout:
+        return [], {}
+    files = workspace.files()
+    guard = TestGuard(set())
+    tests = {path: content for path, content in files.items() if path.endswith(".py") and guard.is_test_file(path)
+             and posixpath.basename(path) != "conftest.py"}
+    held = choose(tests, task.holdout, task.holdout_seed)
+    return held, views(tests, held)
+
+
+def check_held_out(task: Task, sandbox: Sandbox, outcome: Outcome, emit: Emit) -> None:
+    """Run everything, the held-out tests included, on the result; count how many of those pass."""
+    result = _run(task.targets, task, sandbox, outcome.iterations + 1, emit)
+    cases = [case for nodeid, case in result.report.tests.items() if held_out(nodeid, outcome.held)]
+    outcome.held_result = {"functions": len(outcome.held), "tests": len(cases),
+                           "passed": sum(case.outcome == "passed" for case in cases)}
+
+
+def _run(targets: tuple[str, ...], task: Task, sandbox: Sandbox, iteration: int, emit: Emit) -> RunResult:
+    result = sandbox.run_tests(targets, task.test_timeout)
     report = result.report
     emit(ev.TestsRan(iteration, report.summary(), report.green, result.timed_out, result.seconds,
                      tuple(case.nodeid for case in report.failing), result.output, result.tampered))

@@ -13,7 +13,7 @@ from .budget import Budget
 from .config import Settings
 from .errors import ApplyConflict, BackendError, ConfigError
 from .integrity import special_cases
-from .loop import Outcome, Task, solve
+from .loop import Outcome, Task, check_held_out, solve
 from .context.prompt import ContextLimits
 from .models.dialects import ModelSettings, context_window, reserved_output
 from .models.pricing import price_for
@@ -162,8 +162,11 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             budget = Budget(settings.budget_tokens, settings.budget_usd, price_for(settings.model, settings.prices),
                             settings.timeout)
             task = Task(targets, settings.message, settings.max_iterations, settings.test_timeout,
-                        settings.edit_format, budget, context_limits(settings, root), settings.effort)
+                        settings.edit_format, budget, context_limits(settings, root), settings.effort,
+                        settings.holdout or 0.0, settings.holdout_seed)
             outcome = solve(task, model, sandbox, workspace, both)
+            if outcome.held and outcome.status == "green":
+                check_held_out(task, sandbox, outcome, both)
             summary.update(_outcome_summary(outcome, workspace))
             if outcome.status == "green":
                 patch = run_dir / "changes.patch"
@@ -220,6 +223,7 @@ def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False)
         "cost_usd": None if outcome.cost_usd is None else round(outcome.cost_usd, 6),
         "reason": outcome.reason,
         "contradictions_confirmed": outcome.confirmed,
+        "holdout": {"held_out": outcome.held, **outcome.held_result} if outcome.held else None,
         "model_seconds": round(outcome.model_seconds, 3),
         "sandbox_seconds": round(outcome.sandbox_seconds, 3),
     }

@@ -41,6 +41,9 @@ def solve_command(
     budget_tokens: Optional[int] = typer.Option(None, "--budget-tokens", help="Stop before using more tokens."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Stop after this many seconds (wall time)."),
     apply_partial: bool = typer.Option(False, "--apply-partial", help="Apply the best result even if not green."),
+    holdout: Optional[float] = typer.Option(None, "--holdout", help="Hide this share of the test functions from the "
+                                            "model; run them at the end."),
+    holdout_seed: Optional[int] = typer.Option(None, "--holdout-seed", help="Seed for choosing the held-out tests."),
     serve: Optional[str] = typer.Option(None, "--serve", help="Start a local engine for this model around the run."),
     engine: Optional[str] = typer.Option(None, "--engine", help="The engine for --serve: vllm (default), sglang, "
                                          "llama.cpp or ollama."),
@@ -53,7 +56,7 @@ def solve_command(
                  apply=False if no_apply else None, json=json_output or None, dialect=dialect, api=api, effort=effort,
                  think_budget=think_budget, thinking=thinking, show_thinking=show_thinking or None,
                  budget_usd=budget_usd, budget_tokens=budget_tokens, serve=serve, engine=engine,
-                 timeout=timeout, apply_partial=apply_partial or None)
+                 timeout=timeout, apply_partial=apply_partial or None, holdout=holdout, holdout_seed=holdout_seed)
     console = Console(file=sys.stdout)
     if json_output:
         render = PlainRenderer(sys.stderr, show_result=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from sandbox import RunResult, TestReport
 
@@ -41,11 +41,13 @@ class ContextLimits:
 
 
 def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[str], message: str,
-                   edit_format: str, limits: ContextLimits = ContextLimits()) -> list[dict[str, str]]:
+                   edit_format: str, limits: ContextLimits = ContextLimits(),
+                   shown: Mapping[str, bytes] = {}) -> list[dict[str, str]]:
     """The system prompt and the task: what the tests require, the tests, the code they import, what is still to
     be written, a ranked map of the rest of the repository, and the failures — within the prompt budget, the least
-    relevant dropped first (map entries, then the lowest-ranked source files)."""
-    files = workspace.files()
+    relevant dropped first (map entries, then the lowest-ranked source files). shown replaces files as the model
+    is to see them (test files without their held-out tests)."""
+    files = {**workspace.files(), **shown}
     report = baseline.report
     known_missing = {e.import_name.split(".")[0] for e in report.collect_errors if e.import_name}
     needs = needed_files(test_files, files, known_missing)

@@ -37,6 +37,10 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("cost", "-" if summary.get("cost_usd") is None else f"${summary['cost_usd']:.4f}"),
         ("record", summary.get("run_dir", "-")),
     ]
+    held = summary.get("holdout")
+    if held and "passed" in held:
+        rows.append(("held out", f"{held['passed']} of {held['tests']} held-out tests pass "
+                                 f"({held['functions']} test functions the model never saw)"))
     if summary.get("lost_tests"):
         rows.append(("lost tests", "; ".join(summary["lost_tests"][:5])))
     if summary.get("special_cases"):

@@ -1,6 +1,8 @@
 """Scripted models that cheat are never reported green, and the reason is named; the best result is kept."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import ANSWERS, make_repo, tree_bytes
@@ -136,3 +138,28 @@ def test_stagnation_escalates_visibly_then_stops_early(tmp_path):
     assert len(fresh) == 2 and "# Earlier attempts" in fresh[1]["content"]
     records = [json.loads(line) for line in (repo / summary["run_dir"] / "trajectory.jsonl").read_text().splitlines()]
     assert [r["action"] for r in records if r["type"] == "Escalated"] == ["more-effort", "fresh-start", "stop"]
+
+
+def test_held_out_tests_stay_hidden_then_run_at_the_end(tmp_path):
+    repo = make_repo(tmp_path / "roman", example="roman")
+    with ScriptedServer([Reply(ROMAN)]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", "--holdout", "0.34", "--holdout-seed", "7")
+    summary = summary_of(result)
+    assert result.returncode == 0, result.stderr
+    [held] = summary["holdout"]["held_out"]
+    name = held.split("::")[1]
+    text = "\n".join(m["content"] for m in server.chat_requests()[0]["messages"])
+    assert f"def {name}" not in text and name not in text  # neither in the test file shown nor in the failures
+    assert summary["holdout"]["tests"] > 0 and summary["holdout"]["passed"] == summary["holdout"]["tests"]
+
+
+def test_a_solution_fitted_to_the_visible_tests_shows_in_the_held_out_count(tmp_path):
+    repo = make_repo(tmp_path / "roman", example="roman")
+    lax = re.sub(r"    if not 1 <= number <= 3999:\n        raise ValueError\(.*\)\n", "", ROMAN)
+    assert lax != ROMAN
+    with ScriptedServer([Reply(lax)]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", "--holdout", "0.34", "--holdout-seed", "7")
+    summary = summary_of(result)
+    assert result.returncode == 0, result.stderr  # green on what it was shown
+    assert summary["holdout"]["held_out"] == ["tests/test_roman.py::test_out_of_range"]
+    assert summary["holdout"]["passed"] == 0 and summary["holdout"]["tests"] == 3
