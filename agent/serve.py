@@ -171,6 +171,9 @@ class EngineServer:
         raise BackendError(f"{self.plan.engine} was not ready after {timeout:.0f} s (see {self.log_path}). "
                            f"Its last output:\n{self.log_tail()}")
 
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -39,7 +39,7 @@ def serve_command(
             server.wait_ready(ready_timeout)
             print(f"ready: OPENAI_BASE_URL={plan.base_url} MAKEGREEN_MODEL={plan.served_name}", file=sys.stderr)
             print(plan.base_url, flush=True)
-            while server._proc.poll() is None:
+            while server.running():
                 time.sleep(0.5)
             print(f"makegreen: error: {engine} stopped by itself. Its last output:\n{server.log_tail()}",
                   file=sys.stderr)

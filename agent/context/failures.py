@@ -117,14 +117,11 @@ def describe(result: RunResult, previous: TestReport | None = None) -> str:
     if changes:
         blocks.insert(0, changes + "\n")
     if result.tampered:
-        blocks.append("The code under test changed these files while the tests ran; the changes were discarded "
-                      "and the next run uses the originals: " + ", ".join(result.tampered))
+        blocks.append(render("tampered.md", paths=", ".join(result.tampered)).rstrip("\n"))
     if result.timed_out:
-        blocks.append(f"The test run was stopped after {result.seconds:.0f} s (time limit). Look for an infinite "
-                      f"loop or a blocking call. The last output was:\n```\n{_cut(result.output, 30)}\n```")
+        blocks.append(render("timed_out.md", seconds=f"{result.seconds:.0f}", output=_cut(result.output, 30)))
     elif report.exitstatus is None or (not blocks and not report.green):
-        blocks.append(f"pytest ended abnormally (exit code {result.exit_code}). Its output:\n"
-                      f"```\n{_cut(result.output)}\n```")
+        blocks.append(render("abnormal.md", exit_code=result.exit_code, output=_cut(result.output)))
     return "\n".join(blocks) if blocks else "All tests pass."
 
 
