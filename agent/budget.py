@@ -30,20 +30,22 @@ class Budget:
             raise ConfigError("--budget-usd needs the model's price: add it under [tool.makegreen.prices] "
                               "(input, cached-input, output in USD per million tokens)")
 
-    def output_cap(self, spent: Mapping[str, int], messages: Sequence[Mapping[str, str]]) -> int | None:
-        """The most output tokens the next request may use, or BudgetExhausted when it cannot be afforded."""
+    def output_cap(self, spent: Mapping[str, int], messages: Sequence[Mapping[str, str]],
+                   parallel: int = 1) -> int | None:
+        """The most output tokens the next request may use, or BudgetExhausted when it cannot be afforded.
+        parallel requests (candidates) go out at once: each may spend its share of what is left."""
         if self.seconds is not None and self.clock() - self.started >= self.seconds:
             raise BudgetExhausted(f"wall time: {self.seconds:.0f} s are up")
         prompt = estimate_tokens(messages)
         caps = []
         if self.tokens is not None:
             used = spent.get("prompt_tokens", 0) + spent.get("completion_tokens", 0)
-            caps.append(self.tokens - used - prompt)
+            caps.append((self.tokens - used) // parallel - prompt)
             if caps[-1] < MIN_ANSWER_TOKENS:
                 raise BudgetExhausted(f"token budget: {used} of {self.tokens} used, and the next prompt alone is "
                                       f"about {prompt}")
         if self.usd is not None and self.price is not None:
-            left = self.usd - (cost(spent, self.price) or 0.0) - prompt * self.price["input"] / 1e6
+            left = (self.usd - (cost(spent, self.price) or 0.0)) / parallel - prompt * self.price["input"] / 1e6
             caps.append(int(left / self.price["output"] * 1e6))
             if caps[-1] < MIN_ANSWER_TOKENS:
                 raise BudgetExhausted(f"dollar budget: ${cost(spent, self.price) or 0:.4f} of ${self.usd:.2f} spent, "

@@ -23,7 +23,7 @@ THINKING = ("auto", "on", "off")
 CHOICES = {"sandbox": SANDBOXES, "edit_format": EDIT_FORMATS, "dialect": DIALECTS, "effort": EFFORTS, "api": APIS,
            "thinking": THINKING, "engine": ("vllm", "sglang", "llama.cpp", "ollama")}
 POSITIVE = ("context_window", "max_iterations", "test_timeout", "request_timeout", "cpus", "pids", "think_budget", "max_output_tokens",
-            "budget_usd", "budget_tokens", "timeout")
+            "budget_usd", "budget_tokens", "timeout", "candidates", "beam")
 # The type of each setting whose default is None (the others take their default's type).
 OPTIONAL_TYPES = {"holdout": float, "holdout_seed": int, "timeout": float, "context_window": int, "serve": str, "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
                   "max_output_tokens": int, "budget_usd": float, "budget_tokens": int}
@@ -66,6 +66,8 @@ class Settings:
     apply_partial: bool = False  # apply the best result even when it is not green
     holdout: float | None = None  # share of the test functions hidden from the model, run at the end
     holdout_seed: int | None = None
+    candidates: int = 1  # drafts in parallel, each in its own sandbox
+    beam: int = 1  # how many of the best candidates debugging goes on from
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
@@ -164,4 +166,14 @@ def load_settings(root: Path, env: Mapping[str, str], flags: Mapping[str, Any]) 
     for source, layer in layers:
         for name, value in layer.items():
             values[name] = _coerce(name, value, source)
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.candidates > MAX_CANDIDATES:
+        raise ConfigError(f"candidates must be at most {MAX_CANDIDATES} (each runs its own sandbox), "
+                          f"not {settings.candidates}")
+    if settings.beam > settings.candidates:
+        raise ConfigError(f"beam ({settings.beam}) cannot be more than candidates ({settings.candidates}): "
+                          "each line of the beam needs a candidate to take its next step")
+    return settings
+
+
+MAX_CANDIDATES = 16

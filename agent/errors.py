@@ -39,3 +39,7 @@ class ContextOverflow(BackendError):
 
 class BudgetExhausted(MakegreenError):
     """The next request would spend past --budget-tokens or --budget-usd."""
+
+
+class Cancelled(Exception):
+    """Another candidate settled the run (green, a contradiction, an error): this one stops where it is."""

@@ -36,6 +36,7 @@ class TestsRan(Event):
     failing: tuple[str, ...]
     output: str = ""
     tampered: tuple[str, ...] = ()  # files the code under test changed at run time (discarded)
+    candidate: int = 0  # which of --candidates N (1…N); 0 when there is one
 
     __test__ = False
 
@@ -50,6 +51,7 @@ class IterationStarted(Event):
 class ModelRequest(Event):
     iteration: int
     messages: tuple[dict[str, str], ...]
+    candidate: int = 0  # which of --candidates N (1…N); 0 when there is one
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class ModelProgress(Event):
     answer_chars: int
     seconds: float
     tail: str = ""
+    candidate: int = 0  # which of --candidates N (1…N); 0 when there is one
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class ModelAnswered(Event):
     forced: bool = False  # thinking ran out of budget; the answer was asked for outright
     retries: int = 0
     cost_usd: float | None = None
+    candidate: int = 0  # which of --candidates N (1…N); 0 when there is one
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class EditsApplied(Event):
     refused: tuple[dict[str, str], ...] = ()
     misses: tuple[dict[str, Any], ...] = ()
     found: int = 0
+    candidate: int = 0  # which of --candidates N (1…N); 0 when there is one
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,16 @@ class Escalated(Event):
     action: str  # more-effort, fresh-start, stop
     reason: str
     effort: str | None = None
+    candidate: int = 0  # which of --candidates N (1…N); 0 when there is one
+
+
+@dataclass(frozen=True)
+class CandidatesScored(Event):
+    """A round of candidates, scored by the tests: best first, and which ones debugging goes on from."""
+
+    iteration: int
+    ranking: tuple[dict[str, Any], ...]  # candidate, passed, failed, errors, honest, state (open/green/stopped)
+    kept: tuple[int, ...]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """The red → green loop: ask the model, apply its edits, run the tests, decide. Reports progress as events."""
 from __future__ import annotations
 
+import functools
 import posixpath
+import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 from sandbox import RunResult
 from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE
@@ -17,10 +19,10 @@ from .context.shrink import shrink
 from .edits import TestGuard, apply_edits, parse_edits
 from .holdout import choose, deselect, held_out, views
 from .integrity import claimed_contradiction, contradictions, lost_tests, special_cases
-from .errors import BudgetExhausted, ContextOverflow, TestSuiteError
+from .errors import BudgetExhausted, Cancelled, ContextOverflow, TestSuiteError
 from .models.pricing import cost
 from .protocols import Completion, Model, Sandbox
-from .search import Stagnation, raised
+from .search import Line, keep, race, raised, score, variation
 from .workspace import Workspace
 
 Emit = Callable[[ev.Event], None]
@@ -38,6 +40,7 @@ class Task:
     effort: str | None = None  # the configured reasoning effort, where escalation starts
     holdout: float = 0.0  # share of the test functions the model never sees, run at the end
     holdout_seed: int | None = None
+    beam: int = 1  # with several candidates: how many of the best lines debugging goes on from
 
 
 @dataclass
@@ -57,90 +60,203 @@ class Outcome:
     held: list[str] = field(default_factory=list)  # held-out test functions, as path::name
     held_result: dict[str, int] = field(default_factory=dict)
     best: tuple[tuple[int, ...], dict[str, bytes | None], RunResult] | None = None  # (score, changes, result)
+    slot: int = 0  # the slot whose sandbox holds the answer
 
 
-def solve(task: Task, model: Model, sandbox: Sandbox, workspace: Workspace, emit: Emit) -> Outcome:
-    """Run the loop until the tests are green or the iterations are spent. The sandbox must be started."""
+@dataclass
+class Slot:
+    """Where one candidate works: its own copy of the tree and its own started sandbox."""
+
+    workspace: Workspace
+    sandbox: Sandbox
+    holds: dict[str, bytes | None] = field(default_factory=dict)  # the changes its copy and sandbox hold now
+
+
+@dataclass
+class _Run:
+    """What the candidates of one run share: the task, the judges, the counters (under one lock)."""
+
+    task: Task
+    model: Model
+    slots: Sequence[Slot]
+    targets: tuple[str, ...]
+    guard: TestGuard
+    tests: dict[str, bytes]  # the test files as the user wrote them
+    baseline: RunResult
+    shown: dict[str, bytes]  # the test files as the model sees them (held-out tests removed)
+    outcome: Outcome
+    emit: Emit
+    lock: threading.RLock
+    cancel: threading.Event = field(default_factory=threading.Event)
+    seen: dict[str, str] = field(default_factory=dict)
+
+    def emitter(self, candidate: int) -> Emit:
+        """A candidate's events; once another has settled the run, its next event is where it stops."""
+        def emit(event: ev.Event) -> None:
+            if self.cancel.is_set():
+                raise Cancelled()
+            self.emit(event)
+        return emit if candidate else self.emit
+
+
+def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot], emit: Emit) -> Outcome:
+    """Run the loop until the tests are green or the iterations are spent. workspace is the copy the answer ends
+    up in; each slot (one per candidate; the only one may share workspace) works in its own copy and sandbox."""
+    lock = threading.RLock()
+    emit = _serialised(emit, lock)
     held, shown = _hold_out(task, workspace)
     targets = task.targets + deselect(held)
-    outcome = Outcome("not_solved", 0, _run(targets, task, sandbox, 0, emit), held=held)
+    outcome = Outcome("not_solved", 0, _run(targets, task, slots[0].sandbox, 0, emit), held=held)
     outcome.sandbox_seconds += outcome.result.seconds
     guard = _check_baseline(outcome.result)
     outcome.test_files = tuple(sorted(guard.test_files))
     if outcome.result.report.green:
         outcome.status = "already_green"
         return outcome
-    messages = first_messages(workspace, outcome.result, sorted(guard.test_files), task.message, task.edit_format,
-                              task.context, shown)
-    baseline = outcome.result
-    stagnation, effort = Stagnation(), task.effort
-    seen: dict[str, str] = {}
-    lost_tests(seen, outcome.result.report)
     tests = {path: workspace.original[path] for path in outcome.test_files if path in workspace.original}
-    attempts: list[str] = []
+    run = _Run(task, model, slots, targets, guard, tests, outcome.result, shown, outcome, emit, lock)
+    lost_tests(run.seen, outcome.result.report)
+    beam = [Line(_first_messages(run, workspace), {}, outcome.result, task.effort)]
+    many = len(slots) > 1
     for iteration in range(1, task.max_iterations + 1):
         outcome.iterations = iteration
         emit(ev.IterationStarted(iteration, task.max_iterations))
-        try:
-            answer = _ask(model, messages, task, effort, outcome, iteration, emit)
-        except BudgetExhausted as stop:
-            outcome.status, outcome.reason = "out_of_budget", str(stop)
+        jobs = [functools.partial(_step, run, slot, beam[index % len(beam)].fork(index + 1 if many else 0),
+                                  iteration, index) for index, slot in enumerate(slots)]
+        results = race(jobs, run.cancel, lambda: [slot.sandbox.interrupt() for slot in slots])
+        lines = [result for result in results if isinstance(result, Line)]
+        settled = next((line for line in lines if line.state in ("green", "contradiction")), None)
+        if settled is not None:
+            return _settle(run, settled, slots[results.index(settled)], workspace)
+        failures = [result for result in results if isinstance(result, Exception)]
+        if fatal := [failure for failure in failures if not isinstance(failure, BudgetExhausted)]:
+            raise fatal[0]
+        beam = keep(lines, task.beam)
+        if many:
+            emit(_scored(iteration, lines, beam))
+        if lines:
+            best = keep(lines, 1) or lines
+            outcome.result, outcome.lost, outcome.flagged = best[0].result, best[0].lost, best[0].flagged
+        if failures:
+            outcome.status, outcome.reason = "out_of_budget", str(failures[0])
             return outcome
-        claim = claimed_contradiction(answer.text)
-        if claim is not None:  # stop and show it, rather than game the tests
-            outcome.status, outcome.reason = "contradiction", claim
-            outcome.confirmed = contradictions(tests)
+        if not beam:  # every line stagnated past every escalation
+            outcome.reason = lines[0].reason
             return outcome
-        edits = apply_edits(workspace.dir, parse_edits(answer.text), guard)
-        emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(vars(r) for r in edits.refused),
-                             tuple(vars(m) for m in edits.misses), edits.found))
-        previous = outcome.result.report
-        if edits.changed:
-            sandbox.sync(workspace.unsynced())
-            outcome.result = _run(targets, task, sandbox, iteration, emit)
-            outcome.sandbox_seconds += outcome.result.seconds
-            outcome.lost = lost_tests(seen, outcome.result.report, frozenset(guard.test_files))
-            outcome.flagged = special_cases(tests, {p: c for p, c in workspace.changes().items() if c})
-            _keep_best(outcome, workspace)
-        if outcome.result.report.green and not outcome.lost and not outcome.flagged:
-            outcome.status = "green"
-            return outcome
-        attempts.append(attempt_summary(iteration, edits, outcome.result, workspace.diff_stat(edits.changed)))
-        stuck = stagnation.observe(outcome.result.report)
-        if stuck:
-            action = stagnation.escalate()
-            effort = raised(effort) if action == "more-effort" else effort
-            emit(ev.Escalated(iteration, action, stuck, effort))
-            if action == "stop":
-                outcome.reason = f"stopped early: {stuck}, after more effort and a fresh start"
-                return outcome
-            if action == "fresh-start":  # from the original code, told what did not work
-                workspace.restore({})
-                sandbox.sync(workspace.unsynced())
-                outcome.result = baseline
-                messages = summarised(first_messages(workspace, baseline, list(outcome.test_files), task.message,
-                                                     task.edit_format, task.context, shown), attempts)
-                continue
-        messages += [{"role": "assistant", "content": answer.text},
-                     {"role": "user", "content": feedback_message(edits, outcome.result, previous,
-                                                                    outcome.lost + outcome.flagged)}]
-        messages = with_history(messages, attempts)
     outcome.reason = f"the tests are still red after {task.max_iterations} iterations"
     return outcome
 
 
-def _ask(model: Model, messages: list[dict[str, str]], task: Task, effort: str | None, outcome: Outcome,
-         iteration: int, emit: Emit) -> Completion:
+def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line:
+    """One candidate's step: ask the model → apply its edits → run the tests → decide. line is its own (forked)
+    state, returned advanced."""
+    task, outcome, emit, candidate = run.task, run.outcome, run.emitter(line.candidate), line.candidate
+    workspace, sandbox = slot.workspace, slot.sandbox
+    if slot.holds != line.changes:  # the slot last worked on another line
+        _hold(slot, line.changes)
+    effort, temperature = variation(index, line.effort)
+    answer = _ask(run, line.messages, effort, temperature, iteration, emit, candidate)
+    claim = claimed_contradiction(answer.text)
+    if claim is not None:  # stop and show it, rather than game the tests
+        line.state, line.reason = "contradiction", claim
+        return line
+    edits = apply_edits(workspace.dir, parse_edits(answer.text), run.guard)
+    emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(vars(r) for r in edits.refused),
+                         tuple(vars(m) for m in edits.misses), edits.found, candidate=candidate))
+    previous = line.result.report
+    if edits.changed:
+        sandbox.sync(workspace.unsynced())
+        slot.holds = workspace.changes()
+        line.changes, line.result = slot.holds, _run(run.targets, task, sandbox, iteration, emit, candidate)
+        with run.lock:
+            outcome.sandbox_seconds += line.result.seconds
+            line.lost = lost_tests(run.seen, line.result.report, frozenset(run.guard.test_files))
+        line.flagged = special_cases(run.tests, {p: c for p, c in line.changes.items() if c})
+        _keep_best(run, line)
+    if line.result.report.green and line.honest:
+        line.state = "green"
+        return line
+    line.attempts.append(attempt_summary(iteration, edits, line.result, workspace.diff_stat(edits.changed)))
+    stuck = line.stagnation.observe(line.result.report)
+    if stuck:
+        action = line.stagnation.escalate()
+        line.effort = raised(line.effort) if action == "more-effort" else line.effort
+        emit(ev.Escalated(iteration, action, stuck, line.effort, candidate=candidate))
+        if action == "stop":
+            line.state, line.reason = "stopped", f"stopped early: {stuck}, after more effort and a fresh start"
+            return line
+        if action == "fresh-start":  # from the original code, told what did not work
+            _hold(slot, {})
+            line.changes, line.result = {}, run.baseline
+            line.messages = summarised(_first_messages(run, workspace), line.attempts)
+            return line
+    line.messages += [{"role": "assistant", "content": answer.text},
+                      {"role": "user", "content": feedback_message(edits, line.result, previous,
+                                                                     line.lost + line.flagged)}]
+    line.messages = with_history(line.messages, line.attempts)
+    return line
+
+
+def _hold(slot: Slot, changes: dict[str, bytes | None]) -> None:
+    """Put the slot's copy at these changes, and the sandbox with it."""
+    if changes != slot.workspace.changes():
+        slot.workspace.restore(changes)
+    slot.sandbox.sync(slot.workspace.unsynced())
+    slot.holds = changes
+
+
+def _first_messages(run: _Run, workspace: Workspace) -> list[dict[str, str]]:
+    task = run.task
+    return first_messages(workspace, run.baseline, list(run.outcome.test_files), task.message, task.edit_format,
+                          task.context, run.shown)
+
+
+def _settle(run: _Run, line: Line, slot: Slot, workspace: Workspace) -> Outcome:
+    """The run's answer is this line: green (its code goes into workspace), or a contradiction to show."""
+    outcome = run.outcome
+    outcome.slot = run.slots.index(slot)
+    outcome.result, outcome.lost, outcome.flagged = line.result, line.lost, line.flagged
+    if line.state == "contradiction":
+        outcome.status, outcome.reason = "contradiction", line.reason
+        outcome.confirmed = contradictions(run.tests)
+        return outcome
+    outcome.status = "green"
+    if workspace is not slot.workspace:
+        workspace.restore(line.changes)
+    return outcome
+
+
+def _scored(iteration: int, lines: list[Line], beam: list[Line]) -> ev.CandidatesScored:
+    ranked = sorted(lines, key=lambda line: score(line.result, line.honest), reverse=True)
+    return ev.CandidatesScored(iteration, tuple(
+        {"candidate": line.candidate, **line.result.report.summary(), "honest": line.honest, "state": line.state}
+        for line in ranked), tuple(line.candidate for line in beam))
+
+
+def _serialised(emit: Emit, lock: threading.RLock) -> Emit:
+    """Events from several candidates' threads reach the consumers one at a time."""
+    def serialised(event: ev.Event) -> None:
+        with lock:
+            emit(event)
+    return serialised
+
+
+def _ask(run: _Run, messages: list[dict[str, str]], effort: str | None, temperature: float | None, iteration: int,
+         emit: Emit, candidate: int) -> Completion:
     """One answer, within the budget; a prompt over the context budget, or one the server says overflows its
     window, is shrunk (in place) first."""
+    task, outcome = run.task, run.outcome
     budget = task.budget
     while estimate_tokens(messages) > task.context.prompt_tokens and (smaller := shrink(messages)) is not None:
         messages[:] = smaller
     while True:
-        cap = budget.output_cap(outcome.usage, messages)
-        emit(ev.ModelRequest(iteration, tuple(messages)))
+        with run.lock:
+            cap = budget.output_cap(outcome.usage, messages, len(run.slots))
+        emit(ev.ModelRequest(iteration, tuple(messages), candidate=candidate))
         try:
-            answer = model.complete(messages, lambda p: emit(ev.ModelProgress(iteration, **vars(p))), cap, effort)
+            answer = run.model.complete(
+                messages, lambda p: emit(ev.ModelProgress(iteration, **vars(p), candidate=candidate)), cap, effort,
+                temperature)
             break
         except ContextOverflow:
             smaller = shrink(messages)
@@ -149,24 +265,24 @@ def _ask(model: Model, messages: list[dict[str, str]], task: Task, effort: str |
             messages[:] = smaller
             emit(ev.Status("the prompt overflowed the model's context window: shrunk, and asked again"))
     spent = cost(answer.usage, budget.price)
-    for key, value in answer.usage.items():
-        outcome.usage[key] = outcome.usage.get(key, 0) + value
-    if spent is not None:
-        outcome.cost_usd = (outcome.cost_usd or 0.0) + spent
-    outcome.model_seconds += answer.seconds
+    with run.lock:
+        for key, value in answer.usage.items():
+            outcome.usage[key] = outcome.usage.get(key, 0) + value
+        if spent is not None:
+            outcome.cost_usd = (outcome.cost_usd or 0.0) + spent
+        outcome.model_seconds += answer.seconds
     emit(ev.ModelAnswered(iteration, answer.text, answer.thinking, answer.finish_reason, dict(answer.usage),
-                          answer.seconds, answer.forced, answer.retries, spent))
+                          answer.seconds, answer.forced, answer.retries, spent, candidate=candidate))
     return answer
 
 
-def _keep_best(outcome: Outcome, workspace: Workspace) -> None:
-    """The best result so far (most tests passing, then fewest failing) is the run's answer, not the last one."""
-    report = outcome.result.report
-    summary = report.summary()
-    honest = not outcome.lost and not outcome.flagged  # a result that games the tests never counts as the best
-    score = (int(honest), summary["passed"], -(summary["failed"] + summary["errors"]))
-    if outcome.best is None or score > outcome.best[0]:
-        outcome.best = (score, workspace.changes(), outcome.result)
+def _keep_best(run: _Run, line: Line) -> None:
+    """The best result so far (most tests passing, then fewest failing) is the run's answer, not the last one;
+    a result that games the tests never counts as the best."""
+    with run.lock:
+        best = run.outcome.best
+        if best is None or score(line.result, line.honest) > best[0]:
+            run.outcome.best = (score(line.result, line.honest), dict(line.changes), line.result)
 
 
 def _hold_out(task: Task, workspace: Workspace) -> tuple[list[str], dict[str, bytes]]:
@@ -189,11 +305,13 @@ def check_held_out(task: Task, sandbox: Sandbox, outcome: Outcome, emit: Emit) -
                            "passed": sum(case.outcome == "passed" for case in cases)}
 
 
-def _run(targets: tuple[str, ...], task: Task, sandbox: Sandbox, iteration: int, emit: Emit) -> RunResult:
+def _run(targets: tuple[str, ...], task: Task, sandbox: Sandbox, iteration: int, emit: Emit,
+         candidate: int = 0) -> RunResult:
     result = sandbox.run_tests(targets, task.test_timeout)
     report = result.report
     emit(ev.TestsRan(iteration, report.summary(), report.green, result.timed_out, result.seconds,
-                     tuple(case.nodeid for case in report.failing), result.output, result.tampered))
+                     tuple(case.nodeid for case in report.failing), result.output, result.tampered,
+                     candidate=candidate))
     return result
 
 

@@ -33,9 +33,11 @@ class Model(Protocol):
     name: str
 
     def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None],
-                 output_cap: int | None = None, effort: str | None = None) -> Completion:
+                 output_cap: int | None = None, effort: str | None = None,
+                 temperature: float | None = None) -> Completion:
         """The answer to messages; output_cap bounds its output tokens (a spending budget's remainder), effort
-        overrides the configured reasoning effort (an escalation)."""
+        overrides the configured reasoning effort (an escalation, a candidate's variation), temperature the
+        configured sampling (a candidate's variation; ignored where the server refuses sampling)."""
         ...
 
 
@@ -49,6 +51,10 @@ class Sandbox(Protocol):
         ...
 
     def run_tests(self, targets: Sequence[str], timeout: float) -> RunResult:
+        ...
+
+    def interrupt(self) -> None:
+        """End a test run in progress (from another thread) now; the sandbox stays usable."""
         ...
 
     def close(self) -> None:

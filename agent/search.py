@@ -1,4 +1,9 @@
-"""Spending thinking time where it helps: noticing when a run stops making progress, and escalating.
+"""Spending thinking time where it helps: candidates in parallel, the best result kept, and escalation when a run
+stops making progress.
+
+Candidates: each round, every slot (its own copy of the tree, its own sandbox) takes one step from one of the best
+lines so far (the beam), with its own sampling and effort; the tests score the results; the best K go on. The first
+green result, or a contradiction, settles the run: the others are cancelled where they are.
 
 The same failing state twice in a row, or a swing back to the state before last, is stagnation. The first time,
 the model is asked to think harder (a higher reasoning effort); the second, it starts afresh from the original
@@ -6,9 +11,14 @@ code with a summary of the approaches that failed; the third, the run stops earl
 """
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
-from sandbox import TestReport
+from sandbox import RunResult, TestReport
+
+from .errors import BudgetExhausted, Cancelled
 
 EFFORTS = ("minimal", "low", "medium", "high")
 LADDER = ("more-effort", "fresh-start", "stop")
@@ -24,6 +34,25 @@ def raised(effort: str | None) -> str:
     if effort is None or effort not in EFFORTS:
         return "high"
     return EFFORTS[min(EFFORTS.index(effort) + 1, len(EFFORTS) - 1)]
+
+
+def lowered(effort: str | None) -> str:
+    """One step less reasoning effort (from the server's default: low)."""
+    if effort is None or effort not in EFFORTS:
+        return "low"
+    return EFFORTS[max(EFFORTS.index(effort) - 1, 1)]  # never "minimal": too little to debug with
+
+
+TEMPERATURES = (0.8, 1.0, 0.6, 1.2)
+
+
+def variation(slot: int, effort: str | None) -> tuple[str | None, float | None]:
+    """How the request of candidate slot (0-based) differs from the configured one: the first asks as configured;
+    the others sample hotter and alternate a raised and a lowered effort, so that N drafts are N different tries
+    whatever the server accepts (reasoning models take no temperature, most local servers no effort)."""
+    if slot == 0:
+        return effort, None
+    return (raised(effort) if slot % 2 else lowered(effort)), TEMPERATURES[(slot - 1) % len(TEMPERATURES)]
 
 
 @dataclass
@@ -47,3 +76,84 @@ class Stagnation:
         self.level += 1
         self.states.clear()  # judge the escalated attempts on their own
         return action
+
+
+def score(result: RunResult, honest: bool) -> tuple[int, int, int]:
+    """Better results score higher: honest before gaming, then most tests passing, then fewest failing."""
+    summary = result.report.summary()
+    return int(honest), summary["passed"], -(summary["failed"] + summary["errors"])
+
+
+@dataclass
+class Line:
+    """One line of work: a conversation with the model and the code it has led to so far."""
+
+    messages: list[dict[str, str]]
+    changes: dict[str, bytes | None]  # against the user's files
+    result: RunResult
+    effort: str | None = None
+    stagnation: Stagnation = field(default_factory=Stagnation)
+    attempts: list[str] = field(default_factory=list)  # one summary per step, for history and fresh starts
+    lost: list[str] = field(default_factory=list)  # tests that vanished or turned into skips in its last run
+    flagged: list[str] = field(default_factory=list)  # special-casing of values from the tests
+    state: str = "open"  # open, green, stopped (stagnated past every escalation), contradiction
+    reason: str = ""
+    candidate: int = 0
+
+    @property
+    def honest(self) -> bool:
+        return not self.lost and not self.flagged
+
+    def fork(self, candidate: int) -> "Line":
+        """A copy to take the next step in, so that the beam's lines stay as they were."""
+        return Line(list(self.messages), dict(self.changes), self.result, self.effort,
+                    Stagnation(list(self.stagnation.states), self.stagnation.level), list(self.attempts),
+                    list(self.lost), list(self.flagged), candidate=candidate)
+
+
+def keep(lines: Sequence[Line], beam: int) -> list[Line]:
+    """The beam: the best open lines, at most beam of them, best first (ties go to the lower candidate)."""
+    return sorted((line for line in lines if line.state == "open"), key=lambda line: score(line.result, line.honest),
+                  reverse=True)[:beam]
+
+
+def settles(result: "Line | BaseException | None") -> bool:
+    """Whether one candidate's step ends the whole run: green, a contradiction, or a failure of the backend."""
+    if isinstance(result, Line):
+        return result.state in ("green", "contradiction")
+    return isinstance(result, Exception) and not isinstance(result, (BudgetExhausted, Cancelled))
+
+
+def race(jobs: Sequence[Callable[[], Line]], cancel: threading.Event,
+         on_cancel: Callable[[], None]) -> list["Line | Exception | None"]:
+    """Run the jobs at once, a thread each (in this thread when there is one); each result, or the exception it
+    raised. As soon as one settles the run, cancel is set and on_cancel stops what still runs; the round returns
+    without waiting, the rest noticing cancel at their next step (None in their place)."""
+    results: list[Line | Exception | None] = [None] * len(jobs)
+    if len(jobs) == 1:
+        try:
+            results[0] = jobs[0]()
+        except Exception as exc:
+            results[0] = exc
+        return results
+    done: queue.Queue = queue.Queue()
+
+    def work(index: int) -> None:
+        try:
+            done.put((index, jobs[index]()))
+        except Exception as exc:  # handed to the caller, which decides what it means
+            done.put((index, exc))
+
+    for index in range(len(jobs)):
+        threading.Thread(target=work, args=(index,), name=f"makegreen-candidate-{index + 1}", daemon=True).start()
+    try:
+        for _ in jobs:
+            index, result = done.get()
+            results[index] = result
+            if settles(result):
+                break
+    finally:  # settled, or interrupted (Ctrl-C): nothing goes on working
+        if any(result is None for result in results):
+            cancel.set()
+            on_cancel()
+    return results

@@ -13,7 +13,7 @@ from .budget import Budget
 from .config import Settings
 from .errors import ApplyConflict, BackendError, ConfigError
 from .integrity import special_cases
-from .loop import Outcome, Task, check_held_out, solve
+from .loop import Outcome, Slot, Task, check_held_out, solve
 from .context.prompt import ContextLimits
 from .models.dialects import ModelSettings, context_window, reserved_output
 from .models.pricing import price_for
@@ -87,19 +87,34 @@ def _owner(client, settings: Settings) -> str | None:
     return None
 
 
-def make_sandbox(settings: Settings, root: Path, files: Mapping[str, bytes], run_id: str, emit: Emit):
+def make_sandboxes(settings: Settings, root: Path, files: Mapping[str, bytes], run_id: str, emit: Emit,
+                   count: int = 1) -> list:
+    """count sandboxes of the same kind and image (one per candidate), not started yet."""
     if settings.sandbox == "local":
         from sandbox.local import LocalSandbox, find_python
 
-        local = LocalSandbox(find_python(root, os.environ), memory=settings.memory, pids=settings.pids)
-        emit(ev.Status(local.describe()))
+        python = find_python(root, os.environ)
+        local = [LocalSandbox(python, memory=settings.memory, pids=settings.pids) for _ in range(count)]
+        emit(ev.Status(local[0].describe()))
         return local
     from sandbox.container import DockerSandbox, Limits, connect
     client = connect(timeout=settings.test_timeout + 60)
     image = project_image(client, settings, files, lambda line: emit(ev.Status(line)))
     limits = Limits(memory=settings.memory, cpus=settings.cpus, pids=settings.pids,
                     labels={"makegreen.run": run_id})
-    return DockerSandbox(client, image, limits)
+    return [DockerSandbox(client, image, limits) for _ in range(count)]
+
+
+def start_all(sandboxes: Sequence, files: Mapping[str, bytes]) -> None:
+    """Start the sandboxes together (a container takes a few tenths of a second to start)."""
+    if len(sandboxes) == 1:
+        sandboxes[0].start(files)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(sandboxes)) as pool:
+        for started in [pool.submit(sandbox.start, files) for sandbox in sandboxes]:
+            started.result()
 
 
 def project_image(client, settings: Settings, files: Mapping[str, bytes], on_log: Callable[[str], None]) -> str:
@@ -156,18 +171,29 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             model = make_model(settings, both)
             workspace = Workspace(root)
             stack.callback(workspace.close)
-            sandbox = make_sandbox(settings, root, workspace.files(), run_id, both)
-            stack.callback(sandbox.close)
-            sandbox.start(workspace.files())
+            sandboxes = make_sandboxes(settings, root, workspace.files(), run_id, both, settings.candidates)
+            for sandbox in sandboxes:
+                stack.callback(sandbox.close)
+            copies = [workspace] if settings.candidates == 1 else [workspace.fork() for _ in sandboxes]
+            for copy in copies:
+                if copy is not workspace:
+                    stack.callback(copy.close)
+            if settings.candidates > 1:
+                both(ev.Status(f"{settings.candidates} candidates, each in its own sandbox; debugging goes on from "
+                               f"the best {settings.beam}"))
+            start_all(sandboxes, workspace.files())
+            slots = [Slot(copy, sandbox) for copy, sandbox in zip(copies, sandboxes)]
             budget = Budget(settings.budget_tokens, settings.budget_usd, price_for(settings.model, settings.prices),
                             settings.timeout)
             task = Task(targets, settings.message, settings.max_iterations, settings.test_timeout,
                         settings.edit_format, budget, context_limits(settings, root), settings.effort,
-                        settings.holdout or 0.0, settings.holdout_seed)
-            outcome = solve(task, model, sandbox, workspace, both)
+                        settings.holdout or 0.0, settings.holdout_seed, settings.beam)
+            outcome = solve(task, model, workspace, slots, both)
             if outcome.held and outcome.status == "green":
-                check_held_out(task, sandbox, outcome, both)
-            summary.update(_outcome_summary(outcome, workspace))
+                check_held_out(task, slots[outcome.slot].sandbox, outcome, both)
+            summary.update(_outcome_summary(outcome, workspace), candidates=settings.candidates, beam=settings.beam)
+            if settings.candidates > 1 and outcome.status == "green":
+                summary["candidate"] = outcome.slot + 1
             if outcome.status == "green":
                 patch = run_dir / "changes.patch"
                 save_text(patch, summary["diff"])

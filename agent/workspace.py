@@ -91,6 +91,16 @@ class Workspace:
             (self.dir / path).write_bytes(content)
         self._synced = dict(self.original)
 
+    def fork(self) -> "Workspace":
+        """Another private copy of the same snapshot (for a candidate), at the snapshot."""
+        twin = object.__new__(Workspace)
+        twin.root, twin.original = self.root, self.original
+        twin.dir = Path(tempfile.mkdtemp(prefix="makegreen-ws-"))
+        shutil.copytree(self.dir, twin.dir, symlinks=True, dirs_exist_ok=True)
+        twin._synced = dict(self._synced)
+        twin.restore({})
+        return twin
+
     def files(self) -> dict[str, bytes]:
         return dict(self.original)
 

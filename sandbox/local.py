@@ -68,6 +68,7 @@ class LocalSandbox:
         self._dir: Path | None = None
         self._files: dict[str, bytes] = {}
         self._processes_before = 0
+        self._running: subprocess.Popen | None = None
 
     def describe(self) -> str:
         network = "network off (unshare)" if self._prefix else "NETWORK ON (unshare is not available)"
@@ -134,6 +135,7 @@ class LocalSandbox:
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=self._limit,
         )
+        self._running = proc
         reader = threading.Thread(target=_pump, args=(proc.stdout, output), daemon=True)
         reader.start()
         timed_out = False
@@ -145,6 +147,7 @@ class LocalSandbox:
             _kill_group(proc.pid)
             proc.wait()
             reader.join(5)
+            self._running = None
         seconds = time.monotonic() - started
         text = report.read_text(encoding="utf-8", errors="replace") if report.exists() else ""
         return RunResult(proc.returncode, timed_out, output.text(), parse_report(text), seconds, self._tampered())
@@ -161,7 +164,13 @@ class LocalSandbox:
             changed.append(path)
         return tuple(sorted(changed))
 
+    def interrupt(self) -> None:
+        running = self._running
+        if running is not None:
+            _kill_group(running.pid)
+
     def close(self) -> None:
+        self.interrupt()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None

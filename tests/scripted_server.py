@@ -35,6 +35,7 @@ class Reply:
     chunk_size: int = 40
     delay: float = 0.0  # seconds to wait before answering
     drop_after: int | None = None  # close the connection after this many chunks, without a finish reason
+    chunk_delay: float = 0.0  # seconds between streamed chunks (a model thinking slowly)
     code: str | None = None  # the error code of a non-200 reply (context_length_exceeded, …)
 
 
@@ -74,6 +75,7 @@ class ScriptedServer:
         self.owned_by, self.reasoning_field = DIALECTS[dialect]
         self.responses_only = responses_only  # like OpenAI's -pro models: chat completions refuse them
         self.requests: list[dict] = []
+        self.abandoned = 0  # streams the client closed before their end
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._httpd.daemon_threads = True
@@ -209,7 +211,14 @@ class ScriptedServer:
                     if reply.drop_after is not None and number >= reply.drop_after:
                         self.close_connection = True
                         return  # the connection goes away half-way: no finish reason, no [DONE]
-                    send(delta)
+                    try:
+                        send(delta)
+                    except OSError:  # the client stopped reading (a cancelled candidate)
+                        with server._lock:
+                            server.abandoned += 1
+                        self.close_connection = True
+                        return
+                    time.sleep(reply.chunk_delay)
                 send({}, finish_reason)
                 if (body.get("stream_options") or {}).get("include_usage"):
                     chunk = {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}

@@ -19,3 +19,12 @@ def test_context_size_prints_its_figures(capsys):
     figures = context_size.main(["--padding", "40"])
     assert "ratio padded/small" in capsys.readouterr().out
     assert figures["small"]["touched_in_prompt"] and figures["padded"]["touched_in_prompt"]
+
+
+@pytest.mark.slow
+def test_candidates_benchmark_prints_its_figures(base_image, capsys):
+    from benchmarks import candidates
+
+    figures = candidates.main(["--repeat", "1", "--think", "0.5"])
+    assert "wall(N=4) / wall(N=1)" in capsys.readouterr().out
+    assert figures[4]["requests"] == 8 and figures[1]["requests"] == 2

@@ -32,6 +32,9 @@ def test_openai_variables_are_read_as_the_client_reads_them(tmp_path):
     ("[tool.makegreen]\nsandbox = 'vm'\n", "must be one of docker, local"),
     ("[tool.makegreen]\napi-key = 'sk-...'\n", "OPENAI_API_KEY"),
     ("[tool.makegreen\n", "not valid TOML"),
+    ("[tool.makegreen]\ncandidates = 0\n", "must be above 0"),
+    ("[tool.makegreen]\ncandidates = 17\n", "at most 16"),
+    ("[tool.makegreen]\ncandidates = 2\nbeam = 3\n", "cannot be more than candidates"),
 ])
 def test_bad_settings_say_what_is_wrong(tmp_path, text, words):
     with pytest.raises(ConfigError, match=words):

@@ -44,6 +44,10 @@ def solve_command(
     holdout: Optional[float] = typer.Option(None, "--holdout", help="Hide this share of the test functions from the "
                                             "model; run them at the end."),
     holdout_seed: Optional[int] = typer.Option(None, "--holdout-seed", help="Seed for choosing the held-out tests."),
+    candidates: Optional[int] = typer.Option(None, "--candidates", help="Draft this many candidates in parallel, "
+                                             "each in its own sandbox; the tests pick the best (default 1)."),
+    beam: Optional[int] = typer.Option(None, "--beam", help="With --candidates: debug on from this many of the "
+                                       "best (default 1)."),
     serve: Optional[str] = typer.Option(None, "--serve", help="Start a local engine for this model around the run."),
     engine: Optional[str] = typer.Option(None, "--engine", help="The engine for --serve: vllm (default), sglang, "
                                          "llama.cpp or ollama."),
@@ -56,7 +60,8 @@ def solve_command(
                  apply=False if no_apply else None, json=json_output or None, dialect=dialect, api=api, effort=effort,
                  think_budget=think_budget, thinking=thinking, show_thinking=show_thinking or None,
                  budget_usd=budget_usd, budget_tokens=budget_tokens, serve=serve, engine=engine,
-                 timeout=timeout, apply_partial=apply_partial or None, holdout=holdout, holdout_seed=holdout_seed)
+                 timeout=timeout, apply_partial=apply_partial or None, holdout=holdout, holdout_seed=holdout_seed,
+                 candidates=candidates, beam=beam)
     console = Console(file=sys.stdout)
     if json_output:
         render = PlainRenderer(sys.stderr, show_result=False)

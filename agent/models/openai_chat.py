@@ -110,17 +110,19 @@ class OpenAIChatModel:
         self.name = self.settings.name
         self.dialect = dialect or DIALECTS["chat"]
         self._clock = clock
-        self._effort: str | None = None
 
     def _messages(self, messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
         role = self.dialect.system_role
         return [{**m, "role": role} if m["role"] == "system" else dict(m) for m in messages]
 
     def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None],
-                 output_cap: int | None = None, effort: str | None = None) -> Completion:
+                 output_cap: int | None = None, effort: str | None = None,
+                 temperature: float | None = None) -> Completion:
         started = self._clock()
-        self._effort = effort
-        stream, retries = self._request(messages, on_progress, started, output_cap, wrap_up=False)
+        # per call, not on self: candidates share one model from several threads
+        settings = dataclasses.replace(self.settings, effort=effort or self.settings.effort,
+                                       temperature=self.settings.temperature if temperature is None else temperature)
+        stream, retries = self._request(messages, on_progress, started, self._params(settings, output_cap, False))
         thinking, answer = stream.split()
         if self.dialect.name == "think-tags" and stream.finish_reason == "length" and _THINK_CLOSE not in answer \
                 and not thinking:
@@ -134,7 +136,7 @@ class OpenAIChatModel:
                                  self._clock() - started))
             wrap = [*messages, {"role": "user", "content": render("wrap_up.md",
                                                                   thinking=thinking[-WRAP_UP_THINKING:] or "(none)")}]
-            final, more = self._request(wrap, on_progress, started, output_cap, wrap_up=True)
+            final, more = self._request(wrap, on_progress, started, self._params(settings, output_cap, True))
             retries += more
             extra_thinking, answer = final.split()
             thinking += extra_thinking
@@ -144,11 +146,9 @@ class OpenAIChatModel:
         return Completion(text=answer, thinking=thinking, finish_reason=stream.finish_reason, usage=usage,
                           seconds=self._clock() - started, forced=forced, retries=retries)
 
-    def _request(self, messages, on_progress, started: float, output_cap: int | None,
-                 wrap_up: bool) -> tuple[_Stream, int]:
+    def _request(self, messages, on_progress, started: float, params: dict) -> tuple[_Stream, int]:
         import openai
 
-        params = self._params(output_cap, wrap_up)
         for attempt in range(STREAM_RETRIES + 1):
             try:
                 return self._stream(messages, params, on_progress, started), attempt
@@ -162,12 +162,8 @@ class OpenAIChatModel:
                 raise self._translate(exc) from exc
         raise AssertionError("unreachable")
 
-    def _params(self, output_cap: int | None, wrap_up: bool) -> dict:
-        return request_params(self.dialect, self._settings_now(), output_cap, wrap_up)
-
-    def _settings_now(self) -> ModelSettings:
-        """The settings, with an escalated effort when the loop asked for one."""
-        return dataclasses.replace(self.settings, effort=self._effort) if self._effort else self.settings
+    def _params(self, settings: ModelSettings, output_cap: int | None, wrap_up: bool) -> dict:
+        return request_params(self.dialect, settings, output_cap, wrap_up)
 
     def _stream(self, messages, params: dict, on_progress, started: float) -> _Stream:
         stream = _Stream()

@@ -22,8 +22,7 @@ class OpenAIResponsesModel(OpenAIChatModel):
         super().__init__(*args, **kwargs)
         self._reasoning_items: dict[str, list[dict[str, Any]]] = {}  # answer text → the reasoning that led to it
 
-    def _params(self, output_cap: int | None, wrap_up: bool) -> dict:
-        settings = self._settings_now()
+    def _params(self, settings, output_cap: int | None, wrap_up: bool) -> dict:
         effort = "low" if wrap_up else settings.effort or (
             effort_for(settings.think_budget) if settings.think_budget else None)
         params: dict[str, Any] = {"reasoning": {"summary": "auto", **({"effort": effort} if effort else {})}}

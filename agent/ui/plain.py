@@ -7,8 +7,21 @@ from .. import events as ev
 from .summary import QUIET, summary_lines
 
 
+def who(event) -> str:
+    """"candidate K: " for events of one of several candidates."""
+    return f"candidate {event.candidate}: " if getattr(event, "candidate", 0) else ""
+
+
+def ranking_line(event: ev.CandidatesScored) -> str:
+    scored = "; ".join(f"#{row['candidate']} {row['passed']} passed, {row['failed'] + row['errors']} failing"
+                       + ("" if row["honest"] else " (games the tests)")
+                       + (" (stopped)" if row["state"] == "stopped" else "") for row in event.ranking)
+    kept = ", ".join(f"#{candidate}" for candidate in event.kept) or "none"
+    return f"iteration {event.iteration} scored: {scored}; going on from {kept}"
+
+
 def _tests_line(event: ev.TestsRan) -> str:
-    label = "baseline" if event.iteration == 0 else f"iteration {event.iteration}"
+    label = "baseline" if event.iteration == 0 else f"{who(event)}iteration {event.iteration}"
     counts = ", ".join(f"{v} {k}" for k, v in event.summary.items() if v) or "no tests ran"
     state = "GREEN" if event.green else "timed out" if event.timed_out else "red"
     return f"[makegreen] {label}: tests {state} ({counts}) in {event.seconds:.1f} s"
@@ -39,20 +52,22 @@ class PlainRenderer:
             self._say(f"[makegreen] iteration {event.iteration}/{event.max_iterations}: asking the model")
         elif isinstance(event, ev.ModelAnswered):
             tokens = event.usage.get("completion_tokens")
-            self._say(f"[makegreen] model answered in {event.seconds:.1f} s"
+            self._say(f"[makegreen] {who(event)}model answered in {event.seconds:.1f} s"
                       + (f", {tokens} output tokens" if tokens else "")
                       + (f", {event.usage['reasoning_tokens']} of them thinking" if event.usage.get("reasoning_tokens")
                          else "")
                       + (f", ${event.cost_usd:.4f}" if event.cost_usd is not None else "")
                       + ("; thinking ran out of budget, the answer was asked for outright" if event.forced else ""))
         elif isinstance(event, ev.EditsApplied):
-            self._say(f"[makegreen] edits: {len(event.changed)} file(s) changed"
+            self._say(f"[makegreen] {who(event)}edits: {len(event.changed)} file(s) changed"
                       + "".join(f"; refused {r['path']}: {r['reason']}" for r in event.refused)
                       + "".join(f"; SEARCH block {m['number']} for {m['path']} missed" for m in event.misses))
         elif isinstance(event, ev.Escalated):
             step = {"more-effort": f"thinking harder (effort {event.effort})", "fresh-start": "starting afresh",
                     "stop": "stopping early"}[event.action]
-            self._say(f"[makegreen] no progress ({event.reason}): {step}")
+            self._say(f"[makegreen] {who(event)}no progress ({event.reason}): {step}")
+        elif isinstance(event, ev.CandidatesScored):
+            self._say(f"[makegreen] {ranking_line(event)}")
         elif isinstance(event, ev.Finished) and self._show_result and event.summary.get("status") not in QUIET:
             for line in summary_lines(event.summary):
                 self._say(line)

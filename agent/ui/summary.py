@@ -32,11 +32,15 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("changed", ", ".join(summary.get("changed_files", [])) or "-"),
         ("applied", "yes" if summary.get("applied") else "no"),
         ("time", f"{summary.get('seconds', 0):.1f} s (model {summary.get('model_seconds', 0):.1f} s, "
-                 f"sandbox {summary.get('sandbox_seconds', 0):.1f} s)"),
+                 f"sandbox {summary.get('sandbox_seconds', 0):.1f} s"
+                 + (", summed over the candidates)" if summary.get("candidates", 1) > 1 else ")")),
         ("tokens", ", ".join(f"{v} {TOKEN_NAMES.get(k, k)}" for k, v in summary.get("usage", {}).items()) or "-"),
         ("cost", "-" if summary.get("cost_usd") is None else f"${summary['cost_usd']:.4f}"),
         ("record", summary.get("run_dir", "-")),
     ]
+    if summary.get("candidates", 1) > 1:
+        rows.insert(3, ("candidates", f"{summary['candidates']}, beam {summary.get('beam', 1)}"
+                        + (f"; the answer is candidate {summary['candidate']}'s" if summary.get("candidate") else "")))
     held = summary.get("holdout")
     if held and "passed" in held:
         rows.append(("held out", f"{held['passed']} of {held['tests']} held-out tests pass "

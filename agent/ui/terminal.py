@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import events as ev
+from .plain import who, ranking_line
 from .summary import QUIET, headline, summary_rows
 
 
@@ -49,7 +50,7 @@ class TerminalRenderer:
             counts = ", ".join(f"{v} {k}" for k, v in event.summary.items() if v) or "no tests ran"
             style = "green" if event.green else "red"
             self._tests = Text(counts, style=style)
-            label = "baseline" if event.iteration == 0 else f"iteration {event.iteration}"
+            label = "baseline" if event.iteration == 0 else f"{who(event)}iteration {event.iteration}"
             self._print(Text(f"{label}: {counts} ({event.seconds:.1f} s)", style=style))
             if event.tampered:
                 self._print(Text(f"the code under test changed {', '.join(event.tampered)} while the tests ran; "
@@ -60,7 +61,7 @@ class TerminalRenderer:
             self._model = "asking the model"
             self._refresh()
         elif isinstance(event, ev.ModelProgress):
-            self._model = (f"{event.phase} {event.seconds:.0f} s · thinking {event.thinking_tokens} tok · "
+            self._model = (f"{who(event)}{event.phase} {event.seconds:.0f} s · thinking {event.thinking_tokens} tok · "
                            f"answer {event.answer_chars // 4} tok")
             # the answer is always shown as it is written; the thinking only when asked for
             showing = event.phase == "writing" or self._show_thinking
@@ -72,14 +73,16 @@ class TerminalRenderer:
                 self._print(Text("thinking ran out of budget: the answer was asked for outright", style="yellow"))
         elif isinstance(event, ev.EditsApplied):
             for refusal in event.refused:
-                self._print(Text(f"refused {refusal['path']}: {refusal['reason']}", style="yellow"))
+                self._print(Text(f"{who(event)}refused {refusal['path']}: {refusal['reason']}", style="yellow"))
             for miss in event.misses:
                 self._print(Text(f"SEARCH block {miss['number']} for {miss['path']} did not match", style="yellow"))
-            self._model = f"edited {', '.join(event.changed) or 'nothing'}"
+            self._model = f"{who(event)}edited {', '.join(event.changed) or 'nothing'}"
             self._refresh()
         elif isinstance(event, ev.Escalated):
-            self._print(Text(f"no progress ({event.reason}): {event.action}"
+            self._print(Text(f"{who(event)}no progress ({event.reason}): {event.action}"
                              + (f", effort {event.effort}" if event.action == "more-effort" else ""), style="yellow"))
+        elif isinstance(event, ev.CandidatesScored):
+            self._print(Text(ranking_line(event), style="dim"))
         elif isinstance(event, ev.Finished):
             self.close()
             if event.summary.get("status") in QUIET:
