@@ -26,7 +26,7 @@ POSITIVE = ("context_window", "max_iterations", "test_timeout", "request_timeout
             "budget_usd", "budget_tokens", "timeout", "candidates", "beam")
 # The type of each setting whose default is None (the others take their default's type).
 OPTIONAL_TYPES = {"holdout": float, "holdout_seed": int, "timeout": float, "context_window": int, "serve": str, "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
-                  "max_output_tokens": int, "budget_usd": float, "budget_tokens": int}
+                  "max_output_tokens": int, "budget_usd": float, "budget_tokens": int, "branch": str}
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,16 @@ class Settings:
     apply_partial: bool = False  # apply the best result even when it is not green
     holdout: float | None = None  # share of the test functions hidden from the model, run at the end
     holdout_seed: int | None = None
+    commit: bool = False  # commit the applied fix (hooks run)
+    branch: str | None = None  # commit it on this new branch
     candidates: int = 1  # drafts in parallel, each in its own sandbox
     beam: int = 1  # how many of the best candidates debugging goes on from
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 # Where each setting may come from besides flags; api-key is kept out of pyproject.toml on purpose (secrets in git).
-_FILE_KEYS = {f.name for f in dataclasses.fields(Settings)} - {"api_key", "json", "message", "show_thinking"}
+_FILE_KEYS = {f.name for f in dataclasses.fields(Settings)} - {"api_key", "json", "message", "show_thinking", "commit",
+                                                               "branch"}
 _MODEL_KEYS = {"name", "dialect", "api", "effort", "think_budget", "thinking", "temperature", "max_output_tokens",
                "context_window"}
 _ENV = {
@@ -170,6 +173,8 @@ def load_settings(root: Path, env: Mapping[str, str], flags: Mapping[str, Any]) 
     if settings.candidates > MAX_CANDIDATES:
         raise ConfigError(f"candidates must be at most {MAX_CANDIDATES} (each runs its own sandbox), "
                           f"not {settings.candidates}")
+    if (settings.commit or settings.branch) and not settings.apply:
+        raise ConfigError("--commit and --branch commit the applied fix: they cannot go with --no-apply")
     if settings.beam > settings.candidates:
         raise ConfigError(f"beam ({settings.beam}) cannot be more than candidates ({settings.candidates}): "
                           "each line of the beam needs a candidate to take its next step")

@@ -12,6 +12,7 @@ from . import events as ev
 from .budget import Budget
 from .config import Settings
 from .errors import ApplyConflict, BackendError, ConfigError
+from .git import CommitRefused, check_can_commit, commit_fix, commit_message
 from .integrity import special_cases
 from .loop import Outcome, Slot, Task, check_held_out, solve
 from .context.prompt import ContextLimits
@@ -168,6 +169,8 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
                 settings = start_engine(settings, root, stack, both)
                 summary["model"] = settings.model
             both(ev.RunStarted(run_id, str(root), settings.model, settings.sandbox, targets))
+            if settings.commit or settings.branch:  # before anything is spent
+                check_can_commit(root, settings.branch)
             model = make_model(settings, both)
             workspace = Workspace(root)
             stack.callback(workspace.close)
@@ -203,6 +206,8 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
                         summary["applied"] = True
                     except ApplyConflict as exc:
                         summary.update(status="conflict", message=str(exc), conflicts=exc.paths)
+                    if summary["applied"] and (settings.commit or settings.branch):
+                        _commit(settings, root, workspace, summary, both)
                 else:
                     summary["message"] = f"not applied (--no-apply); the patch is in {os.path.relpath(patch)}"
             elif outcome.status in ("not_solved", "out_of_budget") and outcome.best is not None:
@@ -232,6 +237,25 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
     return summary
 
 
+def _commit(settings: Settings, root: Path, workspace: Workspace, summary: dict[str, Any], emit: Emit) -> None:
+    """--commit / --branch: the applied fix becomes a commit, through the repository's hooks."""
+    message = commit_message(summary["turned_green"], settings.model)
+    try:
+        summary["commit"] = commit_fix(root, workspace.original, summary["changed_files"], message, settings.branch)
+    except CommitRefused as exc:
+        summary.update(status="not_committed", message=str(exc))
+        return
+    summary["branch"] = settings.branch or _branch_name(root)
+    emit(ev.Status(f"committed {summary['commit'][:12]} on {summary['branch']}"))
+
+
+def _branch_name(root: Path) -> str:
+    from .git import open_repo
+
+    repo = open_repo(root)
+    return repo.active_branch.name if repo is not None and not repo.head.is_detached else "(detached)"
+
+
 def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False) -> dict[str, Any]:
     result = outcome.best[2] if best and outcome.best else outcome.result
     changed = list(workspace.changes()) if outcome.status == "green" or best else []
@@ -241,6 +265,8 @@ def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False)
         "iterations": outcome.iterations,
         "tests": result.report.summary(),
         "failing": [case.nodeid for case in result.report.failing],
+        "turned_green": sorted(nodeid for nodeid, case in result.report.tests.items()
+                               if case.outcome == "passed" and nodeid not in outcome.passing_before),
         "lost_tests": outcome.lost,
         "special_cases": special_cases(tests, {p: c for p, c in workspace.changes().items() if c is not None}),
         "changed_files": changed,

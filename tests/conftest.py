@@ -49,10 +49,10 @@ def base_image(docker_client) -> str:
     return image
 
 
-def git(repo: Path, *args: str) -> str:
+def git(repo: Path, *args: str, check: bool = True) -> str:
     return subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-        cwd=repo, check=True, capture_output=True, text=True,
+        cwd=repo, check=check, capture_output=True, text=True,
     ).stdout
 
 
@@ -64,6 +64,8 @@ def make_repo(path: Path, files: dict[str, str] | None = None, example: str | No
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_text(content)
     git(path, "init", "-q")
+    git(path, "config", "user.name", "Test Author")  # commits made by makegreen need an identity, as the user's do
+    git(path, "config", "user.email", "author@example.invalid")
     git(path, "add", "-A")
     git(path, "commit", "-qm", "tests first")
     return path

@@ -11,11 +11,12 @@ EXIT_USAGE = 2  # bad flags, settings or paths; tests that cannot run
 EXIT_ENVIRONMENT = 3  # Docker, the image, the model backend
 EXIT_CONTRADICTION = 4  # the tests contradict each other (or the message): shown, not gamed
 EXIT_CONFLICT = 5  # solved, but the user's files changed meanwhile: the patch was saved, nothing applied
+EXIT_NOT_COMMITTED = 6  # solved and applied, but --commit could not commit it (a hook refused; the user's work)
 EXIT_INTERRUPTED = 130
 
 STATUS_EXIT = {"green": EXIT_GREEN, "already_green": EXIT_GREEN, "not_solved": EXIT_NOT_SOLVED,
                "out_of_budget": EXIT_NOT_SOLVED, "contradiction": EXIT_CONTRADICTION,
-               "conflict": EXIT_CONFLICT}
+               "conflict": EXIT_CONFLICT, "not_committed": EXIT_NOT_COMMITTED}
 
 
 def exit_code_for(error: BaseException) -> int:

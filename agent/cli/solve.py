@@ -44,6 +44,8 @@ def solve_command(
     holdout: Optional[float] = typer.Option(None, "--holdout", help="Hide this share of the test functions from the "
                                             "model; run them at the end."),
     holdout_seed: Optional[int] = typer.Option(None, "--holdout-seed", help="Seed for choosing the held-out tests."),
+    commit: bool = typer.Option(False, "--commit", help="Commit the applied fix (the repository's hooks run)."),
+    branch: Optional[str] = typer.Option(None, "--branch", help="Commit the fix on this new branch."),
     candidates: Optional[int] = typer.Option(None, "--candidates", help="Draft this many candidates in parallel, "
                                              "each in its own sandbox; the tests pick the best (default 1)."),
     beam: Optional[int] = typer.Option(None, "--beam", help="With --candidates: debug on from this many of the "
@@ -61,7 +63,7 @@ def solve_command(
                  think_budget=think_budget, thinking=thinking, show_thinking=show_thinking or None,
                  budget_usd=budget_usd, budget_tokens=budget_tokens, serve=serve, engine=engine,
                  timeout=timeout, apply_partial=apply_partial or None, holdout=holdout, holdout_seed=holdout_seed,
-                 candidates=candidates, beam=beam)
+                 candidates=candidates, beam=beam, commit=commit or None, branch=branch)
     console = Console(file=sys.stdout)
     if json_output:
         render = PlainRenderer(sys.stderr, show_result=False)

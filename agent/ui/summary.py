@@ -12,6 +12,7 @@ HEADLINES = {
     "out_of_budget": "Stopped before overspending: not solved within the budget",
     "contradiction": "Stopped: the tests cannot all pass as written",
     "conflict": "Solved, but not applied: your files changed meanwhile",
+    "not_committed": "Solved and applied, but not committed",
 }
 
 
@@ -31,6 +32,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("iterations", str(summary.get("iterations", 0))),
         ("changed", ", ".join(summary.get("changed_files", [])) or "-"),
         ("applied", "yes" if summary.get("applied") else "no"),
+        *([("commit", f"{summary['commit'][:12]} on {summary.get('branch')}")] if summary.get("commit") else []),
         ("time", f"{summary.get('seconds', 0):.1f} s (model {summary.get('model_seconds', 0):.1f} s, "
                  f"sandbox {summary.get('sandbox_seconds', 0):.1f} s"
                  + (", summed over the candidates)" if summary.get("candidates", 1) > 1 else ")")),
