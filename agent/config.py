@@ -99,6 +99,11 @@ def read_pyproject(root: Path) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise ConfigError(f"[tool.makegreen] in {path} must be a table")
     section = dict(section)
+    hook = section.pop("hook", None)
+    if hook is not None:
+        if not isinstance(hook, dict):
+            raise ConfigError(f"[tool.makegreen.hook] in {path} must be a table")
+        section["hook"] = hook
     model = section.get("model")
     if isinstance(model, dict):  # [tool.makegreen.model]: the name and the dialect's settings in one table
         section.pop("model")
@@ -111,6 +116,13 @@ def read_pyproject(root: Path) -> dict[str, Any]:
     values = {}
     for key, value in section.items():
         name = key.replace("-", "_")
+        if name == "hook":
+            values["hook"] = {k.replace("-", "_"): v for k, v in value.items()}
+            unknown = sorted(set(values["hook"]) - _FILE_KEYS - {"api_key"})
+            if unknown or "api_key" in values["hook"]:
+                raise ConfigError(f"unknown or forbidden key '{(unknown or ['api-key'])[0]}' in "
+                                  f"[tool.makegreen.hook] of {path}")
+            continue
         if name == "api_key":
             raise ConfigError("api-key does not belong in pyproject.toml: set OPENAI_API_KEY instead")
         if name not in _FILE_KEYS:
@@ -158,11 +170,20 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     return value
 
 
-def load_settings(root: Path, env: Mapping[str, str], flags: Mapping[str, Any]) -> Settings:
-    """Merge every source; flags given as None are unset and leave the earlier sources in force."""
+# What the pre-commit hook's --fix may spend unless [tool.makegreen.hook] says otherwise: a commit waits for it.
+HOOK_DEFAULTS = {"max_iterations": 4, "timeout": 600.0}
+
+
+def load_settings(root: Path, env: Mapping[str, str], flags: Mapping[str, Any], hook: bool = False) -> Settings:
+    """Merge every source; flags given as None are unset and leave the earlier sources in force. hook: the
+    pre-commit hook's settings, [tool.makegreen.hook] over [tool.makegreen]."""
     values: dict[str, Any] = {}
+    file = read_pyproject(root)
+    hook_table = file.pop("hook", {})
     layers = [
-        ("pyproject.toml [tool.makegreen]", read_pyproject(root)),
+        ("pyproject.toml [tool.makegreen]", file),
+        *([("the hook's defaults", HOOK_DEFAULTS), ("pyproject.toml [tool.makegreen.hook]", hook_table)]
+          if hook else []),
         ("the environment", {name: env[var] for name, var in _ENV.items() if env.get(var)}),
         ("the command line", {name: value for name, value in flags.items() if value is not None}),
     ]

@@ -149,12 +149,13 @@ SERVE_READY_TIMEOUT = 1800.0
 
 
 def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Emit,
-              clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
+              clock: Callable[[], float] = time.monotonic, record_root: Path | None = None) -> dict[str, Any]:
     """Solve, apply when green (unless told not to), and return the run's summary, whose status is green,
-    already_green, not_solved or conflict. Errors propagate typed, after the trajectory has recorded them."""
+    already_green, not_solved or conflict. Errors propagate typed, after the trajectory has recorded them.
+    record_root: where .makegreen/ keeps the record and caches, when root is a copy (the hook's snapshot)."""
     started = clock()
     run_id = new_run_id()
-    run_dir = state_dir(root) / "runs" / run_id
+    run_dir = state_dir(record_root or root) / "runs" / run_id
     trajectory = TrajectoryWriter(run_dir)
     summary: dict[str, Any] = {"run_id": run_id, "run_dir": os.path.relpath(run_dir), "model": settings.model,
                                "sandbox": settings.sandbox, "status": "error", "applied": False}
@@ -188,8 +189,9 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             slots = [Slot(copy, sandbox) for copy, sandbox in zip(copies, sandboxes)]
             budget = Budget(settings.budget_tokens, settings.budget_usd, price_for(settings.model, settings.prices),
                             settings.timeout)
+            limits = context_limits(settings, record_root or root)
             task = Task(targets, settings.message, settings.max_iterations, settings.test_timeout,
-                        settings.edit_format, budget, context_limits(settings, root), settings.effort,
+                        settings.edit_format, budget, limits, settings.effort,
                         settings.holdout or 0.0, settings.holdout_seed, settings.beam)
             outcome = solve(task, model, workspace, slots, both)
             if outcome.held and outcome.status == "green":

@@ -14,7 +14,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from .errors import ApplyConflict, ConfigError
 
@@ -167,38 +167,44 @@ class Workspace:
 
     def apply(self, patch_path: Path) -> list[str]:
         """Write the changes into the user's tree, all or none; on a conflict, save the patch and raise."""
-        changes = self.changes()
-        conflicts = [path for path in changes if _read(self.root / path) != self.original.get(path)]
-        if conflicts:
-            save_text(patch_path, self.diff())
-            raise ApplyConflict(
-                f"{', '.join(conflicts)} changed while makegreen ran; nothing was applied. "
-                f"The change is saved in {patch_path}: apply it with `git apply {patch_path}`",
-                conflicts, str(patch_path),
-            )
-        with _interrupts_held():
-            staged = []
-            try:
-                # every file is written beside its target first: a folder that refuses a write stops it all here,
-                # before any file of the user's is replaced
-                for path, content in changes.items():
-                    if content is not None:
-                        staged.append((path, _stage(self.root / path, content)))
-            except OSError as exc:
-                for _path, temp in staged:
-                    Path(temp).unlink(missing_ok=True)
-                save_text(patch_path, self.diff())
-                raise ConfigError(f"cannot write into {self.root} ({exc}); nothing was applied. The change is "
-                                  f"saved in {patch_path}") from exc
-            for path, temp in staged:
-                os.replace(temp, self.root / path)
-            for path, content in changes.items():
-                if content is None:
-                    (self.root / path).unlink(missing_ok=True)
-        return list(changes)
+        return write_all(self.root, self.original, self.changes(), patch_path, self.diff())
 
     def close(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, bytes | None], patch_path: Path,
+              diff: str, why: str = "changed while makegreen ran") -> list[str]:
+    """Write changes into root, all or none: a file that no longer holds what original says, or a folder that
+    refuses a write, stops it before any file is replaced; the patch is saved instead and the error says where."""
+    conflicts = [path for path in changes if _read(root / path) != original.get(path)]
+    if conflicts:
+        save_text(patch_path, diff)
+        raise ApplyConflict(
+            f"{', '.join(conflicts)} {why}; nothing was written. "
+            f"The change is saved in {patch_path}: apply it with `git apply {patch_path}`",
+            conflicts, str(patch_path),
+        )
+    with _interrupts_held():
+        staged = []
+        try:
+            # every file is written beside its target first: a folder that refuses a write stops it all here,
+            # before any file of the user's is replaced
+            for path, content in changes.items():
+                if content is not None:
+                    staged.append((path, _stage(root / path, content)))
+        except OSError as exc:
+            for _path, temp in staged:
+                Path(temp).unlink(missing_ok=True)
+            save_text(patch_path, diff)
+            raise ConfigError(f"cannot write into {root} ({exc}); nothing was applied. The change is "
+                              f"saved in {patch_path}") from exc
+        for path, temp in staged:
+            os.replace(temp, root / path)
+        for path, content in changes.items():
+            if content is None:
+                (root / path).unlink(missing_ok=True)
+    return list(changes)
 
 
 def _lines(content: bytes | None) -> list[str]:

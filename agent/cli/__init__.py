@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from . import hook as hook_cli
 from . import sandbox as sandbox_cli
 from .doctor import doctor_command
 from .serve import serve_command
@@ -22,6 +23,7 @@ app.command("solve")(solve_command)
 app.command("doctor")(doctor_command)
 app.command("serve")(serve_command)
 app.add_typer(sandbox_cli.app, name="sandbox")
+app.add_typer(hook_cli.app, name="hook")
 
 
 @app.callback()
