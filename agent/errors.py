@@ -43,3 +43,7 @@ class BudgetExhausted(MakegreenError):
 
 class Cancelled(Exception):
     """Another candidate settled the run (green, a contradiction, an error): this one stops where it is."""
+
+
+class RemoteError(MakegreenError):
+    """A remote service makegreen reports to (GitHub's API, a git remote) refused or could not be reached."""

@@ -62,6 +62,7 @@ class Outcome:
     best: tuple[tuple[int, ...], dict[str, bytes | None], RunResult] | None = None  # (score, changes, result)
     slot: int = 0  # the slot whose sandbox holds the answer
     passing_before: frozenset[str] = frozenset()  # tests that passed at the baseline
+    before: dict[str, int] = field(default_factory=dict)  # the baseline's counts
 
 
 @dataclass
@@ -111,6 +112,7 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
     outcome.sandbox_seconds += outcome.result.seconds
     guard = _check_baseline(outcome.result)
     outcome.test_files = tuple(sorted(guard.test_files))
+    outcome.before = outcome.result.report.summary()
     outcome.passing_before = frozenset(nodeid for nodeid, case in outcome.result.report.tests.items()
                                        if case.outcome == "passed")
     if outcome.result.report.green:

@@ -265,6 +265,7 @@ def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False)
     return {
         "status": outcome.status,
         "iterations": outcome.iterations,
+        "tests_before": outcome.before,
         "tests": result.report.summary(),
         "failing": [case.nodeid for case in result.report.failing],
         "turned_green": sorted(nodeid for nodeid, case in result.report.tests.items()

@@ -9,6 +9,7 @@ import typer
 from . import hook as hook_cli
 from . import sandbox as sandbox_cli
 from .doctor import doctor_command
+from .github import github_command
 from .serve import serve_command
 from .solve import solve_command
 
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.command("solve")(solve_command)
 app.command("doctor")(doctor_command)
 app.command("serve")(serve_command)
+app.command("github", hidden=True)(github_command)
 app.add_typer(sandbox_cli.app, name="sandbox")
 app.add_typer(hook_cli.app, name="hook")
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from sandbox import ImageBuildError, SandboxError
 
-from ..errors import BackendError, ConfigError, MakegreenError, TestSuiteError
+from ..errors import BackendError, ConfigError, MakegreenError, RemoteError, TestSuiteError
 
 EXIT_GREEN = 0
 EXIT_NOT_SOLVED = 1
 EXIT_USAGE = 2  # bad flags, settings or paths; tests that cannot run
-EXIT_ENVIRONMENT = 3  # Docker, the image, the model backend
+EXIT_ENVIRONMENT = 3  # Docker, the image, the model backend, GitHub
 EXIT_CONTRADICTION = 4  # the tests contradict each other (or the message): shown, not gamed
 EXIT_CONFLICT = 5  # solved, but the user's files changed meanwhile: the patch was saved, nothing applied
 EXIT_NOT_COMMITTED = 6  # solved and applied, but --commit could not commit it (a hook refused; the user's work)
@@ -24,7 +24,7 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_INTERRUPTED
     if isinstance(error, (ConfigError, TestSuiteError)):
         return EXIT_USAGE
-    if isinstance(error, (BackendError, SandboxError, ImageBuildError)):
+    if isinstance(error, (BackendError, SandboxError, ImageBuildError, RemoteError)):
         return EXIT_ENVIRONMENT
     if isinstance(error, MakegreenError):
         return EXIT_USAGE
