@@ -22,10 +22,11 @@ APIS = ("auto", "chat", "responses")
 THINKING = ("auto", "on", "off")
 CHOICES = {"sandbox": SANDBOXES, "edit_format": EDIT_FORMATS, "dialect": DIALECTS, "effort": EFFORTS, "api": APIS,
            "thinking": THINKING, "engine": ("vllm", "sglang", "llama.cpp", "ollama")}
-POSITIVE = ("context_window", "max_iterations", "test_timeout", "request_timeout", "cpus", "pids", "think_budget", "max_output_tokens",
-            "budget_usd", "budget_tokens", "timeout", "candidates", "beam")
+POSITIVE = ("context_window", "max_iterations", "test_timeout", "request_timeout", "cpus", "pids", "think_budget",
+            "max_output_tokens", "budget_usd", "budget_tokens", "timeout", "candidates", "beam")
 # The type of each setting whose default is None (the others take their default's type).
-OPTIONAL_TYPES = {"holdout": float, "holdout_seed": int, "timeout": float, "context_window": int, "serve": str, "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
+OPTIONAL_TYPES = {"holdout": float, "holdout_seed": int, "timeout": float, "context_window": int, "serve": str,
+                  "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
                   "max_output_tokens": int, "budget_usd": float, "budget_tokens": int, "branch": str}
 
 
@@ -68,6 +69,7 @@ class Settings:
     holdout_seed: int | None = None
     commit: bool = False  # commit the applied fix (hooks run)
     branch: str | None = None  # commit it on this new branch
+    hide_tests: bool = False  # the model sees the message and the failures, not the test code (benchmarks)
     candidates: int = 1  # drafts in parallel, each in its own sandbox
     beam: int = 1  # how many of the best candidates debugging goes on from
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)

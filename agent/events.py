@@ -20,6 +20,14 @@ class RunStarted(Event):
 
 
 @dataclass(frozen=True)
+class RunSettings(Event):
+    """The settings the run used (the API key left out): what a replay needs to run it again."""
+
+    settings: dict[str, Any]
+    replay_of: str | None = None
+
+
+@dataclass(frozen=True)
 class Status(Event):
     """A step outside the loop proper: building the image, starting the container."""
 
@@ -52,6 +60,8 @@ class ModelRequest(Event):
     iteration: int
     messages: tuple[dict[str, str], ...]
     candidate: int = 0  # which of --candidates N (1…N); 0 when there is one
+    effort: str | None = None  # asked for, where it differs from the configured one
+    temperature: float | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,7 @@ class EditsApplied(Event):
     misses: tuple[dict[str, Any], ...] = ()
     found: int = 0
     candidate: int = 0  # which of --candidates N (1…N); 0 when there is one
+    diff: str = ""  # what this step's edits changed
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from .errors import BudgetExhausted, Cancelled, ContextOverflow, TestSuiteError
 from .models.pricing import cost
 from .protocols import Completion, Model, Sandbox
 from .search import Line, keep, race, raised, score, variation
-from .workspace import Workspace
+from .workspace import Workspace, unified
 
 Emit = Callable[[ev.Event], None]
 
@@ -41,6 +41,7 @@ class Task:
     holdout: float = 0.0  # share of the test functions the model never sees, run at the end
     holdout_seed: int | None = None
     beam: int = 1  # with several candidates: how many of the best lines debugging goes on from
+    hide_tests: bool = False  # the model sees the message and the failures, not the test code
 
 
 @dataclass
@@ -166,8 +167,10 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
         line.state, line.reason = "contradiction", claim
         return line
     edits = apply_edits(workspace.dir, parse_edits(answer.text), run.guard)
+    step_diff = "".join(unified(path, line.changes.get(path, workspace.original.get(path)), workspace.read(path))
+                        for path in edits.changed)
     emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(vars(r) for r in edits.refused),
-                         tuple(vars(m) for m in edits.misses), edits.found, candidate=candidate))
+                         tuple(vars(m) for m in edits.misses), edits.found, candidate=candidate, diff=step_diff))
     previous = line.result.report
     if edits.changed:
         sandbox.sync(workspace.unsynced())
@@ -257,7 +260,7 @@ def _ask(run: _Run, messages: list[dict[str, str]], effort: str | None, temperat
     while True:
         with run.lock:
             cap = budget.output_cap(outcome.usage, messages, len(run.slots))
-        emit(ev.ModelRequest(iteration, tuple(messages), candidate=candidate))
+        emit(ev.ModelRequest(iteration, tuple(messages), candidate=candidate, effort=effort, temperature=temperature))
         try:
             answer = run.model.complete(
                 messages, lambda p: emit(ev.ModelProgress(iteration, **vars(p), candidate=candidate)), cap, effort,
@@ -291,15 +294,21 @@ def _keep_best(run: _Run, line: Line) -> None:
 
 
 def _hold_out(task: Task, workspace: Workspace) -> tuple[list[str], dict[str, bytes]]:
-    """The held-out test functions, and the test files as the model sees them without them."""
-    if not task.holdout:
+    """The held-out test functions, and the test files as the model sees them without them (or, with
+    hide_tests, without any of their code)."""
+    if not task.holdout and not task.hide_tests:
         return [], {}
     files = workspace.files()
     guard = TestGuard(set())
     tests = {path: content for path, content in files.items() if path.endswith(".py") and guard.is_test_file(path)
              and posixpath.basename(path) != "conftest.py"}
+    if task.hide_tests:
+        return [], {path: HIDDEN_TEST for path in tests}
     held = choose(tests, task.holdout, task.holdout_seed)
     return held, views(tests, held)
+
+
+HIDDEN_TEST = b"# hidden: work from the task's description and the failures reported\n"
 
 
 def check_held_out(task: Task, sandbox: Sandbox, outcome: Outcome, emit: Emit) -> None:

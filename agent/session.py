@@ -1,6 +1,7 @@
 """One `makegreen solve` run, wired: settings → workspace, sandbox and model → the loop → the user's tree."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import time
@@ -18,7 +19,7 @@ from .loop import Outcome, Slot, Task, check_held_out, solve
 from .context.prompt import ContextLimits
 from .models.dialects import ModelSettings, context_window, reserved_output
 from .models.pricing import price_for
-from .trajectory import TrajectoryWriter
+from .trajectory import TrajectoryWriter, save_snapshot
 from .workspace import Workspace, save_text, state_dir
 
 Emit = Callable[[ev.Event], None]
@@ -132,8 +133,6 @@ def context_limits(settings: Settings, root: Path) -> ContextLimits:
 
 def start_engine(settings: Settings, root: Path, stack: ExitStack, emit: Emit) -> Settings:
     """`solve --serve MODEL`: the engine runs for the length of the run; the run talks to it."""
-    import dataclasses
-
     from .serve import EngineServer, plan_for
 
     plan = plan_for(settings.engine, settings.serve, None, None, 1, (), os.environ)
@@ -149,10 +148,12 @@ SERVE_READY_TIMEOUT = 1800.0
 
 
 def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Emit,
-              clock: Callable[[], float] = time.monotonic, record_root: Path | None = None) -> dict[str, Any]:
+              clock: Callable[[], float] = time.monotonic, record_root: Path | None = None,
+              replay_model=None, replay_of: str | None = None) -> dict[str, Any]:
     """Solve, apply when green (unless told not to), and return the run's summary, whose status is green,
     already_green, not_solved or conflict. Errors propagate typed, after the trajectory has recorded them.
-    record_root: where .makegreen/ keeps the record and caches, when root is a copy (the hook's snapshot)."""
+    record_root: where .makegreen/ keeps the record and caches, when root is a copy (the hook's snapshot);
+    replay_model answers instead of the backend (makegreen replay of run replay_of)."""
     started = clock()
     run_id = new_run_id()
     run_dir = state_dir(record_root or root) / "runs" / run_id
@@ -172,9 +173,13 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             both(ev.RunStarted(run_id, str(root), settings.model, settings.sandbox, targets))
             if settings.commit or settings.branch:  # before anything is spent
                 check_can_commit(root, settings.branch)
-            model = make_model(settings, both)
+            both(ev.RunSettings({key: value for key, value in dataclasses.asdict(settings).items()
+                                 if key != "api_key"}, replay_of))
+            model = replay_model or make_model(settings, both)
             workspace = Workspace(root)
             stack.callback(workspace.close)
+            if not save_snapshot(run_dir, workspace.files()):
+                both(ev.Status("the tree is too large to keep a snapshot of: this run cannot be replayed"))
             sandboxes = make_sandboxes(settings, root, workspace.files(), run_id, both, settings.candidates)
             for sandbox in sandboxes:
                 stack.callback(sandbox.close)
@@ -192,7 +197,7 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             limits = context_limits(settings, record_root or root)
             task = Task(targets, settings.message, settings.max_iterations, settings.test_timeout,
                         settings.edit_format, budget, limits, settings.effort,
-                        settings.holdout or 0.0, settings.holdout_seed, settings.beam)
+                        settings.holdout or 0.0, settings.holdout_seed, settings.beam, settings.hide_tests)
             outcome = solve(task, model, workspace, slots, both)
             if outcome.held and outcome.status == "green":
                 check_held_out(task, slots[outcome.slot].sandbox, outcome, both)

@@ -132,15 +132,7 @@ class Workspace:
         return delta
 
     def diff(self) -> str:
-        chunks = []
-        for path, new in self.changes().items():
-            old = self.original.get(path)
-            chunks += difflib.unified_diff(
-                _lines(old), _lines(new),
-                fromfile=f"a/{path}" if old is not None else "/dev/null",
-                tofile=f"b/{path}" if new is not None else "/dev/null",
-            )
-        return "".join(chunks)
+        return "".join(unified(path, self.original.get(path), new) for path, new in self.changes().items())
 
     def restore(self, changes: dict[str, bytes | None]) -> None:
         """Put the copy back to the snapshot plus these changes (a result kept from earlier in the run)."""
@@ -205,6 +197,13 @@ def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, b
             if content is None:
                 (root / path).unlink(missing_ok=True)
     return list(changes)
+
+
+def unified(path: str, old: bytes | None, new: bytes | None) -> str:
+    """One file's change as a unified diff (None: the file does not exist on that side)."""
+    return "".join(difflib.unified_diff(_lines(old), _lines(new),
+                                        fromfile=f"a/{path}" if old is not None else "/dev/null",
+                                        tofile=f"b/{path}" if new is not None else "/dev/null"))
 
 
 def _lines(content: bytes | None) -> list[str]:

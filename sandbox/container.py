@@ -150,11 +150,17 @@ class DockerSandbox:
             f"r=0; [ -f {REPORT} ] && r=$(wc -c < {REPORT}); c=$(wc -c < {CHANGED}); "
             f"cat {REPORT} {CHANGED} >&2 2>/dev/null; printf '\\n%s %s\\n' \"$r\" \"$c\" >&2; exit $rc"
         )
+        import docker.errors
+
         api = self._client.api
-        exec_id = api.exec_create(
-            self._container.id, ["sh", "-c", script, "sh", *argv], user=self._limits.user, workdir=WORKDIR,
-            environment={"PYTHONPATH": self._pythonpath},
-        )["Id"]
+        try:
+            exec_id = api.exec_create(
+                self._container.id, ["sh", "-c", script, "sh", *argv], user=self._limits.user, workdir=WORKDIR,
+                environment={"PYTHONPATH": self._pythonpath},
+            )["Id"]
+        except docker.errors.APIError as exc:  # stopped or removed from outside (docker rm -f, a prune --all)
+            raise SandboxError(f"the sandbox container is gone or stopped ({exc.explanation or exc}): something "
+                               "outside this run removed it; run again") from exc
         output = CappedOutput(self._limits.output_bytes)
         results = bytearray()
         started = time.monotonic()
@@ -170,7 +176,10 @@ class DockerSandbox:
         exit_code = 137 if exit_code is None else exit_code
         timed_out = exit_code in (124, 137) and seconds >= timeout
         report, changed = _unframe(bytes(results))
-        return RunResult(exit_code, timed_out, output.text(), parse_report(report), seconds, changed)
+        # paths read relative to the workspace, as in the local sandbox: the same failure reads the same anywhere
+        here = f"{WORKDIR}/"
+        return RunResult(exit_code, timed_out, output.text().replace(here, ""), parse_report(report.replace(here, "")),
+                         seconds, changed)
 
     def interrupt(self) -> None:
         """Kill every process of the test uid in the container: a run in progress ends at once."""

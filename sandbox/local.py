@@ -150,7 +150,11 @@ class LocalSandbox:
             self._running = None
         seconds = time.monotonic() - started
         text = report.read_text(encoding="utf-8", errors="replace") if report.exists() else ""
-        return RunResult(proc.returncode, timed_out, output.text(), parse_report(text), seconds, self._tampered())
+        # the temporary folder's name changes every run: paths read relative to it, so that the same failure
+        # reads the same every time (stable prompts: cached by the provider, comparable in a replay)
+        here = f"{self._work}/"
+        return RunResult(proc.returncode, timed_out, output.text().replace(here, ""),
+                         parse_report(text.replace(here, "")), seconds, self._tampered())
 
     def _tampered(self) -> tuple[str, ...]:
         """Files whose content is no longer what was synced."""

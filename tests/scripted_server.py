@@ -68,8 +68,9 @@ def openai_rejects(body: dict) -> tuple[str, str] | None:
 
 class ScriptedServer:
     def __init__(self, replies: list[Reply], model: str = "scripted-model", dialect: str = "plain",
-                 port: int = 0, responses_only: bool = False) -> None:
+                 port: int = 0, responses_only: bool = False, route=None) -> None:
         self.replies = list(replies)
+        self.route = route  # body → Reply: answers chosen by what is asked, instead of in order
         self.model = model
         self.dialect = dialect
         self.owned_by, self.reasoning_field = DIALECTS[dialect]
@@ -109,6 +110,8 @@ class ScriptedServer:
     def _next(self, body: dict) -> Reply:
         with self._lock:
             self.requests.append(body)
+            if self.route is not None:
+                return self.route(body)
             return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
 
     def _handler(self):

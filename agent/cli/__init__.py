@@ -8,8 +8,10 @@ import typer
 
 from . import hook as hook_cli
 from . import sandbox as sandbox_cli
+from .bench import bench_command
 from .doctor import doctor_command
 from .github import github_command
+from .runs import replay_command, runs_command, show_command
 from .serve import serve_command
 from .solve import solve_command
 
@@ -23,6 +25,10 @@ app = typer.Typer(
 app.command("solve")(solve_command)
 app.command("doctor")(doctor_command)
 app.command("serve")(serve_command)
+app.command("runs")(runs_command)
+app.command("show")(show_command)
+app.command("replay")(replay_command)
+app.command("bench")(bench_command)
 app.command("github", hidden=True)(github_command)
 app.add_typer(sandbox_cli.app, name="sandbox")
 app.add_typer(hook_cli.app, name="hook")

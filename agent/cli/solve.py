@@ -46,6 +46,8 @@ def solve_command(
     holdout_seed: Optional[int] = typer.Option(None, "--holdout-seed", help="Seed for choosing the held-out tests."),
     commit: bool = typer.Option(False, "--commit", help="Commit the applied fix (the repository's hooks run)."),
     branch: Optional[str] = typer.Option(None, "--branch", help="Commit the fix on this new branch."),
+    hide_tests: bool = typer.Option(False, "--hide-tests", help="Show the model the message and the failures, not "
+                                    "the test code (the code-editing benchmarks' setting)."),
     candidates: Optional[int] = typer.Option(None, "--candidates", help="Draft this many candidates in parallel, "
                                              "each in its own sandbox; the tests pick the best (default 1)."),
     beam: Optional[int] = typer.Option(None, "--beam", help="With --candidates: debug on from this many of the "
@@ -63,7 +65,8 @@ def solve_command(
                  think_budget=think_budget, thinking=thinking, show_thinking=show_thinking or None,
                  budget_usd=budget_usd, budget_tokens=budget_tokens, serve=serve, engine=engine,
                  timeout=timeout, apply_partial=apply_partial or None, holdout=holdout, holdout_seed=holdout_seed,
-                 candidates=candidates, beam=beam, commit=commit or None, branch=branch)
+                 candidates=candidates, beam=beam, commit=commit or None, branch=branch,
+                 hide_tests=hide_tests or None)
     console = Console(file=sys.stdout)
     if json_output:
         render = PlainRenderer(sys.stderr, show_result=False)

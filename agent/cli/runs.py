@@ -1,0 +1,160 @@
+"""`makegreen runs`, `makegreen show RUN`, `makegreen replay RUN`: past runs, listed, told, and run again."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from ..config import load_settings
+from ..records import find_run, list_runs, steps, summary_of, when
+from ..trajectory import read_records
+from ..ui.summary import headline, summary_rows
+from ..workspace import find_root
+from .boundary import STATUS_EXIT, run_guarded
+
+SHOWN_LINES = 14  # of thinking and feedback, unless --full
+
+
+def runs_command(json_output: bool = typer.Option(False, "--json", help="One JSON array on stdout.")) -> None:
+    """List the recorded runs of this repository, oldest first."""
+
+    def body() -> int:
+        rows = list_runs(find_root(Path.cwd()))
+        if json_output:
+            print(json.dumps(rows, indent=2))
+            return 0
+        console = _console()
+        if not rows:
+            console.print("no runs recorded here yet (.makegreen/runs/)")
+            return 0
+        table = Table("run", "when", "model", "result", "iter.", "tokens", "cost", "time")
+        for row in rows:
+            cost = row.get("cost_usd")
+            seconds = row.get("seconds")
+            table.add_row(row["id"] + (f" (replay of {row['replay_of']})" if row.get("replay_of") else ""),
+                          when(row.get("when")), row.get("model", ""), row.get("status", ""),
+                          str(row.get("iterations", "")), str(row.get("tokens", "")),
+                          "-" if cost is None else f"${cost:.4f}", "-" if seconds is None else f"{seconds:.1f} s")
+        console.print(table)
+        return 0
+
+    raise typer.Exit(run_guarded(body))
+
+
+def _console() -> Console:
+    return Console() if sys.stdout.isatty() else Console(width=140)
+
+
+def _clip(text: str, full: bool) -> str:
+    lines = text.strip().splitlines()
+    if full or len(lines) <= SHOWN_LINES:
+        return "\n".join(lines)
+    return "\n".join(lines[:SHOWN_LINES]) + f"\n… ({len(lines) - SHOWN_LINES} more lines: --full shows them)"
+
+
+def _counts(summary: dict) -> str:
+    return ", ".join(f"{value} {key}" for key, value in (summary or {}).items() if value) or "no tests ran"
+
+
+def show_command(
+    run: str = typer.Argument(..., help="A run's id (or a unique start of it), last, or a run's folder."),
+    json_output: bool = typer.Option(False, "--json", help="Print the raw record: the summary and every event."),
+    full: bool = typer.Option(False, "--full", help="Show thinking and feedback whole."),
+) -> None:
+    """Tell one run step by step: tests, the model's answers, the edits, what the model was told, the cost."""
+
+    def body() -> int:
+        folder = find_run(find_root(Path.cwd()), run)
+        records = read_records(folder)
+        summary = summary_of(folder, records)
+        if json_output:
+            print(json.dumps({"summary": summary, "records": records}, indent=2))
+            return 0
+        console = _console()
+        started = next((r for r in records if r["type"] == "RunStarted"), {})
+        console.print(Text(f"run {folder.name} · {when(started.get('time'))} · {summary.get('model', '')} · "
+                           f"{headline(summary)}", style="bold"))
+        baseline, task, found = steps(records)
+        if baseline:
+            console.print(f"baseline: {_counts(baseline.get('summary'))}")
+        if task:
+            console.print(Panel(Text(_clip(task, full), style="dim"), title="the task, as the model was given it",
+                                title_align="left"))
+        for step in found:
+            title = f"iteration {step.iteration}" + (f" · candidate {step.candidate}" if step.candidate else "")
+            parts: list = []
+            answer = step.answer
+            if answer:
+                usage = answer.get("usage") or {}
+                parts.append(Text(f"model: {answer.get('seconds', 0):.1f} s, {usage.get('prompt_tokens', 0)} prompt "
+                                  f"+ {usage.get('completion_tokens', 0)} output tokens"
+                                  + (f", {usage['reasoning_tokens']} thinking" if usage.get("reasoning_tokens") else "")
+                                  + (f", ${answer['cost_usd']:.4f}" if answer.get("cost_usd") is not None else "")
+                                  + (" (thinking cut short: answer forced)" if answer.get("forced") else "")))
+                if answer.get("thinking"):
+                    parts.append(Text("thinking:\n" + _clip(answer["thinking"], full), style="dim"))
+            edits = step.edits
+            if edits:
+                parts.append(Text(f"edits: {', '.join(edits.get('changed') or []) or 'nothing changed'}"))
+                for refusal in edits.get("refused") or []:
+                    parts.append(Text(f"refused {refusal.get('path')}: {refusal.get('reason')}", style="yellow"))
+                for miss in edits.get("misses") or []:
+                    parts.append(Text(f"SEARCH block {miss.get('number')} for {miss.get('path')} did not match",
+                                      style="yellow"))
+                if edits.get("diff"):
+                    parts.append(Syntax(edits["diff"], "diff", theme="ansi_dark", word_wrap=True))
+            if step.tests:
+                parts.append(Text(f"tests: {_counts(step.tests.get('summary'))} ({step.tests.get('seconds', 0):.1f} s)",
+                                  style="green" if step.tests.get("green") else "red"))
+            for escalation in step.escalations:
+                parts.append(Text(f"no progress ({escalation.get('reason')}): {escalation.get('action')}",
+                                  style="yellow"))
+            if step.feedback:
+                parts.append(Text("told the model:\n" + _clip(step.feedback, full), style="dim"))
+            console.print(Panel(Group(*parts), title=title, title_align="left"))
+        table = Table(show_header=False, title="summary", title_justify="left")
+        for key, value in summary_rows(summary):
+            table.add_row(key, value)
+        console.print(table)
+        return 0
+
+    raise typer.Exit(run_guarded(body))
+
+
+def replay_command(
+    run: str = typer.Argument(..., help="A run's id (or a unique start of it), last, or a run's folder."),
+    sandbox: Optional[str] = typer.Option(None, "--sandbox", help="docker or local (default: the run's)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the replay's summary as JSON on stdout."),
+) -> None:
+    """Run a recorded run again with its recorded answers (no request is sent, nothing is spent), in a real
+    sandbox, and say where it departs from the record. Exit 0: reproduced; 1: it diverged."""
+    from ..replay import replay
+    from ..ui import PlainRenderer
+
+    def body() -> int:
+        root = find_root(Path.cwd())
+        folder = find_run(root, run)
+        settings = load_settings(root, os.environ, {})
+        summary = replay(folder, root, settings, sandbox, PlainRenderer(sys.stderr, show_result=False))
+        if json_output:
+            print(json.dumps(summary, indent=2, default=str))
+        else:
+            ended = summary["reason"] if summary["status"] == "out_of_budget" else headline(summary)
+            print(f"replay of {summary['replay_of']}: {ended}, after {summary['iterations']} iteration(s); "
+                  f"record {summary['run_dir']}")
+            if summary["reproduced"]:
+                print("reproduced: every test run and the result match the record")
+            for line in summary["divergences"]:
+                print(f"diverged: {line}")
+        return 0 if summary["reproduced"] else STATUS_EXIT["not_solved"]
+
+    raise typer.Exit(run_guarded(body))

@@ -1,0 +1,152 @@
+"""`makegreen replay RUN`: the recorded run again — its starting files, its settings, the same loop and a real
+sandbox — with the recorded answers in place of the model (no request is sent), and where it departs from the
+record."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from .config import Settings
+from .errors import BudgetExhausted, ConfigError
+from .protocols import Completion, Progress
+from .trajectory import SNAPSHOT, load_snapshot, read_records
+
+# settings that describe this machine or this invocation, not the run: a replay takes them from here
+LOCAL = {"apply", "json", "commit", "branch", "serve", "base_url", "api_key", "show_thinking", "base_image",
+         "timeout", "request_timeout"}
+
+
+class ReplayExhausted(BudgetExhausted):
+    """The replay asked for more answers than the record holds: the run ends there, cleanly, like a spent budget."""
+
+
+def _key(messages: Sequence[Mapping[str, str]], effort: str | None, temperature: float | None) -> str:
+    """A request as the record knows it: the prompt and how it was asked (candidates differ in the latter)."""
+    asked = [[dict(m) for m in messages], effort, temperature]
+    return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+
+
+class ReplayModel:
+    """Answers each request with the recorded answer to the same prompt; a prompt the record does not hold gets
+    the next unused answer, and the difference is noted."""
+
+    def __init__(self, records: list[dict], name: str) -> None:
+        self.name = name
+        self.pairs: list[tuple[str, list[dict], dict]] = []  # (prompt key, prompt, answer), in record order
+        pending: dict[tuple[int, int], list[dict]] = {}
+        for record in records:
+            where = (record.get("iteration", 0), record.get("candidate", 0))
+            if record["type"] == "ModelRequest":
+                pending[where] = record
+            elif record["type"] == "ModelAnswered" and where in pending:
+                asked = pending.pop(where)
+                key = _key(asked["messages"], asked.get("effort"), asked.get("temperature"))
+                self.pairs.append((key, asked["messages"], record))
+        self.used: set[int] = set()
+        self.divergences: list[str] = []
+        self._lock = threading.Lock()
+        self._asked = 0
+
+    def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None],
+                 output_cap: int | None = None, effort: str | None = None,
+                 temperature: float | None = None) -> Completion:
+        key = _key(messages, effort, temperature)
+        with self._lock:
+            self._asked += 1
+            free = [index for index in range(len(self.pairs)) if index not in self.used]
+            same = [index for index in free if self.pairs[index][0] == key]
+            if not free:
+                self.divergences.append(f"request {self._asked}: the record holds no more answers")
+                raise ReplayExhausted(f"the record holds no more answers (the replay asked for answer "
+                                      f"{self._asked}; it holds {len(self.pairs)})")
+            chosen = same[0] if same else free[0]
+            if not same:
+                self.divergences.append(f"request {self._asked}: the prompt differs from the recorded one "
+                                        f"({_first_difference(self.pairs[chosen][1], messages)}); "
+                                        "answered with the next recorded answer")
+            self.used.add(chosen)
+        answer = self.pairs[chosen][2]
+        on_progress(Progress("writing", 0, len(answer.get("text", "")), 0.0))
+        return Completion(text=answer.get("text", ""), thinking=answer.get("thinking", ""),
+                          finish_reason=answer.get("finish_reason"), usage=dict(answer.get("usage") or {}),
+                          seconds=0.0, forced=bool(answer.get("forced")), retries=0)
+
+
+def _first_difference(recorded: list[dict], now: Sequence[Mapping[str, str]]) -> str:
+    if len(recorded) != len(now):
+        return f"{len(recorded)} messages recorded, {len(now)} now"
+    for index, (old, new) in enumerate(zip(recorded, now)):
+        if old.get("content") != new.get("content"):
+            a, b = old.get("content", ""), new.get("content", "")
+            at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+            line = a[:at].count("\n") + 1
+            return f"message {index + 1} ({new.get('role')}), line {line}: {a[at:at + 40]!r} became {b[at:at + 40]!r}"
+    return "roles differ"
+
+
+def replay_settings(records: list[dict], current: Settings, sandbox: str | None) -> Settings:
+    """The recorded run's settings, with what belongs to this machine and this invocation taken from here."""
+    recorded = next((r["settings"] for r in records if r["type"] == "RunSettings"), None)
+    if recorded is None:
+        raise ConfigError("this record has no settings (written by an older makegreen): it cannot be replayed")
+    names = {f.name for f in dataclasses.fields(Settings)}
+    values = {key: value for key, value in recorded.items() if key in names and key not in LOCAL}
+    values.update(apply=False, sandbox=sandbox or recorded.get("sandbox", current.sandbox),
+                  base_image=current.base_image, request_timeout=current.request_timeout)
+    return dataclasses.replace(Settings(), **values)
+
+
+def test_runs(records: list[dict]) -> dict[tuple[int, int], tuple[dict, bool]]:
+    return {(r["iteration"], r.get("candidate", 0)): (r["summary"], r["green"]) for r in records
+            if r["type"] == "TestsRan"}
+
+
+def compare(recorded: list[dict], replayed: list[dict]) -> list[str]:
+    """Where the replay's test runs and result depart from the record's."""
+    found = []
+    old, new = test_runs(recorded), test_runs(replayed)
+    for key in sorted(old.keys() | new.keys()):
+        where = f"iteration {key[0]}" + (f", candidate {key[1]}" if key[1] else "")
+        if key not in new:
+            found.append(f"{where}: the record ran the tests ({_counts(old[key][0])}), the replay did not")
+        elif key not in old:
+            found.append(f"{where}: the replay ran the tests ({_counts(new[key][0])}), the record did not")
+        elif old[key] != new[key]:
+            found.append(f"{where}: the record says {_counts(old[key][0])}, the replay {_counts(new[key][0])}")
+    end = [next((r["summary"] for r in reversed(records) if r["type"] == "Finished"), {}) for records in
+           (recorded, replayed)]
+    for key in ("status", "iterations"):
+        if end[0].get(key) != end[1].get(key):
+            found.append(f"{key}: the record ended {end[0].get(key)!r}, the replay {end[1].get(key)!r}")
+    return found
+
+
+def _counts(summary: dict[str, int]) -> str:
+    return ", ".join(f"{value} {key}" for key, value in summary.items() if value) or "no tests"
+
+
+def replay(run: Path, root: Path, current: Settings, sandbox: str | None, emit) -> dict[str, Any]:
+    """Run the record again; the replay's summary, with `replay_of`, `divergences` and `reproduced`."""
+    from .session import run_solve
+
+    records = read_records(run)
+    if not (run / SNAPSHOT).is_file():
+        raise ConfigError(f"{run} holds no {SNAPSHOT} (the tree was too large, or an older makegreen wrote it): "
+                          "it cannot be replayed")
+    settings = replay_settings(records, current, sandbox)
+    started = next(r for r in records if r["type"] == "RunStarted")
+    model = ReplayModel(records, settings.model)
+    with tempfile.TemporaryDirectory(prefix="makegreen-replay-") as folder:
+        load_snapshot(run, Path(folder))
+        summary = run_solve(settings, Path(folder), tuple(started.get("targets") or ()), emit, record_root=root,
+                            replay_model=model, replay_of=started.get("run_id", run.name))
+    replayed = read_records(Path(os.path.abspath(summary["run_dir"])))  # relative to where makegreen runs
+    divergences = model.divergences + compare(records, replayed)
+    summary.update(replay_of=started.get("run_id", run.name), divergences=divergences, reproduced=not divergences)
+    return summary

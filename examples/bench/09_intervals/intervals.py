@@ -1,0 +1,6 @@
+def merge(intervals):
+    pass
+
+
+def insert(intervals, new):
+    pass
