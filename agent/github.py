@@ -204,6 +204,9 @@ def run(env: Mapping[str, str], cwd: Path, say: Callable[[str], None]) -> int:
             return 0
         if not event.payload.get("issue", {}).get("pull_request"):
             raise ConfigError("/makegreen works in pull request comments; this is an issue")
+        if inputs.mode != "comment":
+            raise ConfigError(f"a /makegreen comment is answered with a comment (mode comment), not mode "
+                              f"{inputs.mode}: the comment's checkout is the pull request's head, detached")
         if not api.can_write(event.actor):
             say(f"::warning::makegreen: {event.actor} may not run /makegreen here (write access needed)")
             write_outputs(env.get("GITHUB_OUTPUT"), {"solved": "false", "iterations": "0", "cost": "", "patch": ""})

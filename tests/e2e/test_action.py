@@ -227,6 +227,15 @@ def test_commit_mode_refuses_a_pull_request_from_a_fork(project, tmp_path, githu
     assert status == 2 and "lives in a fork" in log
 
 
+def test_a_command_comment_is_answered_in_comment_mode_only(project, tmp_path, github, runner_python):
+    repo, _origin = project
+    event = {"issue": {"number": 7, "pull_request": {"url": "x"}}, "comment": {"body": "/makegreen"}}
+    status, _outputs, _summary, log = run_action(
+        repo, tmp_path, runner_python, "issue_comment", event, {"mode": "commit", "base-url": "http://127.0.0.1:9"},
+        {"GITHUB_API_URL": github.url, "GITHUB_ACTOR": "maintainer"})
+    assert status == 2 and "answered with a comment" in log and github.calls == []
+
+
 @pytest.mark.parametrize("path, schema", [
     ("action.yml", "vendor.github-actions"),
     ("examples/github/makegreen-dispatch.yml", "vendor.github-workflows"),
