@@ -24,6 +24,7 @@ COMMAND = "/makegreen"
 WRITERS = ("admin", "maintain", "write")
 SUMMARY_LIMIT = 1024 * 1024 - 16 * 1024  # GitHub refuses a step summary over 1 MiB: keep well under
 COMMENT_LIMIT = 60_000  # a comment holds 65,536 characters
+NOTHING = {"solved": "false", "iterations": "0", "cost": "", "patch": ""}  # the outputs when nothing ran
 BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
 
 
@@ -200,7 +201,7 @@ def run(env: Mapping[str, str], cwd: Path, say: Callable[[str], None]) -> int:
         command = event.command()
         if command is None:
             say("makegreen: the comment is not a /makegreen command: nothing to do")
-            write_outputs(env.get("GITHUB_OUTPUT"), {"solved": "false", "iterations": "0", "cost": "", "patch": ""})
+            write_outputs(env.get("GITHUB_OUTPUT"), NOTHING)
             return 0
         if not event.payload.get("issue", {}).get("pull_request"):
             raise ConfigError("/makegreen works in pull request comments; this is an issue")
@@ -209,7 +210,7 @@ def run(env: Mapping[str, str], cwd: Path, say: Callable[[str], None]) -> int:
                               f"{inputs.mode}: the comment's checkout is the pull request's head, detached")
         if not api.can_write(event.actor):
             say(f"::warning::makegreen: {event.actor} may not run /makegreen here (write access needed)")
-            write_outputs(env.get("GITHUB_OUTPUT"), {"solved": "false", "iterations": "0", "cost": "", "patch": ""})
+            write_outputs(env.get("GITHUB_OUTPUT"), NOTHING)
             return 0
         message = "\n\n".join(part for part in (message, command) if part)
     if inputs.mode == "commit" and event.payload.get("pull_request") and not event.same_repository:
@@ -217,8 +218,9 @@ def run(env: Mapping[str, str], cwd: Path, say: Callable[[str], None]) -> int:
                           "mode comment or pull-request")
     branch = f"makegreen/run-{env.get('GITHUB_RUN_ID', 'local')}-{env.get('GITHUB_RUN_ATTEMPT', '1')}"
     extra = {"commit": ["--commit"], "pull-request": ["--branch", branch], "comment": ["--no-apply"]}[inputs.mode]
-    child_env = {**env, **_identity(cwd, env)}
-    child_env.pop("GITHUB_TOKEN", None)  # the model's process has no use for the repository token
+    # the repository token stays with the action: the solve (and the code it runs) has no use for it
+    child_env = {key: value for key, value in {**env, **_identity(cwd, env)}.items()
+                 if key not in ("GITHUB_TOKEN", "INPUT_GITHUB_TOKEN")}
     done = subprocess.run(solve_argv(inputs, message, extra), cwd=cwd, env=child_env, stdout=subprocess.PIPE,
                           text=True)
     try:
@@ -227,9 +229,12 @@ def run(env: Mapping[str, str], cwd: Path, say: Callable[[str], None]) -> int:
         raise GitHubError(f"makegreen solve ended with exit {done.returncode} and no summary (see the log above)")
     solved = summary.get("status") in ("green", "already_green")
     patch_file = _patch_file(cwd, summary)
-    where = ""
+    where, failed = "", None
     if summary.get("status") == "green":
-        where = _deliver(inputs.mode, summary, patch_file, branch, event, api, cwd, env)
+        try:
+            where = _deliver(inputs.mode, summary, patch_file, branch, event, api, cwd, env)
+        except GitHubError as exc:  # the summary and outputs are still written: the fix is in the patch output
+            where, failed = f"failed: {exc}", exc
     if env.get("GITHUB_STEP_SUMMARY"):
         with open(env["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as out:
             out.write(job_summary(summary, inputs.mode, where))
@@ -238,6 +243,8 @@ def run(env: Mapping[str, str], cwd: Path, say: Callable[[str], None]) -> int:
         "solved": "true" if solved else "false", "iterations": str(summary.get("iterations", 0)),
         "cost": "" if cost is None else f"{cost:.6f}", "patch": patch_file})
     say(f"makegreen: {_headline(summary)}" + (f"; {where}" if where else ""))
+    if failed is not None:
+        raise failed
     return done.returncode
 
 

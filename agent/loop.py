@@ -133,7 +133,8 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
         lines = [result for result in results if isinstance(result, Line)]
         settled = next((line for line in lines if line.state in ("green", "contradiction")), None)
         if settled is not None:
-            return _settle(run, settled, slots[results.index(settled)], workspace)
+            winner = next(index for index, result in enumerate(results) if result is settled)
+            return _settle(run, settled, slots[winner], workspace)
         failures = [result for result in results if isinstance(result, Exception)]
         if fatal := [failure for failure in failures if not isinstance(failure, BudgetExhausted)]:
             raise fatal[0]

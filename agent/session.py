@@ -107,6 +107,24 @@ def make_sandboxes(settings: Settings, root: Path, files: Mapping[str, bytes], r
     return [DockerSandbox(client, image, limits) for _ in range(count)]
 
 
+def make_slots(settings: Settings, root: Path, workspace: Workspace, run_id: str, stack: ExitStack,
+               emit: Emit) -> list[Slot]:
+    """One slot a candidate, started: its own sandbox and, with more than one, its own copy of the tree. Each is
+    closed when stack closes."""
+    sandboxes = make_sandboxes(settings, root, workspace.files(), run_id, emit, settings.candidates)
+    for sandbox in sandboxes:
+        stack.callback(sandbox.close)
+    copies = [workspace] if settings.candidates == 1 else [workspace.fork() for _ in sandboxes]
+    for copy in copies:
+        if copy is not workspace:
+            stack.callback(copy.close)
+    if settings.candidates > 1:
+        emit(ev.Status(f"{settings.candidates} candidates, each in its own sandbox; debugging goes on from the "
+                       f"best {settings.beam}"))
+    start_all(sandboxes, workspace.files())
+    return [Slot(copy, sandbox) for copy, sandbox in zip(copies, sandboxes)]
+
+
 def start_all(sandboxes: Sequence, files: Mapping[str, bytes]) -> None:
     """Start the sandboxes together (a container takes a few tenths of a second to start)."""
     if len(sandboxes) == 1:
@@ -180,18 +198,7 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             stack.callback(workspace.close)
             if not save_snapshot(run_dir, workspace.files()):
                 both(ev.Status("the tree is too large to keep a snapshot of: this run cannot be replayed"))
-            sandboxes = make_sandboxes(settings, root, workspace.files(), run_id, both, settings.candidates)
-            for sandbox in sandboxes:
-                stack.callback(sandbox.close)
-            copies = [workspace] if settings.candidates == 1 else [workspace.fork() for _ in sandboxes]
-            for copy in copies:
-                if copy is not workspace:
-                    stack.callback(copy.close)
-            if settings.candidates > 1:
-                both(ev.Status(f"{settings.candidates} candidates, each in its own sandbox; debugging goes on from "
-                               f"the best {settings.beam}"))
-            start_all(sandboxes, workspace.files())
-            slots = [Slot(copy, sandbox) for copy, sandbox in zip(copies, sandboxes)]
+            slots = make_slots(settings, root, workspace, run_id, stack, both)
             budget = Budget(settings.budget_tokens, settings.budget_usd, price_for(settings.model, settings.prices),
                             settings.timeout)
             limits = context_limits(settings, record_root or root)

@@ -227,6 +227,19 @@ def test_commit_mode_refuses_a_pull_request_from_a_fork(project, tmp_path, githu
     assert status == 2 and "lives in a fork" in log
 
 
+def test_a_refused_push_still_leaves_the_summary_and_outputs(project, tmp_path, github, runner_python):
+    repo, origin = project
+    git(repo, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    with ScriptedServer([Reply(ROMAN)]) as model:
+        status, outputs, summary, log = run_action(
+            repo, tmp_path, runner_python, "workflow_dispatch", {"inputs": {}},
+            {"mode": "pull-request", "base-url": model.url, "model": "scripted-model"},
+            {"GITHUB_API_URL": github.url, "GITHUB_REF_NAME": "main", "GITHUB_ACTOR": "maintainer"})
+    assert status == 3 and "git push" in log, log
+    assert outputs["solved"] == "true" and (repo / outputs["patch"]).is_file()
+    assert "failed: git push" in summary and github.calls == []
+
+
 def test_a_command_comment_is_answered_in_comment_mode_only(project, tmp_path, github, runner_python):
     repo, _origin = project
     event = {"issue": {"number": 7, "pull_request": {"url": "x"}}, "comment": {"body": "/makegreen"}}
