@@ -24,6 +24,9 @@ MARKER = "# makegreen pre-commit hook"
 CHAINED = "pre-commit.before-makegreen"  # a hook that was there first: kept, and run before makegreen's
 MODES = ("check", "fix")
 SHOWN_FAILURES = 8
+NO_TESTS = 5  # pytest's exit status when nothing was collected
+
+Say = Callable[[str], None]
 
 
 def _hooks_dir(root: Path) -> Path:
@@ -137,8 +140,6 @@ def write_fix(root: Path, staged: dict[str, bytes], fixed: dict[str, bytes], pat
     return write_all(root, staged, changes, patch, diff, why="is partly staged or changed since you staged it")
 
 
-Say = Callable[[str], None]
-
 
 def check(staged: Staged, settings, say: Say) -> int:
     """Run the tests on the staged snapshot: 0 when they pass, 1 with the failing tests when not."""
@@ -200,9 +201,11 @@ def fix(staged: Staged, settings, say: Say, emit) -> int:
         "is in your working tree, unstaged:")
     for path in written:
         say(f"  {path}")
-    say(f"makegreen: review it (git diff), accept it with `git add -p {' '.join(written)}`, and commit again. "
+    changed = [path for path in written if path in before]
+    new = [path for path in written if path not in before]
+    accept = " and ".join(f"`git add {flag}{' '.join(paths)}`" for flag, paths in (("-p ", changed), ("", new))
+                          if paths)
+    say(f"makegreen: review it (git diff), accept it with {accept}, and commit again. "
         f"The patch is also in {os.path.relpath(patch)}")
     return 1
 
-
-NO_TESTS = 5  # pytest's exit status when nothing was collected

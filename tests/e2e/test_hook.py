@@ -92,7 +92,7 @@ def test_a_test_first_commit_is_stopped_fixed_unstaged_and_then_committed(tmp_pa
     with ScriptedServer([Reply(ROMAN)]) as server:
         stopped = commit(repo, "tests for roman numerals", environ(server))
     assert stopped.returncode != 0, stopped.stdout
-    assert "is in your working tree, unstaged" in stopped.stdout and "git add -p roman.py" in stopped.stdout
+    assert "is in your working tree, unstaged" in stopped.stdout and "accept it with `git add roman.py`" in stopped.stdout
     assert git(repo, "log", "--format=%s") == "tests first\n"  # nothing committed
     assert git(repo, "status", "--porcelain", "roman.py") == "?? roman.py\n"  # written, not staged
     git(repo, "add", "roman.py")
