@@ -28,3 +28,11 @@ def test_candidates_benchmark_prints_its_figures(base_image, capsys):
     figures = candidates.main(["--repeat", "1", "--think", "0.5"])
     assert "wall(N=4) / wall(N=1)" in capsys.readouterr().out
     assert figures[4]["requests"] == 8 and figures[1]["requests"] == 2
+
+
+@pytest.mark.slow
+def test_bench_suite_benchmark_prints_its_figures(capsys):
+    from benchmarks import bench_suite
+
+    figures = bench_suite.main(["--sandbox", "local", "--workers", "2"])
+    assert "workers 2:" in capsys.readouterr().out and figures[2]["solved"] == 10
