@@ -97,7 +97,7 @@ class Workspace:
         twin.root, twin.original = self.root, self.original
         twin.dir = Path(tempfile.mkdtemp(prefix="makegreen-ws-"))
         shutil.copytree(self.dir, twin.dir, symlinks=True, dirs_exist_ok=True)
-        twin._synced = dict(self._synced)
+        twin._synced = dict(self.original)  # its sandbox starts from the snapshot
         twin.restore({})
         return twin
 

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..workspace import find_root, state_dir
 from .boundary import run_guarded
 
 
@@ -39,7 +40,8 @@ def bench_command(
                         ("--timeout", task_timeout)):
         if value is not None:
             solve_args += [flag, str(value)]
-    where = out or Path.cwd() / ".makegreen" / "bench" / f"{suite.resolve().name}-{mode}"
+    # under the project's .makegreen/, which keeps itself out of git
+    where = out or state_dir(find_root(Path.cwd())) / "bench" / f"{suite.resolve().name}-{mode}"
     console = Console(stderr=json_output, width=None if sys.stdout.isatty() else 140)
 
     def said(result: dict) -> None:
