@@ -40,8 +40,6 @@ def bench_command(
                         ("--timeout", task_timeout)):
         if value is not None:
             solve_args += [flag, str(value)]
-    # under the project's .makegreen/, which keeps itself out of git
-    where = out or state_dir(find_root(Path.cwd())) / "bench" / f"{suite.resolve().name}-{mode}"
     console = Console(stderr=json_output, width=None if sys.stdout.isatty() else 140)
 
     def said(result: dict) -> None:
@@ -51,6 +49,8 @@ def bench_command(
                       + (f" — {result['error'].splitlines()[-1]}" if result.get("error") else ""))
 
     def body() -> int:
+        # under the project's .makegreen/, which keeps itself out of git
+        where = out or state_dir(find_root(Path.cwd())) / "bench" / f"{suite.resolve().name}-{mode}"
         report = run_bench(suite, mode, where, workers, resume, solve_args, dict(os.environ), said)
         if json_output:
             print(json.dumps(report, indent=2))
