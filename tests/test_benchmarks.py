@@ -36,3 +36,11 @@ def test_bench_suite_benchmark_prints_its_figures(capsys):
 
     figures = bench_suite.main(["--sandbox", "local", "--workers", "2"])
     assert "workers 2:" in capsys.readouterr().out and figures[2]["solved"] == 10
+
+
+@pytest.mark.slow
+def test_hook_check_benchmark_prints_its_figures(base_image, capsys):
+    from benchmarks import hook_check
+
+    figures = hook_check.main(["--repeat", "1"])
+    assert "the hook's own cost" in capsys.readouterr().out and figures["wall"] > figures["suite"] > 0
