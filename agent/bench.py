@@ -135,6 +135,9 @@ def run_task(task: BenchTask, mode: str, work: Path, solve_args: Sequence[str], 
     for path, content in task.files.items():
         (work / path).parent.mkdir(parents=True, exist_ok=True)
         (work / path).write_bytes(content)
+    # a repository of its own, as a project is: the copy may lie inside another (the default results folder is
+    # in the user's project), and makegreen works on the repository that holds it
+    subprocess.run(["git", "init", "-q", str(work)], check=True, capture_output=True)
     argv = [sys.executable, "-m", "agent", "solve", "--json", *task.tests, *solve_args]
     if task.instructions:
         argv += ["-m", task.instructions]

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .config import Settings
+from .config import SANDBOXES, Settings
 from .errors import BudgetExhausted, ConfigError
 from .protocols import Completion, Progress
 from .trajectory import SNAPSHOT, load_snapshot, read_records
@@ -95,6 +95,8 @@ def replay_settings(records: list[dict], current: Settings, sandbox: str | None)
     recorded = next((r["settings"] for r in records if r["type"] == "RunSettings"), None)
     if recorded is None:
         raise ConfigError("this record has no settings (written by an older makegreen): it cannot be replayed")
+    if sandbox is not None and sandbox not in SANDBOXES:
+        raise ConfigError(f"--sandbox must be one of {', '.join(SANDBOXES)}, not {sandbox!r}")
     names = {f.name for f in dataclasses.fields(Settings)}
     values = {key: value for key, value in recorded.items() if key in names and key not in LOCAL}
     values.update(apply=False, sandbox=sandbox or recorded.get("sandbox", current.sandbox),
@@ -102,7 +104,7 @@ def replay_settings(records: list[dict], current: Settings, sandbox: str | None)
     return dataclasses.replace(Settings(), **values)
 
 
-def test_runs(records: list[dict]) -> dict[tuple[int, int], tuple[dict, bool]]:
+def tests_ran(records: list[dict]) -> dict[tuple[int, int], tuple[dict, bool]]:
     return {(r["iteration"], r.get("candidate", 0)): (r["summary"], r["green"]) for r in records
             if r["type"] == "TestsRan"}
 
@@ -110,7 +112,7 @@ def test_runs(records: list[dict]) -> dict[tuple[int, int], tuple[dict, bool]]:
 def compare(recorded: list[dict], replayed: list[dict]) -> list[str]:
     """Where the replay's test runs and result depart from the record's."""
     found = []
-    old, new = test_runs(recorded), test_runs(replayed)
+    old, new = tests_ran(recorded), tests_ran(replayed)
     # with candidates, which of them finished a test run before the first green cancelled the rest is a matter
     # of timing: in the last iteration, a run on one side only is not a difference
     last = max((key[0] for key in old.keys() | new.keys() if key[1]), default=None)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent import bench
-from tests.conftest import ANSWERS, ROOT
+from tests.conftest import ANSWERS, ROOT, git, make_repo
 from tests.scripted_server import Reply, ScriptedServer
 
 SUITE = ROOT / "examples" / "bench"
@@ -150,18 +150,23 @@ def test_an_exercism_track_is_read_without_its_reference_solutions(tmp_path):
 
 
 def test_resume_skips_the_finished_tasks(tmp_path):
+    """Run from inside a project (the default results folder is its .makegreen/), interrupted, resumed."""
+    project = make_repo(tmp_path / "project", {"README.md": "a project\n"})
     suite = tmp_path / "suite"
     for name in ("01_leap", "03_isogram"):
         shutil.copytree(SUITE / name, suite / name)
     folders = sorted(suite.iterdir())
-    out = tmp_path / "out"
+    out = project / ".makegreen" / "bench" / "suite-test-first"
     with ScriptedServer([], route=reference_route(folders)) as server:
-        assert run([str(suite), "--sandbox", "local", "--out", str(out)], server, tmp_path).returncode == 0
+        first = run([str(suite), "--sandbox", "local"], server, project)
+    assert first.returncode == 0 and len((out / "results.jsonl").read_text().splitlines()) == 2, first.stderr
+    assert json.loads((out / "results.json").read_text())["overall"]["solved"] == 2
+    assert git(project, "status", "--porcelain") == ""  # the results stay out of the project's git
     lines = (out / "results.jsonl").read_text().splitlines()
     (out / "results.jsonl").write_text(next(line for line in lines if "01_leap" in line) + "\n")  # interrupted
     route = reference_route(folders)
     with ScriptedServer([], route=route) as server:
-        done = run([str(suite), "--sandbox", "local", "--out", str(out), "--resume", "--json"], server, tmp_path)
+        done = run([str(suite), "--sandbox", "local", "--resume", "--json"], server, project)
     report = json.loads(done.stdout)
     assert route.asked == {"03_isogram": 1}
     assert report["skipped_as_done"] == ["01_leap"] and report["overall"]["solved"] == 2
