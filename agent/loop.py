@@ -21,6 +21,7 @@ from .holdout import choose, deselect, held_out, views
 from .integrity import claimed_contradiction, contradictions, lost_tests, special_cases
 from .errors import BudgetExhausted, Cancelled, ContextOverflow, TestSuiteError
 from .models.pricing import cost
+from .prompting import render
 from .protocols import Completion, Model, Sandbox
 from .search import Line, keep, race, raised, score, variation
 from .workspace import Workspace, unified
@@ -304,12 +305,10 @@ def _hold_out(task: Task, workspace: Workspace) -> tuple[list[str], dict[str, by
     tests = {path: content for path, content in files.items() if path.endswith(".py") and guard.is_test_file(path)
              and posixpath.basename(path) != "conftest.py"}
     if task.hide_tests:
-        return [], {path: HIDDEN_TEST for path in tests}
+        hidden = render("hidden_test.md").encode()
+        return [], {path: hidden for path in tests}
     held = choose(tests, task.holdout, task.holdout_seed)
     return held, views(tests, held)
-
-
-HIDDEN_TEST = b"# hidden: work from the task's description and the failures reported\n"
 
 
 def check_held_out(task: Task, sandbox: Sandbox, outcome: Outcome, emit: Emit) -> None:
