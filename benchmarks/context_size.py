@@ -9,7 +9,6 @@ the prompt (target: always).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys

@@ -4,7 +4,6 @@ listed (o3-pro, a local model) has no price, rather than a guessed one."""
 from __future__ import annotations
 
 import re
-
 from typing import Mapping
 
 # input, cached input, output — OpenAI's published list prices per million tokens (2025)
