@@ -59,10 +59,33 @@ def check_image(client, settings: Settings, files: Mapping[str, bytes]) -> list[
     return checks
 
 
-def check_backend(settings: Settings, make_client: Callable[[], object]) -> list[Check]:
+def check_local(settings: Settings, environ: Mapping[str, str]) -> list[Check]:
+    """No API key and no base URL: the packaged local model is what a run would use."""
+    from .localmodel import DEFAULT, INSTALL_HINT, assembled, engine_installed, missing_packages, model_path, packaged
+
+    model = packaged(settings.model) or DEFAULT
+    missing = missing_packages(model)
+    if missing or not engine_installed():
+        what = f"{len(missing)} of its packages" if missing else "the llama.cpp engine"
+        return [Check("model backend", FAIL, f"no API key and no base URL, and the local default model is not "
+                      f"installed ({what} missing)", f"{INSTALL_HINT}; or export OPENAI_API_KEY=…, or "
+                      "OPENAI_BASE_URL=http://host:port/v1 for a server")]
+    state = (f"assembled at {model_path(model, environ)}" if assembled(model, environ)
+             else f"assembled on first use into {model_path(model, environ).parent} ({model.size / 1e9:.1f} GB)")
+    return [Check("model backend", OK, f"no API key and no base URL: the local default {model.name}, served by "
+                  f"llama.cpp on this machine for each run; {state}",
+                  "makegreen serve --local keeps it running for many runs")]
+
+
+def check_backend(settings: Settings, make_client: Callable[[], object],
+                  environ: Mapping[str, str] = {}) -> list[Check]:
     import openai
 
+    from .session import wants_local
+
     where = settings.base_url or "OpenAI's API"
+    if wants_local(settings, environ):
+        return check_local(settings, environ)
     if not settings.api_key and not settings.base_url:
         return [Check("model backend", FAIL, "no API key",
                       "export OPENAI_API_KEY=…, or OPENAI_BASE_URL=http://host:port/v1 for a local server")]
@@ -122,7 +145,7 @@ def run_checks(settings: Settings, root: Path, files: Mapping[str, bytes], envir
     checks, client = check_docker(settings, environ)
     if client is not None:
         checks += check_image(client, settings, files)
-    checks += check_backend(settings, make_client)
+    checks += check_backend(settings, make_client, environ)
     checks += check_repo(root, environ)
     return checks
 

@@ -1,10 +1,16 @@
-"""Edits in a model's answer: whole-file blocks and SEARCH/REPLACE blocks, parsed and applied to the workspace.
+"""Edits in a model's answer: whole-file blocks, SEARCH/REPLACE blocks and unified diffs, parsed and applied to
+the workspace.
 
-Models drift between the two formats whatever they were asked for, so both are always accepted. Paths are
-checked before anything is written: nothing outside the workspace, nothing the tests depend on.
+Models drift between formats whatever they were asked for, and small local models drift furthest: the path in
+bold, in backticks, in a heading, after `File:`, in the fence's info string or as a comment on the block's first
+line; a block with no path at all when only one file is to be written; a diff instead of either format; a SEARCH
+part with its whitespace changed; an answer cut off inside its last block. Each is read for what it means; a block
+that was cut off is never applied. Paths are checked before anything is written: nothing outside the workspace,
+nothing the tests depend on.
 """
 from __future__ import annotations
 
+import ast
 import difflib
 import os
 import re
@@ -20,7 +26,13 @@ _DIVIDER = re.compile(r"^\s*={5,9}\s*$")
 _REPLACE = re.compile(r"^\s*>{5,9}\s*REPLACE\s*$")
 _PATH = re.compile(r"^[\w.\-/]+$")
 _QUOTED_PATH = re.compile(r"`([\w.\-/]+\.\w+)`")
-_PATH_PREFIX = re.compile(r"^(?:#+\s*|(?:file(?:name)?|path)\s*:\s*)+", re.IGNORECASE)
+_PATH_PREFIX = re.compile(r"^(?:#+\s*|(?:(?:new|updated|modified|complete)\s+)?(?:file(?:name)?|path|module)"
+                          r"\s*:?\s+|(?:file(?:name)?|path)\s*:\s*)+", re.IGNORECASE)
+# a path as a comment on a block's first line: "# roman.py", "# File: pkg/mod.py", "// pkg/mod.py"
+_COMMENT_PATH = re.compile(r"^\s*(?:#|//)\s*(?:(?:file(?:name)?|path)\s*:?\s*)?([\w.\-/]+\.\w+)\s*$", re.IGNORECASE)
+_DIFF_OLD = re.compile(r"^--- (?:a/)?(\S+)")
+_DIFF_NEW = re.compile(r"^\+\+\+ (?:b/)?(\S+)")
+_HUNK = re.compile(r"^@@ .*@@")
 
 
 @dataclass(frozen=True)
@@ -34,10 +46,20 @@ class SearchReplace:
     path: str
     search: str
     replace: str
-    number: int  # 1-based position among the answer's SEARCH/REPLACE blocks, for feedback
+    number: int  # 1-based position among the answer's SEARCH/REPLACE blocks (or diff hunks), for feedback
+    kind: str = "SEARCH/REPLACE block"  # or "diff hunk": how feedback names it
 
 
-Edit = Union[WholeFile, SearchReplace]
+@dataclass(frozen=True)
+class CutOff:
+    """A block the answer ended inside of (the output limit, or a model that stopped mid-block): never applied."""
+
+    path: str
+    what: str  # "the block", "SEARCH/REPLACE block 2"
+    reason: str  # "the answer ended inside it"
+
+
+Edit = Union[WholeFile, SearchReplace, CutOff]
 
 
 @dataclass(frozen=True)
@@ -53,6 +75,7 @@ class Miss:
     reason: str
     closest: str
     line: int
+    kind: str = "SEARCH/REPLACE block"
 
 
 @dataclass
@@ -77,15 +100,17 @@ def _clean_path(line: str) -> str | None:
 def _info_path(info: str) -> str | None:
     """A path written in the fence's info string: ```python pkg/mod.py, or ```pkg/mod.py."""
     for word in reversed(info.split()):
-        word = word.split("=", 1)[-1]  # path=pkg/mod.py, title=...
+        word = re.split(r"[=:]", word)[-1]  # path=pkg/mod.py, title=..., python:pkg/mod.py
         if "." in word or "/" in word:
             return _clean_path(word)
     return None
 
 
-def _search_blocks(lines: list[str], path: str | None, numbering: list[int]) -> list[SearchReplace]:
-    """SEARCH/REPLACE sections in lines; a path line between sections switches the file."""
-    edits, i = [], 0
+def _search_blocks(lines: list[str], path: str | None, numbering: list[int], closed: bool = True) -> list[Edit]:
+    """SEARCH/REPLACE sections in lines; a path line between sections switches the file. A section the lines end
+    inside of, when they were not closed (the answer stopped there), is cut off."""
+    edits: list[Edit] = []
+    i = 0
     while i < len(lines):
         if not _SEARCH.match(lines[i]):
             path = _clean_path(lines[i]) or path
@@ -98,9 +123,57 @@ def _search_blocks(lines: list[str], path: str | None, numbering: list[int]) -> 
             else:
                 (search if part == "search" else replace).append(lines[i])
             i += 1
+        ended = i < len(lines)
         i += 1
         numbering[0] += 1
+        if part == "search" or (not ended and not closed):
+            edits.append(CutOff(path or "", f"SEARCH/REPLACE block {numbering[0]}",
+                                "it has no ======= line" if part == "search" and closed else
+                                "the answer ended inside it"))
+            continue
         edits.append(SearchReplace(path or "", _join(search), _join(replace), numbering[0]))
+    return edits
+
+
+def _is_diff(body: list[str]) -> bool:
+    return any(_DIFF_OLD.match(a) and _DIFF_NEW.match(b) for a, b in zip(body, body[1:]))
+
+
+def _diff_hunks(body: list[str], numbering: list[int]) -> list[Edit]:
+    """A unified diff as SEARCH/REPLACE edits, one per hunk (context and removed lines → context and added lines),
+    so that a diff's line numbers, usually wrong in a model's diff, do not matter and whitespace drift is forgiven."""
+    edits: list[Edit] = []
+    path, new_file, hunk = None, False, None
+
+    def close() -> None:
+        if hunk is not None and path is not None and (hunk[0] or hunk[1]):
+            numbering[0] += 1
+            search = "" if new_file else _join(hunk[0])
+            edits.append(SearchReplace(path, search, _join(hunk[1]), numbering[0], "diff hunk"))
+
+    i = 0
+    while i < len(body):
+        line = body[i]
+        old = _DIFF_OLD.match(line)
+        if old and i + 1 < len(body) and _DIFF_NEW.match(body[i + 1]):
+            close()
+            target = _DIFF_NEW.match(body[i + 1]).group(1)
+            new_file = old.group(1) == "/dev/null"
+            path = None if target == "/dev/null" else target
+            hunk = ([], [])  # a diff without @@ lines is one hunk
+            i += 2
+            continue
+        if _HUNK.match(line):
+            close()
+            hunk = ([], [])
+        elif hunk is not None and not line.startswith("\\"):
+            sign, rest = (line[0], line[1:]) if line[:1] in (" ", "-", "+") else (" ", line)
+            if sign in (" ", "-"):
+                hunk[0].append(rest)
+            if sign in (" ", "+"):
+                hunk[1].append(rest)
+        i += 1
+    close()
     return edits
 
 
@@ -108,10 +181,32 @@ def _join(lines: list[str]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def parse_edits(text: str) -> list[Edit]:
-    """Every edit in an answer, in order. Code blocks with no path (examples, explanations) are ignored."""
+def _looks_like_code(body: list[str], info: str) -> bool:
+    """A block that may be the implementation: Python (or unlabelled), with definitions, and no tests in it."""
+    text = "\n".join(body)
+    return (info.split()[0].lower() if info.split() else "python") in ("python", "py", "python3") and \
+        bool(re.search(r"^\s*(def|class|import|from)\s", text, re.MULTILINE)) and \
+        not re.search(r"^\s*(def test_|import pytest|from pytest)", text, re.MULTILINE)
+
+
+def _parses(path: str, content: str) -> bool:
+    if not path.endswith(".py"):
+        return True
+    try:
+        ast.parse(content)
+        return True
+    except (SyntaxError, ValueError):
+        return False
+
+
+def parse_edits(text: str, default_path: str | None = None, complete: bool = True) -> list[Edit]:
+    """Every edit in an answer, in order. Code blocks with no path (examples, explanations) are ignored, except
+    where default_path is the one file the task expects and no block names a path: then the longest block that
+    looks like its code is it. complete: the answer ended by itself (not at the output limit), so a block left
+    open at the very end holds all the model meant, if it parses."""
     lines = text.splitlines()
     edits: list[Edit] = []
+    pathless: list[list[str]] = []
     numbering = [0]
     last_line = ""
     i = 0
@@ -122,15 +217,15 @@ def parse_edits(text: str) -> list[Edit]:
                 end = i
                 while end < len(lines) and not _REPLACE.match(lines[end]):
                     end += 1
-                edits += _search_blocks(lines[i:end + 1], _clean_path(last_line), numbering)
+                edits += _search_blocks(lines[i:end + 1], _clean_path(last_line), numbering, end < len(lines))
                 i = end + 1
                 continue
             if lines[i].strip():
                 last_line = lines[i]
             i += 1
             continue
-        marker = fence.group(1)
-        path = _info_path(fence.group(2)) or _clean_path(last_line)
+        marker, info = fence.group(1), fence.group(2).strip()
+        path = _info_path(info) or _clean_path(last_line)
         body, i = [], i + 1
         while i < len(lines):
             closing = lines[i].strip()
@@ -138,12 +233,29 @@ def parse_edits(text: str) -> list[Edit]:
                 break
             body.append(lines[i])
             i += 1
+        closed = i < len(lines)
         i += 1
         last_line = ""
+        if body and (commented := _COMMENT_PATH.match(body[0])) and (path is None or path == commented.group(1)):
+            path = commented.group(1)
+            body = body[1:]
         if any(_SEARCH.match(line) for line in body):
-            edits += _search_blocks(body, path, numbering)
+            edits += _search_blocks(body, path, numbering, closed)
+        elif _is_diff(body) or (info.split()[:1] in (["diff"], ["patch"]) and any(_HUNK.match(b) for b in body)):
+            if not closed:
+                edits.append(CutOff(path or "", "the diff", "the answer ended inside it"))
+            else:
+                edits += _diff_hunks(body, numbering)
         elif path is not None:
-            edits.append(WholeFile(path, _join(body)))
+            content = _join(body)
+            if closed or (complete and _parses(path, content)):
+                edits.append(WholeFile(path, content))
+            else:
+                edits.append(CutOff(path, "the block", "the answer ended inside it"))
+        elif _looks_like_code(body, info) and (closed or complete):
+            pathless.append(body)
+    if default_path and pathless and not any(edit.path for edit in edits):
+        edits.append(WholeFile(default_path, _join(max(pathless, key=len))))
     return edits
 
 
@@ -167,6 +279,10 @@ def apply_edits(root: Path, edits: list[Edit], protected: Callable[[str], str | 
     outcome = EditOutcome(found=len(edits))
     for edit in edits:
         path = PurePosixPath(edit.path).as_posix() if edit.path else ""
+        if isinstance(edit, CutOff):
+            outcome.refused.append(Refusal(path or "(none)", f"{edit.what} was not applied: {edit.reason}, so it is "
+                                           "incomplete; send it again, whole"))
+            continue
         reason = check_path(root, path, protected)
         if reason:
             if all(r.path != path for r in outcome.refused):
@@ -184,7 +300,8 @@ def apply_edits(root: Path, edits: list[Edit], protected: Callable[[str], str | 
                     continue
             if new == current:
                 continue
-            reason = content_problem(path, new)
+            copied = getattr(protected, "copied_tests", None)
+            reason = content_problem(path, new) or (copied(new) if copied else None)
             if reason:
                 outcome.refused.append(Refusal(path, reason))
                 continue
@@ -205,22 +322,24 @@ def _replace(current: str | None, edit: SearchReplace) -> tuple[str, Miss | None
     if not edit.search.strip():
         if not current:
             return edit.replace, None
-        return "", Miss(edit.number, edit.path, "its SEARCH part is empty but the file is not", _excerpt(current, 0, 8), 1)
+        return "", Miss(edit.number, edit.path, "its SEARCH part is empty but the file is not", _excerpt(current, 0, 8),
+                        1, edit.kind)
     if current is None:
-        return "", Miss(edit.number, edit.path, "the file does not exist (leave SEARCH empty to create it)", "", 0)
+        return "", Miss(edit.number, edit.path, "the file does not exist (leave SEARCH empty to create it)", "", 0,
+                        edit.kind)
     count = current.count(edit.search)
     if count == 1:
         return current.replace(edit.search, edit.replace), None
     if count > 1:
         start = current[: current.index(edit.search)].count("\n")
         return "", Miss(edit.number, edit.path, f"its SEARCH part matches {count} places; include more lines",
-                        _excerpt(current, start, edit.search.count("\n")), start + 1)
+                        _excerpt(current, start, edit.search.count("\n")), start + 1, edit.kind)
     replaced = _replace_loosely(current, edit)
     if replaced is not None:
         return replaced, None
     start, size = _closest(current, edit.search)
     return "", Miss(edit.number, edit.path, "its SEARCH part does not match the file",
-                    _excerpt(current, start, size), start + 1)
+                    _excerpt(current, start, size), start + 1, edit.kind)
 
 
 def _replace_loosely(current: str, edit: SearchReplace) -> str | None:
@@ -239,7 +358,25 @@ def _replace_loosely(current: str, edit: SearchReplace) -> str | None:
         new = [(" " * shift + line if shift > 0 else line[min(-shift, _indent(line)):]) if line.strip() else line
                for line in replace]
         return "".join(lines[:i]) + _join(new) + "".join(lines[i + len(search):])
-    return None
+    return _replace_ignoring_blank_lines(lines, search, replace)
+
+
+def _replace_ignoring_blank_lines(lines: list[str], search: list[str], replace: list[str]) -> str | None:
+    """Match the SEARCH part's non-blank lines, stripped, against the file's non-blank lines (a model that dropped
+    or added blank lines, or changed indentation); unique matches only."""
+    kept = [(index, line.strip()) for index, line in enumerate(lines) if line.strip()]
+    wanted = [line.strip() for line in search if line.strip()]
+    if not wanted:
+        return None
+    hits = [k for k in range(len(kept) - len(wanted) + 1) if [text for _, text in kept[k:k + len(wanted)]] == wanted]
+    if len(hits) != 1:
+        return None
+    first, last = kept[hits[0]][0], kept[hits[0] + len(wanted) - 1][0]
+    anchor = next(line for line in search if line.strip())
+    shift = _indent(lines[first]) - _indent(anchor)
+    new = [(" " * shift + line if shift > 0 else line[min(-shift, _indent(line)):]) if line.strip() else line
+           for line in replace]
+    return "".join(lines[:first]) + _join(new) + "".join(lines[last + 1:])
 
 
 def _indent(line: str) -> int:
@@ -274,8 +411,18 @@ class TestGuard:
 
     __test__ = False
 
-    def __init__(self, test_files: set[str]) -> None:
+    def __init__(self, test_files: set[str], test_functions: set[str] = frozenset()) -> None:
         self.test_files = test_files
+        self.test_functions = set(test_functions)  # the names of the tests' test functions
+
+    def copied_tests(self, text: str) -> str | None:
+        """Why implementation code that repeats the tests' own test functions is refused (a model that answers
+        with the test file under another name), or None."""
+        copied = sorted(set(re.findall(r"^\s*def (test_\w+)", text, re.MULTILINE)) & self.test_functions)
+        if len(copied) >= min(2, len(self.test_functions)) and copied:
+            return (f"it repeats the tests' own test functions ({', '.join(copied[:3])}); the tests stay where they "
+                    "are: write the implementation code they import")
+        return None
 
     def is_test_file(self, path: str) -> bool:
         pure = PurePosixPath(path)

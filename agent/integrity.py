@@ -2,6 +2,7 @@
 count as failed, and conditionals on values copied from the tests are flagged."""
 from __future__ import annotations
 
+import ast
 import posixpath
 import re
 from typing import Iterator, Mapping
@@ -74,25 +75,40 @@ def lost_tests(seen: dict[str, str], report: TestReport, test_files: frozenset[s
 
 
 def _literals(node) -> Iterator[str]:
+    """Each literal under node, as the value's repr: 'abc' and "abc" are one value."""
     stack = [node]
     while stack:
         current = stack.pop()
         if current.type in ("string", "integer", "float"):
-            yield current.text.decode("utf-8", "replace")
+            text = current.text.decode("utf-8", "replace")
+            try:
+                yield repr(ast.literal_eval(text))
+            except (ValueError, SyntaxError):  # an f-string, or something tree-sitter reads more loosely
+                yield text
         else:
             stack.extend(current.children)
 
 
+_VALUES = ("string", "integer", "float", "tuple", "list", "set", "unary_operator", "concatenated_string")
+_INPUTS = ("identifier", "attribute", "subscript")
+
+
 def _equality_literals(condition) -> set[str]:
-    """Literals that a condition tests for equality or membership (==, !=, in, is; match cases)."""
+    """Literals that a condition compares an input with, for equality or membership: `n == 1994`,
+    `word in ("a", "b")`. A literal inside a computation is a rule of the specification, not a test's input:
+    `number % 3 == 0`, `set(dice) == {1, 2, 3, 4, 5}` compare what the code computed."""
     found: set[str] = set()
     stack = [condition]
     while stack:
         node = stack.pop()
         if node.type == "comparison_operator":
             operators = {child.type for child in node.children if not child.is_named}
-            if operators & {"==", "!=", "in", "is", "not in", "is not"}:
-                found |= set(_literals(node))
+            operands = node.named_children
+            if operators & {"==", "!=", "in", "is", "not in", "is not"} and len(operands) == 2:
+                kinds = {operand.type for operand in operands}
+                value = next((o for o in operands if o.type in _VALUES), None)
+                if value is not None and kinds & set(_INPUTS):
+                    found |= set(_literals(value))
                 continue
         stack.extend(node.children)
     return found
@@ -135,12 +151,26 @@ def _function_name(node) -> str:
     return node.child_by_field_name("name").text.decode() if node is not None else "<module>"
 
 
+def _imported_names(source: bytes) -> set[str]:
+    """The names a module's imports bind (modules, and what is taken from them)."""
+    names = set()
+    for line in source.decode("utf-8", "replace").splitlines():
+        found = re.match(r"\s*(?:from\s+\S+\s+)?import\s+(.+)", line)
+        if found:
+            for part in found.group(1).strip("()").split(","):
+                words = part.split()
+                if words:
+                    names.add(words[-1] if "as" in words else words[0].split(".")[0])
+    return names
+
+
 def contradictions(tests: Mapping[str, bytes]) -> list[str]:
     """The same call expected to give two different literal results: `assert f(2) == 4` here, `== 5` there."""
     from .context.python_analysis import PythonAnalyzer
 
     parser = PythonAnalyzer.shared()._parser
     expected: dict[str, dict[str, list[str]]] = {}
+    imported: dict[str, set[str]] = {}
     literal_types = {"string", "integer", "float", "true", "false", "none"}
     for path, source in tests.items():
         stack = [parser.parse(source).root_node]
@@ -160,8 +190,13 @@ def contradictions(tests: Mapping[str, bytes]) -> list[str]:
             if left.type != "call" or right.type not in literal_types:
                 continue
             arguments = left.child_by_field_name("arguments")
-            if arguments is None or any(arg.type == "identifier" for arg in arguments.named_children):
-                continue  # depends on a variable (a parameter): not comparable across tests
+            if arguments is None or not arguments.named_children or \
+                    any(arg.type == "identifier" for arg in arguments.named_children):
+                continue  # no argument (state: next_id()), or a variable (a parameter): not comparable across tests
+            function = left.child_by_field_name("function")
+            if function.type == "attribute" and (function.child_by_field_name("object").text.decode()
+                                                 not in imported.setdefault(path, _imported_names(source))):
+                continue  # a method of some object (stack.pop(1)): its result depends on the object's state
             call = " ".join(left.text.decode().split())
             where = f"{path}::{_function_name(node)}"
             expected.setdefault(call, {}).setdefault(right.text.decode(), []).append(where)
@@ -173,7 +208,8 @@ def contradictions(tests: Mapping[str, bytes]) -> list[str]:
     return found
 
 
-_CLAIM = re.compile(r"^[#*\s]*CONTRADICTION\b[*:\s]*", re.MULTILINE)
+SENTINEL = "CONTRADICTION"  # the word that begins a model's claim that the tests contradict each other
+_CLAIM = re.compile(rf"^[#*\s]*{SENTINEL}\b[*:\s]*", re.MULTILINE)
 
 
 def claimed_contradiction(answer: str) -> str | None:

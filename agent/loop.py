@@ -14,11 +14,12 @@ from . import events as ev
 from .budget import Budget, estimate_tokens
 from .context.failures import user_errors
 from .context.history import attempt_summary, summarised, with_history
-from .context.prompt import ContextLimits, feedback_message, first_messages
+from .context.prompt import ContextLimits, Shape, answer_shape, claim_rule, feedback_message, first_messages
 from .context.shrink import shrink
 from .edits import TestGuard, apply_edits, parse_edits
 from .holdout import choose, deselect, held_out, views
-from .integrity import claimed_contradiction, contradictions, lost_tests, special_cases
+from .claims import judge, test_functions
+from .integrity import claimed_contradiction, lost_tests, special_cases
 from .errors import BudgetExhausted, Cancelled, ContextOverflow, TestSuiteError
 from .models.pricing import cost
 from .prompting import render
@@ -91,6 +92,7 @@ class _Run:
     outcome: Outcome
     emit: Emit
     lock: threading.RLock
+    shape: Shape = Shape()  # how answers are to be written, and the one file expected when there is one
     cancel: threading.Event = field(default_factory=threading.Event)
     seen: dict[str, str] = field(default_factory=dict)
 
@@ -121,7 +123,9 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
         outcome.status = "already_green"
         return outcome
     tests = {path: workspace.original[path] for path in outcome.test_files if path in workspace.original}
-    run = _Run(task, model, slots, targets, guard, tests, outcome.result, shown, outcome, emit, lock)
+    guard.test_functions = {name for name in test_functions(tests)}
+    shape = answer_shape(workspace.files(), outcome.test_files, outcome.result.report, task.edit_format)
+    run = _Run(task, model, slots, targets, guard, tests, outcome.result, shown, outcome, emit, lock, shape)
     lost_tests(run.seen, outcome.result.report)
     beam = [Line(_first_messages(run, workspace), {}, outcome.result, task.effort)]
     many = len(slots) > 1
@@ -164,11 +168,19 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
         _hold(slot, line.changes)
     effort, temperature = variation(index, line.effort)
     answer = _ask(run, line.messages, effort, temperature, iteration, emit, candidate)
+    notes = []
     claim = claimed_contradiction(answer.text)
-    if claim is not None:  # stop and show it, rather than game the tests
-        line.state, line.reason = "contradiction", claim
-        return line
-    edits = apply_edits(workspace.dir, parse_edits(answer.text), run.guard)
+    if claim is not None:  # stop and show it, rather than game the tests, but only on evidence
+        verdict = judge(claim, run.tests, line.challenged)
+        if verdict.confirmed:
+            line.state, line.reason, line.evidence = "contradiction", claim, verdict.evidence
+            return line
+        line.challenged = True
+        notes.append(verdict.feedback)
+        emit(ev.Status("the model says the tests contradict each other; not confirmed, so it was told so and the "
+                       "run goes on"))
+    parsed = parse_edits(answer.text, run.shape.path, complete=answer.finish_reason != "length")
+    edits = apply_edits(workspace.dir, parsed, run.guard)
     step_diff = "".join(unified(path, line.changes.get(path, workspace.original.get(path)), workspace.read(path))
                         for path in edits.changed)
     emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(vars(r) for r in edits.refused),
@@ -188,10 +200,11 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
         return line
     line.attempts.append(attempt_summary(iteration, edits, line.result, workspace.diff_stat(edits.changed)))
     stuck = line.stagnation.observe(line.result.report)
-    if stuck:
-        action = line.stagnation.escalate()
+    if stuck and iteration < task.max_iterations:  # after the last iteration there is nothing to escalate to
+        action = line.stagnation.escalate(getattr(run.model, "honours_effort", True))
         line.effort = raised(line.effort) if action == "more-effort" else line.effort
         emit(ev.Escalated(iteration, action, stuck, line.effort, candidate=candidate))
+        notes.append(claim_rule())  # stuck: perhaps the tests cannot all pass; now it may say so
         if action == "stop":
             line.state, line.reason = "stopped", f"stopped early: {stuck}, after more effort and a fresh start"
             return line
@@ -202,7 +215,7 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
             return line
     line.messages += [{"role": "assistant", "content": answer.text},
                       {"role": "user", "content": feedback_message(edits, line.result, previous,
-                                                                     line.lost + line.flagged)}]
+                                                                     line.lost + line.flagged, run.shape, notes)}]
     line.messages = with_history(line.messages, line.attempts)
     return line
 
@@ -228,7 +241,7 @@ def _settle(run: _Run, line: Line, slot: Slot, workspace: Workspace) -> Outcome:
     outcome.result, outcome.lost, outcome.flagged = line.result, line.lost, line.flagged
     if line.state == "contradiction":
         outcome.status, outcome.reason = "contradiction", line.reason
-        outcome.confirmed = contradictions(run.tests)
+        outcome.confirmed = line.evidence
         return outcome
     outcome.status = "green"
     if workspace is not slot.workspace:

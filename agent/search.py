@@ -70,8 +70,11 @@ class Stagnation:
             return "swinging back to the failures of two attempts ago"
         return None
 
-    def escalate(self) -> str:
-        """The next step up: more-effort, fresh-start, then stop."""
+    def escalate(self, effort_honoured: bool = True) -> str:
+        """The next step up: more-effort, fresh-start, then stop. A server that ignores effort skips the first:
+        asking it to think harder would change nothing, and counting it would waste an escalation."""
+        if not effort_honoured and self.level == 0:
+            self.level = 1
         action = LADDER[min(self.level, len(LADDER) - 1)]
         self.level += 1
         self.states.clear()  # judge the escalated attempts on their own
@@ -99,6 +102,8 @@ class Line:
     state: str = "open"  # open, green, stopped (stagnated past every escalation), contradiction
     reason: str = ""
     candidate: int = 0
+    challenged: bool = False  # told that a claim of contradiction of its was not confirmed
+    evidence: list[str] = field(default_factory=list)  # what confirms its contradiction
 
     @property
     def honest(self) -> bool:
@@ -108,7 +113,7 @@ class Line:
         """A copy to take the next step in, so that the beam's lines stay as they were."""
         return Line(list(self.messages), dict(self.changes), self.result, self.effort,
                     Stagnation(list(self.stagnation.states), self.stagnation.level), list(self.attempts),
-                    list(self.lost), list(self.flagged), candidate=candidate)
+                    list(self.lost), list(self.flagged), candidate=candidate, challenged=self.challenged)
 
 
 def keep(lines: Sequence[Line], beam: int) -> list[Line]:

@@ -25,7 +25,8 @@ ENGINES = ("vllm", "sglang", "llama.cpp", "ollama")
 INSTALL = {
     "vllm": "pip install vllm (Linux with a CUDA or ROCm GPU)",
     "sglang": 'pip install "sglang[all]"',
-    "llama.cpp": "install llama.cpp so that llama-server is on PATH (a release build, or cmake from source)",
+    "llama.cpp": "pip install 'makegreen[local]' (llama-cpp-python's server), or put llama.cpp's llama-server on "
+                 "PATH",
     "ollama": "install Ollama so that `ollama` is on PATH",
 }
 
@@ -77,6 +78,8 @@ class Plan:
     tensor_parallel: int = 1
     pipeline_parallel: int = 1  # >1 spans machines: with vLLM over a Ray cluster started beforehand
     extra: tuple[str, ...] = ()
+    file: str | None = None  # the GGUF file of a packaged model (llama.cpp), served under the name model
+    context: int | None = None  # the context window to serve with (llama.cpp)
 
     @property
     def base_url(self) -> str:
@@ -113,13 +116,31 @@ def command(plan: Plan, python: str = "python3") -> tuple[list[str], dict[str, s
             argv += ["--tool-call-parser", family.sglang_tools]
         return argv + list(plan.extra), {}
     if plan.engine == "llama.cpp":
-        source = ["-m", plan.model] if plan.model.endswith(".gguf") else ["-hf", plan.model]
-        argv = ["llama-server", *source, "--host", "127.0.0.1", "--port", port, "--alias", plan.model,
-                "--jinja", "--reasoning-format", "deepseek", "-ngl", "999"]
-        return argv + list(plan.extra), {}
+        gguf = plan.file or plan.model
+        if shutil.which("llama-server") or not _has_llama_cpp_python(python):
+            source = ["-m", gguf] if gguf.endswith(".gguf") else ["-hf", gguf]
+            argv = ["llama-server", *source, "--host", "127.0.0.1", "--port", port, "--alias", plan.model,
+                    "--jinja", "--reasoning-format", "deepseek", "-ngl", "999"]
+            argv += ["--ctx-size", str(plan.context)] if plan.context else []
+            return argv + list(plan.extra), {}
+        # llama-cpp-python's server; its OpenMP threads spin while idle unless told to wait passively, which
+        # starves the tests running beside it on a small machine (generation fell from ~17 to ~2 tokens/s)
+        argv = [python, "-m", "llama_cpp.server", "--model", gguf, "--model_alias", plan.model, "--host",
+                "127.0.0.1", "--port", port, "--n_ctx", str(plan.context or 16_384),
+                "--n_threads", str(max(os.cpu_count() or 1, 1)), "--n_gpu_layers", "-1"]
+        return argv + list(plan.extra), {"OMP_WAIT_POLICY": "PASSIVE"}
     if plan.engine == "ollama":
         return ["ollama", "serve", *plan.extra], {"OLLAMA_HOST": f"127.0.0.1:{port}"}
     raise ConfigError(f"unknown engine {plan.engine!r}: one of {', '.join(ENGINES)}")
+
+
+def _has_llama_cpp_python(python: str) -> bool:
+    import importlib.util
+    import sys
+
+    if python in ("python3", sys.executable):
+        return importlib.util.find_spec("llama_cpp") is not None
+    return subprocess.run([python, "-c", "import llama_cpp.server"], capture_output=True).returncode == 0
 
 
 def free_port() -> int:
@@ -138,7 +159,9 @@ class EngineServer:
         self._proc: subprocess.Popen | None = None
 
     def start(self) -> "EngineServer":
-        argv, extra_env = command(self.plan)
+        import sys
+
+        argv, extra_env = command(self.plan, sys.executable)
         if not shutil.which(argv[0], path=self._environ.get("PATH")):
             raise BackendError(f"{self.plan.engine} is not installed ({argv[0]} is not on PATH): "
                                f"{INSTALL[self.plan.engine]}")
@@ -205,5 +228,13 @@ def plan_for(engine: str, model: str, port: int | None, tensor_parallel: int | N
              extra: Sequence[str], environ: Mapping[str, str]) -> Plan:
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
+    from .localmodel import model_path, packaged
+
+    local = packaged(model)
+    if local is not None and engine != "llama.cpp":
+        raise ConfigError(f"{model} is a packaged GGUF model: serve it with --engine llama.cpp")
+    if engine == "llama.cpp" and local is None and model.endswith(".gguf") and not Path(model).is_file():
+        raise ConfigError(f"{model}: no such GGUF file")
     return Plan(engine, model, port or free_port(), tensor_parallel or visible_gpus(environ), pipeline_parallel,
-                tuple(extra))
+                tuple(extra), str(model_path(local, environ)) if local else None,
+                local.context if local else None)

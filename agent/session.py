@@ -149,10 +149,52 @@ def context_limits(settings: Settings, root: Path) -> ContextLimits:
     return ContextLimits(prompt_tokens=prompt, cache_path=state_dir(root) / "cache" / "facts.json")
 
 
+def wants_local(settings: Settings, environ: Mapping[str, str] = os.environ) -> bool:
+    """No API key, no base URL, no engine named, and no other model asked for: the local default it is (unless
+    MAKEGREEN_LOCAL=0 turns it off)."""
+    from .config import DEFAULT_MODEL
+    from .localmodel import packaged
+
+    return environ.get("MAKEGREEN_LOCAL", "1") != "0" and not settings.api_key and not settings.base_url and \
+        not settings.serve and (settings.model == DEFAULT_MODEL or packaged(settings.model) is not None)
+
+
+def with_local_default(settings: Settings, emit: Emit) -> Settings:
+    """The settings that serve the packaged local model around the run, told to the user; an error with the way
+    out when it is not installed."""
+    from .localmodel import DEFAULT, INSTALL_HINT, engine_installed, missing_packages, packaged
+
+    model = packaged(settings.model) or DEFAULT
+    if missing_packages(model) or not engine_installed():
+        raise BackendError("no API key and no base URL: set OPENAI_API_KEY (or --api-key), point OPENAI_BASE_URL / "
+                           f"--base-url at an OpenAI-compatible server, or {INSTALL_HINT} for a local model")
+    emit(ev.Status(f"no API key and no base URL: using the local default model {model.name} (llama.cpp on this "
+                   "machine; set OPENAI_API_KEY or --base-url to use another)"))
+    return dataclasses.replace(settings, serve=model.name, engine="llama.cpp", model=model.name)
+
+
+def with_profile(settings: Settings) -> Settings:
+    """A packaged model's own settings (its served context, an output cap, greedy sampling) where the user set
+    none, whether makegreen serves it or `makegreen serve --local` does."""
+    from .localmodel import packaged
+
+    model = packaged(settings.model)
+    if model is None:
+        return settings
+    return dataclasses.replace(
+        settings, context_window=settings.context_window or model.context,
+        max_output_tokens=settings.max_output_tokens or model.max_output,
+        temperature=model.temperature if settings.temperature is None else settings.temperature)
+
+
 def start_engine(settings: Settings, root: Path, stack: ExitStack, emit: Emit) -> Settings:
     """`solve --serve MODEL`: the engine runs for the length of the run; the run talks to it."""
+    from .localmodel import assemble, packaged
     from .serve import EngineServer, plan_for
 
+    local = packaged(settings.serve)
+    if local is not None:
+        assemble(local, os.environ, _assembly_progress(local.name, emit))
     plan = plan_for(settings.engine, settings.serve, None, None, 1, (), os.environ)
     server = EngineServer(plan, state_dir(root) / f"serve-{plan.port}.log").start()
     stack.callback(server.stop)
@@ -163,6 +205,18 @@ def start_engine(settings: Settings, root: Path, stack: ExitStack, emit: Emit) -
 
 
 SERVE_READY_TIMEOUT = 1800.0
+
+
+def _assembly_progress(name: str, emit: Emit) -> Callable[[int, int], None]:
+    """Status lines at each tenth of a model being assembled (the CLI shows a bar before the run instead)."""
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        tenth = done * 10 // total
+        if tenth != shown[0]:
+            shown[0] = tenth
+            emit(ev.Status(f"assembling {name}: {tenth * 10}%"))
+    return progress
 
 
 def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Emit,
@@ -185,9 +239,12 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
 
     try:
         with ExitStack() as stack:
+            if wants_local(settings) and replay_model is None:
+                settings = with_local_default(settings, both)
             if settings.serve:
                 settings = start_engine(settings, root, stack, both)
                 summary["model"] = settings.model
+            settings = with_profile(settings)
             both(ev.RunStarted(run_id, str(root), settings.model, settings.sandbox, targets))
             if settings.commit or settings.branch:  # before anything is spent
                 check_can_commit(root, settings.branch)

@@ -42,7 +42,7 @@ def test_all_good_exits_0(repo, base_image):
 
 
 def test_no_key_and_no_base_url(repo, base_image):
-    result = makegreen(repo, "doctor", env={"OPENAI_API_KEY": ""})
+    result = makegreen(repo, "doctor", env={"OPENAI_API_KEY": "", "MAKEGREEN_LOCAL": "0"})
     assert result.returncode == 3
     assert "no API key" in rows(result.stdout)["model backend"] and "OPENAI_API_KEY" in result.stdout
 

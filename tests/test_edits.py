@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from agent.edits import SearchReplace, TestGuard, WholeFile, apply_edits, parse_edits
+from agent.edits import CutOff, SearchReplace, TestGuard, WholeFile, apply_edits, parse_edits
 
 FENCE = "`" * 3
 
@@ -144,3 +144,86 @@ def test_binary_files_and_impossible_paths_are_refused_not_crashed_on(repo):
     assert [r.path for r in outcome.refused] == ["blob.bin", "folder", "mod.py/inner.py"]
     assert "not a UTF-8 text file" in outcome.refused[0].reason
     assert (repo / "blob.bin").read_bytes() == b"\xff\xfe\x00"
+
+
+# What real models write (small local models above all): each read for what it means, a cut-off block never applied.
+
+def test_the_path_as_a_comment_on_the_blocks_first_line():
+    text = answer("Here is the implementation:", f"{FENCE}python", "# roman.py", "def f():", "    return 1", FENCE,
+                  f"{FENCE}python", "# File: pkg/b.py", "B = 2", FENCE)
+    assert parse_edits(text) == [WholeFile("roman.py", "def f():\n    return 1\n"), WholeFile("pkg/b.py", "B = 2\n")]
+
+
+def test_a_plain_comment_on_the_first_line_is_kept_as_code():
+    text = answer("mod.py", f"{FENCE}python", "# helpers for roman numerals", "X = 1", FENCE)
+    assert parse_edits(text) == [WholeFile("mod.py", "# helpers for roman numerals\nX = 1\n")]
+
+
+def test_the_path_after_a_colon_in_the_info_string():
+    assert parse_edits(answer(f"{FENCE}python:pkg/a.py", "A = 1", FENCE)) == [WholeFile("pkg/a.py", "A = 1\n")]
+
+
+def test_a_block_without_a_path_is_the_one_expected_file():
+    text = answer("Sure! Here's the code:", f"{FENCE}python", "def double(x):", "    return 2 * x", FENCE,
+                  "Usage:", f"{FENCE}python", "print(double(2))", FENCE)
+    assert parse_edits(text) == []  # nothing says where it goes
+    assert parse_edits(text, default_path="double.py") == [WholeFile("double.py", "def double(x):\n    return 2 * x\n")]
+
+
+def test_a_pathless_block_is_not_guessed_when_another_block_names_its_file_or_it_is_a_test():
+    named = answer("a.py", f"{FENCE}python", "A = 1", FENCE, f"{FENCE}python", "def helper():", "    pass", FENCE)
+    assert parse_edits(named, default_path="b.py") == [WholeFile("a.py", "A = 1\n")]
+    tests = answer(f"{FENCE}python", "from double import double", "def test_double():", "    assert double(2) == 4",
+                   FENCE)
+    assert parse_edits(tests, default_path="double.py") == []
+
+
+def test_a_unified_diff_becomes_one_edit_per_hunk_and_applies_without_line_numbers(repo):
+    text = answer("```diff", "--- a/mod.py", "+++ b/mod.py", "@@ -1,2 +1,2 @@", " def f():", "-    return 0",
+                  "+    return 7", "@@ -40,1 +40,1 @@", "-X = 1", "+X = 2", FENCE)
+    edits = parse_edits(text)
+    assert [(e.path, e.kind) for e in edits] == [("mod.py", "diff hunk")] * 2
+    outcome = apply_edits(repo, edits, guard)
+    assert outcome.changed == ["mod.py"] and outcome.misses == []
+    assert (repo / "mod.py").read_text() == "def f():\n    return 7\n\n\nX = 2\n"
+
+
+def test_a_diff_creating_a_file(repo):
+    text = answer(FENCE, "--- /dev/null", "+++ b/pkg/new.py", "@@ -0,0 +1,2 @@", "+A = 1", "+B = 2", FENCE)
+    assert apply_edits(repo, parse_edits(text), guard).changed == ["pkg/new.py"]
+    assert (repo / "pkg/new.py").read_text() == "A = 1\nB = 2\n"
+
+
+def test_an_answer_cut_off_inside_its_last_block_applies_nothing_of_it(repo):
+    text = answer("mod.py", f"{FENCE}python", "def f():", "    return [1, 2")
+    before = (repo / "mod.py").read_text()
+    for complete in (True, False):
+        outcome = apply_edits(repo, parse_edits(text, complete=complete), guard)
+        assert outcome.changed == [] and "ended inside it" in outcome.refused[0].reason
+        assert (repo / "mod.py").read_text() == before
+    cut_search = answer("mod.py", f"{FENCE}python", "<<<<<<< SEARCH", "    return 0", "=======", "    return 9")
+    outcome = apply_edits(repo, parse_edits(cut_search, complete=False), guard)
+    assert "SEARCH/REPLACE block 1 was not applied" in outcome.refused[0].reason
+
+
+def test_an_unclosed_last_block_of_a_finished_answer_is_applied_when_it_parses(repo):
+    text = answer("mod.py", f"{FENCE}python", "def f():", "    return 3")
+    assert parse_edits(text, complete=True) == [WholeFile("mod.py", "def f():\n    return 3\n")]
+    assert isinstance(parse_edits(text, complete=False)[0], CutOff)  # the output limit cut it: never trusted
+
+
+def test_search_with_blank_lines_dropped_and_indentation_changed(repo):
+    (repo / "mod.py").write_text("class C:\n    def f(self):\n\n        return 0\n")
+    edits = [SearchReplace("mod.py", "def f(self):\n    return 0\n", "def f(self):\n    return 5\n", 1)]
+    assert apply_edits(repo, edits, guard).misses == []
+    assert (repo / "mod.py").read_text() == "class C:\n    def f(self):\n        return 5\n"
+
+
+def test_the_tests_copied_into_an_implementation_file_are_refused(repo):
+    copying = TestGuard({"tests/test_mod.py"}, {"test_one", "test_two", "test_three"})
+    copy = "from mod import f\n\ndef test_one():\n    assert f() == 1\n\ndef test_two():\n    assert f() == 2\n"
+    outcome = apply_edits(repo, [WholeFile("pkg/shapes.py", copy)], copying)
+    assert outcome.changed == [] and "repeats the tests' own test functions" in outcome.refused[0].reason
+    assert not (repo / "pkg").exists()
+    own = "def f():\n    return 1\n\ndef test_helper_name_that_is_not_theirs():\n    pass\n"
+    assert apply_edits(repo, [WholeFile("mod.py", own)], copying).changed == ["mod.py"]

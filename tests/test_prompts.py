@@ -33,8 +33,11 @@ def test_first_prompt_holds_tests_imported_sources_missing_modules_and_failures(
                          None, "tests/test_cart.py", 1, "E   ImportError: cannot import name 'Cart'")
     ws = Workspace(root)
     system, task = first_messages(ws, red(errors=[error]), ["tests/test_cart.py"], "keep it simple", "auto")
-    assert system["role"] == "system" and "the block replaces the whole file" in system["content"]
+    assert system["role"] == "system" and "How to write it is said at the end" in system["content"]
     text = task["content"]
+    # the format comes last, short, with an example naming the task's own file (never a made-up path to copy)
+    assert text.rstrip().endswith("```") and "complete new content" in text.split("# Test results now")[1]
+    assert "src/shop/tax.py\n```python" in text and "shapes" not in text + system["content"]
     assert "- tests/test_cart.py" in text and "keep it simple" in text
     for path in ("tests/test_cart.py", "src/shop/__init__.py", "src/shop/cart.py", "src/shop/prices.py"):
         assert f"\n{path}\n```" in text
@@ -46,8 +49,8 @@ def test_first_prompt_holds_tests_imported_sources_missing_modules_and_failures(
 def test_large_files_switch_the_prompt_to_search_replace(tmp_path):
     root = make_repo(tmp_path / "r", {"big.py": "x = 1\n" * 400, "tests/test_big.py": "import big\n"})
     case = TestCase("tests/test_big.py::test", "failed", "assert 1 == 2", "E assert 1 == 2")
-    system, _ = first_messages(Workspace(root), red([case]), ["tests/test_big.py"], "", "auto")
-    assert "SEARCH/REPLACE" in system["content"]
+    _, task = first_messages(Workspace(root), red([case]), ["tests/test_big.py"], "", "auto")
+    assert "SEARCH/REPLACE" in task["content"] and "<lines copied from big.py>" in task["content"]
 
 
 def test_feedback_reports_refusals_misses_and_the_new_failures():

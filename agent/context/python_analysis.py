@@ -37,6 +37,10 @@ class PythonAnalyzer:
             cls._shared = cls()
         return cls._shared
 
+    def parse(self, source: bytes):
+        """The tree-sitter syntax tree of source."""
+        return self._parser.parse(source)
+
     def analyze(self, source: bytes) -> Facts:
         root = self._parser.parse(source).root_node
         imports, definitions, calls, attributes, raises = [], [], [], [], []

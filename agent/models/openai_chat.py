@@ -111,6 +111,11 @@ class OpenAIChatModel:
         self.dialect = dialect or DIALECTS["chat"]
         self._clock = clock
 
+    @property
+    def honours_effort(self) -> bool:
+        """Whether asking for more reasoning effort changes anything on this server."""
+        return self.dialect.effort
+
     def _messages(self, messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
         role = self.dialect.system_role
         return [{**m, "role": role} if m["role"] == "system" else dict(m) for m in messages]
@@ -143,6 +148,11 @@ class OpenAIChatModel:
             for key, value in final.usage.items():
                 usage[key] = usage.get(key, 0) + value
             stream = final
+        if not usage:  # servers that send no usage when streaming (llama.cpp's Python server): estimate it
+            from ..budget import estimate_tokens
+
+            usage = {"prompt_tokens": estimate_tokens(messages), "completion_tokens": (len(answer) + len(thinking)) // 4,
+                     "estimated": 1}
         return Completion(text=answer, thinking=thinking, finish_reason=stream.finish_reason, usage=usage,
                           seconds=self._clock() - started, forced=forced, retries=retries)
 

@@ -17,7 +17,8 @@ HEADLINES = {
 
 
 TOKEN_NAMES = {"prompt_tokens": "prompt", "cached_tokens": "cached", "reasoning_tokens": "reasoning",
-               "completion_tokens": "output (reasoning included)"}
+               "completion_tokens": "output (reasoning included)",
+               "estimated": "answer(s) whose counts are estimates (the server sent none)"}
 
 
 def headline(summary: dict[str, Any]) -> str:
@@ -54,8 +55,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     if summary.get("status") == "contradiction":
         rows.append(("the model says", summary.get("reason", "")))
         confirmed = summary.get("contradictions_confirmed") or []
-        rows.append(("makegreen found", "; ".join(confirmed) if confirmed else
-                     "nothing it could check (it compares literal results of the same call); judge the claim"))
+        rows.append(("evidence", "\n\n".join(confirmed) if confirmed else "(none recorded)"))
     if summary.get("reason") and summary.get("status") in ("not_solved", "out_of_budget"):
         rows.append(("stopped", summary["reason"]))
     if summary.get("message"):

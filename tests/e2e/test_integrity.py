@@ -114,13 +114,33 @@ def test_contradictory_tests_end_with_exit_4_and_a_readable_report(tmp_path):
     assert tree_bytes(repo) == before and len(server.chat_requests()) == 1
 
 
-def test_a_contradiction_makegreen_cannot_confirm_is_still_shown_not_gamed(tmp_path):
+def test_a_bare_claim_is_fed_back_not_believed_and_the_run_goes_on(tmp_path):
     repo = make_repo(tmp_path / "roman", example="roman")
-    with ScriptedServer([Reply("## CONTRADICTION\nIV and IIII cannot both be standard.\n")]) as server:
+    replies = [Reply("## CONTRADICTION\nIV and IIII cannot both be standard.\n"), Reply(ROMAN)]
+    with ScriptedServer(replies) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local")
+    summary = summary_of(result)
+    assert result.returncode == 0 and summary["status"] == "green", result.stderr
+    told = server.chat_requests()[1]["messages"][-1]["content"]
+    assert "That is not confirmed: it names no test function that exists" in told
+
+
+ROMAN_CLAIM = ("CONTRADICTION\ntest_round_trip expects from_roman('IV') == 4, but test_only_standard_form expects "
+               "from_roman to refuse it.\n")
+
+
+def test_a_claim_named_again_after_the_challenge_stops_with_the_tests_side_by_side(tmp_path):
+    repo = make_repo(tmp_path / "roman", example="roman")
+    before = tree_bytes(repo)
+    with ScriptedServer([Reply(ROMAN_CLAIM), Reply(ROMAN_CLAIM)]) as server:
         result = solve(repo, server, "--json", "--sandbox", "local")
     summary = summary_of(result)
     assert result.returncode == 4 and summary["status"] == "contradiction"
-    assert summary["reason"] == "IV and IIII cannot both be standard." and summary["contradictions_confirmed"] == []
+    [shown] = summary["contradictions_confirmed"]
+    assert "tests/test_roman.py::test_round_trip:" in shown and "tests/test_roman.py::test_only_standard_form:" in shown
+    first_feedback = server.chat_requests()[1]["messages"][-1]["content"]
+    assert "The tests you named, side by side" in first_feedback and "def test_only_standard_form" in first_feedback
+    assert tree_bytes(repo) == before
 
 
 def test_stagnation_escalates_visibly_then_stops_early(tmp_path):
@@ -138,6 +158,20 @@ def test_stagnation_escalates_visibly_then_stops_early(tmp_path):
     assert len(fresh) == 2 and "# Earlier attempts" in fresh[1]["content"]
     records = [json.loads(line) for line in (repo / summary["run_dir"] / "trajectory.jsonl").read_text().splitlines()]
     assert [r["action"] for r in records if r["type"] == "Escalated"] == ["more-effort", "fresh-start", "stop"]
+
+
+def test_a_server_without_effort_is_never_asked_to_think_harder_nor_escalated_after_the_last_iteration(tmp_path):
+    import json
+
+    repo = make_repo(tmp_path / "roman", example="roman")
+    with ScriptedServer([Reply(ROMAN_WRONG)]) as server:  # a plain chat server: no reasoning effort
+        result = solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "4")
+    summary = summary_of(result)
+    assert result.returncode == 1 and summary["reason"] == "the tests are still red after 4 iterations"
+    assert all("reasoning_effort" not in request for request in server.chat_requests())
+    records = [json.loads(line) for line in (repo / summary["run_dir"] / "trajectory.jsonl").read_text().splitlines()]
+    # stuck at 2 (a fresh start) and at 4, the last: nothing is announced that will never happen
+    assert [r["action"] for r in records if r["type"] == "Escalated"] == ["fresh-start"]
 
 
 def test_held_out_tests_stay_hidden_then_run_at_the_end(tmp_path):

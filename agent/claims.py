@@ -1,0 +1,114 @@
+"""A model's claim that the tests contradict each other, judged on evidence.
+
+A claim stops a run only when it is shown: makegreen's own check finds the same call expected to give two
+results, or the model, once challenged with the tests it named, names them again — at least two test functions
+that exist, each with an expectation, exercising a call in common, shown to the user side by side. A bare
+sentinel, a claim naming no test, or tests that do not exist is fed back as not confirmed and the run goes on:
+small models echo the instruction that mentions the word.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from .integrity import SENTINEL, contradictions
+from .prompting import render
+
+_NAMED = re.compile(r"\b(test_\w+)")
+_NOT_CALLS = {"pytest.raises", "pytest.approx", "pytest.warns", "len", "str", "int", "float", "list", "dict", "set",
+              "tuple", "sorted", "isinstance", "type", "repr", "range", "print"}
+SHOWN_LINES = 25
+
+
+@dataclass(frozen=True)
+class TestFunction:
+    __test__ = False
+
+    nodeid: str  # path::name (path::Class::name for a method)
+    source: str
+    calls: frozenset[str]
+    expects: bool  # holds an assert or pytest.raises
+
+
+@dataclass(frozen=True)
+class Verdict:
+    confirmed: bool
+    evidence: list[str] = field(default_factory=list)  # what the user is shown: conflicts found, tests side by side
+    feedback: str = ""  # what the model is told when the claim is not confirmed
+
+
+def test_functions(tests: Mapping[str, bytes]) -> dict[str, list[TestFunction]]:
+    """Each test function in the test files, by name."""
+    from .context.python_analysis import PythonAnalyzer
+
+    parser = PythonAnalyzer.shared()
+    found: dict[str, list[TestFunction]] = {}
+    for path, source in tests.items():
+        if not path.endswith(".py"):
+            continue
+        stack = [parser.parse(source).root_node]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            if node.type != "function_definition":
+                continue
+            name = node.child_by_field_name("name").text.decode()
+            if not name.startswith("test"):
+                continue
+            owner = node.parent.parent if node.parent is not None else None
+            prefix = f"{path}::"
+            if owner is not None and owner.type == "class_definition":
+                prefix += owner.child_by_field_name("name").text.decode() + "::"
+            calls, expects, inner = set(), False, [node]
+            while inner:
+                current = inner.pop()
+                inner.extend(current.children)
+                if current.type == "assert_statement":
+                    expects = True
+                elif current.type == "call":
+                    target = " ".join(current.child_by_field_name("function").text.decode().split())
+                    expects = expects or target == "pytest.raises"
+                    if target not in _NOT_CALLS and not target.startswith(("self.", "pytest.")):
+                        calls.add(target)
+            source_lines = node.text.decode("utf-8", "replace").splitlines()
+            shown = "\n".join(source_lines[:SHOWN_LINES] + (["    ..."] if len(source_lines) > SHOWN_LINES else []))
+            found.setdefault(name, []).append(TestFunction(prefix + name, shown, frozenset(calls), expects))
+    return found
+
+
+def named_tests(claim: str, tests: Mapping[str, bytes]) -> list[TestFunction]:
+    """The test functions the claim names that exist, in the order named, each once."""
+    known = test_functions(tests)
+    named: list[TestFunction] = []
+    for name in dict.fromkeys(_NAMED.findall(claim)):
+        named += [function for function in known.get(name, []) if function not in named]
+    return named
+
+
+def side_by_side(functions: list[TestFunction]) -> str:
+    return "\n\n".join(f"{function.nodeid}:\n{function.source}" for function in functions)
+
+
+def judge(claim: str, tests: Mapping[str, bytes], challenged: bool) -> Verdict:
+    """Whether a claim of contradiction stops the run. challenged: the model was told of an earlier claim of
+    its that was not confirmed, with the tests it named."""
+    found = contradictions(tests)
+    if found:
+        return Verdict(True, found)
+    named = named_tests(claim, tests)
+    with_expectations = [function for function in named if function.expects]
+    shared = set.intersection(*(set(f.calls) for f in with_expectations)) if len(with_expectations) >= 2 else set()
+    if challenged and shared:
+        return Verdict(True, [side_by_side(with_expectations)])
+    if not named:
+        why = "it names no test function that exists in the test files"
+    elif len(with_expectations) < 2:
+        why = "it names fewer than two existing tests that check a result"
+    elif not shared:
+        why = "the tests it names do not call the same code"
+    else:
+        why = "makegreen's own check finds no call expected to give two different results"
+    shown = render("claim_tests.md", tests=side_by_side(named)) if named else ""
+    return Verdict(False, feedback=render("claim_unconfirmed.md", why=why, sentinel=SENTINEL, tests=shown))
+

@@ -1,0 +1,6 @@
+def encode(string):
+    pass
+
+
+def decode(string):
+    pass
