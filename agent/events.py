@@ -107,10 +107,11 @@ class Escalated(Event):
     """The run stopped making progress and changed course."""
 
     iteration: int
-    action: str  # more-effort, fresh-start, stop
+    action: str  # more-effort (or hotter, where the server samples but has no effort), fresh-start, stop
     reason: str
     effort: str | None = None
     candidate: int = 0  # which of --candidates N (1…N); 0 when there is one
+    temperature: float | None = None  # after hotter
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from .context.failures import user_errors
 from .context.history import attempt_summary, summarised, with_history
 from .context.prompt import ContextLimits, Shape, answer_shape, claim_rule, feedback_message, first_messages
 from .context.shrink import shrink
-from .edits import TestGuard, apply_edits, parse_edits
+from .edits import EditOutcome, TestGuard, apply_edits, parse_edits
 from .holdout import choose, deselect, held_out, views
 from .claims import judge, test_functions
 from .integrity import claimed_contradiction, lost_tests, special_cases
@@ -24,7 +24,7 @@ from .errors import BudgetExhausted, Cancelled, ContextOverflow, TestSuiteError
 from .models.pricing import cost
 from .prompting import render
 from .protocols import Completion, Model, Sandbox
-from .search import Line, keep, race, raised, score, variation
+from .search import HOT, Line, keep, race, raised, score, variation
 from .workspace import Workspace, unified
 
 Emit = Callable[[ev.Event], None]
@@ -167,24 +167,17 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
     if slot.holds != line.changes:  # the slot last worked on another line
         _hold(slot, line.changes)
     effort, temperature = variation(index, line.effort)
-    answer = _ask(run, line.messages, effort, temperature, iteration, emit, candidate)
-    notes = []
-    claim = claimed_contradiction(answer.text)
-    if claim is not None:  # stop and show it, rather than game the tests, but only on evidence
-        verdict = judge(claim, run.tests, line.challenged)
-        if verdict.confirmed:
-            line.state, line.reason, line.evidence = "contradiction", claim, verdict.evidence
-            return line
-        line.challenged = True
-        notes.append(verdict.feedback)
-        emit(ev.Status("the model says the tests contradict each other; not confirmed, so it was told so and the "
-                       "run goes on"))
-    parsed = parse_edits(answer.text, run.shape.path, complete=answer.finish_reason != "length")
-    edits = apply_edits(workspace.dir, parsed, run.guard)
-    step_diff = "".join(unified(path, line.changes.get(path, workspace.original.get(path)), workspace.read(path))
-                        for path in edits.changed)
-    emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(vars(r) for r in edits.refused),
-                         tuple(vars(m) for m in edits.misses), edits.found, candidate=candidate, diff=step_diff))
+    temperature = line.temperature if index == 0 and line.temperature is not None else temperature
+    answer, edits, notes = _answer(run, workspace, line, line.messages, effort, temperature, iteration, emit)
+    if edits is not None and _repeats(edits) and getattr(run.model, "honours_sampling", False) \
+            and (temperature or 0.0) < HOT:
+        # a model answering greedily repeats itself word for word: once more, sampling more widely
+        emit(ev.Status(f"the answer repeats the code as it is: asked again at temperature {HOT}"))
+        retry = [*line.messages, {"role": "assistant", "content": answer.text},
+                 {"role": "user", "content": feedback_message(edits, line.result, None, (), run.shape, notes)}]
+        answer, edits, notes = _answer(run, workspace, line, retry, effort, HOT, iteration, emit)
+    if edits is None:  # a contradiction, confirmed
+        return line
     previous = line.result.report
     if edits.changed:
         sandbox.sync(workspace.unsynced())
@@ -201,10 +194,13 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
     line.attempts.append(attempt_summary(iteration, edits, line.result, workspace.diff_stat(edits.changed)))
     stuck = line.stagnation.observe(line.result.report)
     if stuck and iteration < task.max_iterations:  # after the last iteration there is nothing to escalate to
-        action = line.stagnation.escalate(getattr(run.model, "honours_effort", True))
+        action = line.stagnation.escalate(getattr(run.model, "honours_effort", True),
+                                          getattr(run.model, "honours_sampling", False))
         line.effort = raised(line.effort) if action == "more-effort" else line.effort
-        emit(ev.Escalated(iteration, action, stuck, line.effort, candidate=candidate))
-        notes.append(claim_rule())  # stuck: perhaps the tests cannot all pass; now it may say so
+        line.temperature = HOT if action == "hotter" else line.temperature
+        emit(ev.Escalated(iteration, action, stuck, line.effort, candidate=candidate, temperature=line.temperature))
+        if action == "more-effort":  # stuck: perhaps the tests cannot all pass; a reasoning model may now say so
+            notes.append(claim_rule())  # (small models echo the rule wherever they see it: they are not told)
         if action == "stop":
             line.state, line.reason = "stopped", f"stopped early: {stuck}, after more effort and a fresh start"
             return line
@@ -218,6 +214,36 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
                                                                      line.lost + line.flagged, run.shape, notes)}]
     line.messages = with_history(line.messages, line.attempts)
     return line
+
+
+def _answer(run: _Run, workspace: Workspace, line: Line, messages: list[dict[str, str]], effort: str | None,
+            temperature: float | None, iteration: int, emit: Emit) -> tuple[Completion, EditOutcome | None, list[str]]:
+    """Ask, judge a claim of contradiction (a confirmed one settles the line: no edits), apply the edits."""
+    candidate = line.candidate
+    answer = _ask(run, messages, effort, temperature, iteration, emit, candidate)
+    notes = []
+    claim = claimed_contradiction(answer.text)
+    if claim is not None:  # stop and show it, rather than game the tests, but only on evidence
+        verdict = judge(claim, run.tests, line.challenged)
+        if verdict.confirmed:
+            line.state, line.reason, line.evidence = "contradiction", claim, verdict.evidence
+            return answer, None, notes
+        line.challenged = True
+        notes.append(verdict.feedback)
+        emit(ev.Status("the model says the tests contradict each other; not confirmed, so it was told so and the "
+                       "run goes on"))
+    parsed = parse_edits(answer.text, run.shape.path, complete=answer.finish_reason != "length")
+    edits = apply_edits(workspace.dir, parsed, run.guard)
+    step_diff = "".join(unified(path, line.changes.get(path, workspace.original.get(path)), workspace.read(path))
+                        for path in edits.changed)
+    emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(vars(r) for r in edits.refused),
+                         tuple(vars(m) for m in edits.misses), edits.found, candidate=candidate, diff=step_diff))
+    return answer, edits, notes
+
+
+def _repeats(edits: EditOutcome) -> bool:
+    """The answer's edits leave the code exactly as it was."""
+    return bool(edits.found) and not (edits.changed or edits.refused or edits.misses)
 
 
 def _hold(slot: Slot, changes: dict[str, bytes | None]) -> None:

@@ -22,6 +22,7 @@ from .errors import BudgetExhausted, Cancelled
 
 EFFORTS = ("minimal", "low", "medium", "high")
 LADDER = ("more-effort", "fresh-start", "stop")
+HOT = 0.8  # the temperature a stuck line samples at, on a server that has no reasoning effort
 
 
 def state_of(report: TestReport) -> frozenset[str]:
@@ -70,12 +71,14 @@ class Stagnation:
             return "swinging back to the failures of two attempts ago"
         return None
 
-    def escalate(self, effort_honoured: bool = True) -> str:
-        """The next step up: more-effort, fresh-start, then stop. A server that ignores effort skips the first:
-        asking it to think harder would change nothing, and counting it would waste an escalation."""
-        if not effort_honoured and self.level == 0:
-            self.level = 1
+    def escalate(self, effort_honoured: bool = True, sampling: bool = False) -> str:
+        """The next step up: more-effort, fresh-start, then stop. On a server that ignores effort, asking it to
+        think harder would change nothing: the first step is to sample more widely (hotter) where it samples (a
+        model answering greedily repeats itself word for word), and is skipped where it does not."""
         action = LADDER[min(self.level, len(LADDER) - 1)]
+        if action == "more-effort" and not effort_honoured:
+            action = "hotter" if sampling else LADDER[1]
+            self.level += 0 if sampling else 1
         self.level += 1
         self.states.clear()  # judge the escalated attempts on their own
         return action
@@ -102,6 +105,7 @@ class Line:
     state: str = "open"  # open, green, stopped (stagnated past every escalation), contradiction
     reason: str = ""
     candidate: int = 0
+    temperature: float | None = None  # raised from the configured one by a hotter escalation
     challenged: bool = False  # told that a claim of contradiction of its was not confirmed
     evidence: list[str] = field(default_factory=list)  # what confirms its contradiction
 
@@ -113,7 +117,8 @@ class Line:
         """A copy to take the next step in, so that the beam's lines stay as they were."""
         return Line(list(self.messages), dict(self.changes), self.result, self.effort,
                     Stagnation(list(self.stagnation.states), self.stagnation.level), list(self.attempts),
-                    list(self.lost), list(self.flagged), candidate=candidate, challenged=self.challenged)
+                    list(self.lost), list(self.flagged), candidate=candidate, temperature=self.temperature,
+                    challenged=self.challenged)
 
 
 def keep(lines: Sequence[Line], beam: int) -> list[Line]:

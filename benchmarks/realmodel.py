@@ -143,7 +143,7 @@ def makegreen_agent(task: Path, iterations: int, env: dict, sandbox: str, keep: 
             if event["type"] == "ModelAnswered":
                 result.answers += 1
                 result.texts.append(event["text"])
-            elif event["type"] == "EditsApplied" and event.get("changed"):
+            elif event["type"] == "EditsApplied" and event.get("found"):
                 result.well_formed += 1
         if keep is not None and runs:
             shutil.copytree(runs[0].parent, keep / "runs" / task.name, dirs_exist_ok=True)

@@ -67,3 +67,8 @@ def test_feedback_reports_refusals_misses_and_the_new_failures():
 
 def test_an_answer_without_edits_is_told_so():
     assert "No edits were found" in feedback_message(EditOutcome(), red())
+
+
+def test_an_answer_that_repeats_the_failing_code_is_told_so():
+    assert "repeats the code exactly as it is now" in feedback_message(EditOutcome(found=1), red())
+    assert "repeats" not in feedback_message(EditOutcome(found=1, changed=["a.py"]), red())

@@ -104,3 +104,15 @@ def test_parallel_requests_share_what_is_left_of_the_budget():
     assert alone == 80_000 - 1004 and shared == 20_000 - 1004
     with pytest.raises(BudgetExhausted):
         budget.output_cap({"prompt_tokens": 95_000}, messages, parallel=4)
+
+
+def test_the_ladder_asks_only_for_what_the_server_honours():
+    from agent.search import Stagnation
+
+    def ladder(**server):
+        stagnation = Stagnation()
+        return [stagnation.escalate(**server) for _ in range(3)]
+
+    assert ladder(effort_honoured=True) == ["more-effort", "fresh-start", "stop"]
+    assert ladder(effort_honoured=False, sampling=True) == ["hotter", "fresh-start", "stop"]
+    assert ladder(effort_honoured=False, sampling=False) == ["fresh-start", "stop", "stop"]

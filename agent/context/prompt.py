@@ -152,6 +152,8 @@ def feedback_message(outcome: EditOutcome, result: RunResult, previous: TestRepo
                      closest=m.closest or "(the file is empty or missing)") for m in outcome.misses]
     if not outcome.found:
         parts.append(render("no_edits.md", path=shape.example, how=shape.how))
+    elif not (outcome.changed or outcome.refused or outcome.misses):
+        parts.append(render("unchanged.md"))
     if lost:
         parts.append(render("lost_tests.md", tests="\n".join(f"- {line}" for line in lost)))
     return render("feedback.md", edit_report="\n".join(parts), counts=counts(result.report),

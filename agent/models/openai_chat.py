@@ -116,6 +116,11 @@ class OpenAIChatModel:
         """Whether asking for more reasoning effort changes anything on this server."""
         return self.dialect.effort
 
+    @property
+    def honours_sampling(self) -> bool:
+        """Whether a temperature reaches this server."""
+        return self.dialect.sampling
+
     def _messages(self, messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
         role = self.dialect.system_role
         return [{**m, "role": role} if m["role"] == "system" else dict(m) for m in messages]

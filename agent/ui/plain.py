@@ -63,7 +63,8 @@ class PlainRenderer:
                       + "".join(f"; refused {r['path']}: {r['reason']}" for r in event.refused)
                       + "".join(f"; SEARCH block {m['number']} for {m['path']} missed" for m in event.misses))
         elif isinstance(event, ev.Escalated):
-            step = {"more-effort": f"thinking harder (effort {event.effort})", "fresh-start": "starting afresh",
+            step = {"more-effort": f"thinking harder (effort {event.effort})",
+                    "hotter": f"sampling more widely (temperature {event.temperature})", "fresh-start": "starting afresh",
                     "stop": "stopping early"}[event.action]
             self._say(f"[makegreen] {who(event)}no progress ({event.reason}): {step}")
         elif isinstance(event, ev.CandidatesScored):

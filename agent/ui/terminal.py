@@ -80,7 +80,9 @@ class TerminalRenderer:
             self._refresh()
         elif isinstance(event, ev.Escalated):
             self._print(Text(f"{who(event)}no progress ({event.reason}): {event.action}"
-                             + (f", effort {event.effort}" if event.action == "more-effort" else ""), style="yellow"))
+                             + (f", effort {event.effort}" if event.action == "more-effort" else "")
+                             + (f", temperature {event.temperature}" if event.action == "hotter" else ""),
+                             style="yellow"))
         elif isinstance(event, ev.CandidatesScored):
             self._print(Text(ranking_line(event), style="dim"))
         elif isinstance(event, ev.Finished):

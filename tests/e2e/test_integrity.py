@@ -168,10 +168,14 @@ def test_a_server_without_effort_is_never_asked_to_think_harder_nor_escalated_af
         result = solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "4")
     summary = summary_of(result)
     assert result.returncode == 1 and summary["reason"] == "the tests are still red after 4 iterations"
-    assert all("reasoning_effort" not in request for request in server.chat_requests())
+    requests = server.chat_requests()
+    assert all("reasoning_effort" not in request for request in requests)
+    # 2 repeats the code as it is: asked again at once, sampling more widely, and told so; stuck there, so it goes
+    # on sampling widely; stuck again at 4, the last: nothing is announced that would never happen
+    assert [request.get("temperature") for request in requests] == [None, None, 0.8, 0.8, 0.8]
+    assert "repeats the code exactly as it is now" in requests[2]["messages"][-1]["content"]
     records = [json.loads(line) for line in (repo / summary["run_dir"] / "trajectory.jsonl").read_text().splitlines()]
-    # stuck at 2 (a fresh start) and at 4, the last: nothing is announced that will never happen
-    assert [r["action"] for r in records if r["type"] == "Escalated"] == ["fresh-start"]
+    assert [r["action"] for r in records if r["type"] == "Escalated"] == ["hotter"]
 
 
 def test_held_out_tests_stay_hidden_then_run_at_the_end(tmp_path):

@@ -117,6 +117,7 @@ def test_d_an_edit_to_the_test_file_is_refused(roman, docker_sandbox):
 @pytest.mark.parametrize("example, answer, created", [
     ("roman", "roman.md", ["roman.py"]),
     ("wordfreq", "wordfreq.md", ["wordfreq.py"]),
+    ("collatz", "collatz.md", ["collatz.py"]),
     ("inventory", "inventory.md", ["src/inventory/models.py", "src/inventory/store.py"]),
 ])
 def test_every_example_ends_green_in_docker(tmp_path, docker_sandbox, example, answer, created):

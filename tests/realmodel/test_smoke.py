@@ -14,7 +14,7 @@ from agent.localmodel import DEFAULT, engine_installed, missing_packages
 from tests.conftest import ROOT, make_repo, tree_bytes
 
 pytestmark = pytest.mark.realmodel
-EXAMPLE = "leap"
+EXAMPLE = "collatz"
 
 
 @pytest.fixture(scope="module")
@@ -48,5 +48,5 @@ def test_the_readme_example_is_solved_by_the_local_default_model_out_of_the_box(
     assert done.returncode == 0 and summary["status"] == "green", done.stderr[-3000:]
     assert summary["model"] == DEFAULT.name and summary["sandbox"] == "docker"
     assert "using the local default model" in done.stderr
-    assert summary["applied"] and "leap.py" in tree_bytes(repo)
+    assert summary["applied"] and "collatz.py" in tree_bytes(repo)
     assert engines_running() == before  # the engine it started is stopped with the run
