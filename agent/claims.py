@@ -4,7 +4,7 @@ A claim stops a run only when it is shown: makegreen's own check finds the same 
 results, or the model, once challenged with the tests it named, names them again — at least two test functions
 that exist, each with an expectation, exercising a call in common, shown to the user side by side. A bare
 sentinel, a claim naming no test, or tests that do not exist is fed back as not confirmed and the run goes on:
-small models echo the instruction that mentions the word.
+small models echo the instruction that mentions the word, so the feedback does not repeat it.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from .integrity import SENTINEL, contradictions
+from .integrity import contradictions
 from .prompting import render
 
 _NAMED = re.compile(r"\b(test_\w+)")
@@ -110,5 +110,5 @@ def judge(claim: str, tests: Mapping[str, bytes], challenged: bool) -> Verdict:
     else:
         why = "makegreen's own check finds no call expected to give two different results"
     shown = render("claim_tests.md", tests=side_by_side(named)) if named else ""
-    return Verdict(False, feedback=render("claim_unconfirmed.md", why=why, sentinel=SENTINEL, tests=shown))
+    return Verdict(False, feedback=render("claim_unconfirmed.md", why=why, tests=shown))
 

@@ -94,7 +94,12 @@ def _clean_path(line: str) -> str | None:
     if text and _PATH.match(text) and ("." in text or "/" in text) and not set(text) <= {".", "/"}:
         return text
     quoted = _QUOTED_PATH.findall(line)  # prose naming one file: "Create `pkg/mod.py` with:"
-    return quoted[0] if len(quoted) == 1 else None
+    if len(quoted) == 1:
+        return quoted[0]
+    # a short line of prose ending in a file's name: "Here is the updated roman.py:", "The path alone: roman.py"
+    words = line.strip().rstrip(":").split()
+    last = words[-1].strip("*`'\"") if words and len(line) <= 100 else ""
+    return last if _PATH.match(last) and re.search(r"\.(py|pyi|txt|cfg|toml|json|ya?ml|md)$", last) else None
 
 
 def _info_path(info: str) -> str | None:
@@ -133,6 +138,12 @@ def _search_blocks(lines: list[str], path: str | None, numbering: list[int], clo
             continue
         edits.append(SearchReplace(path or "", _join(search), _join(replace), numbering[0]))
     return edits
+
+
+def _opens_code(line: str) -> bool:
+    """A fence with a language: it can only open a block (a closing fence has no info string)."""
+    fence = _FENCE.match(line)
+    return fence is not None and fence.group(2).strip().split()[:1] in (["python"], ["py"], ["python3"], ["diff"])
 
 
 def _is_diff(body: list[str]) -> bool:
@@ -182,11 +193,10 @@ def _join(lines: list[str]) -> str:
 
 
 def _looks_like_code(body: list[str], info: str) -> bool:
-    """A block that may be the implementation: Python (or unlabelled), with definitions, and no tests in it."""
+    """A block that may be the implementation: Python (or unlabelled), defining something other than tests."""
     text = "\n".join(body)
     return (info.split()[0].lower() if info.split() else "python") in ("python", "py", "python3") and \
-        bool(re.search(r"^\s*(def|class|import|from)\s", text, re.MULTILINE)) and \
-        not re.search(r"^\s*(def test_|import pytest|from pytest)", text, re.MULTILINE)
+        bool(re.search(r"^(def (?!test_)\w+|class (?!Test)\w+)", text, re.MULTILINE))
 
 
 def _parses(path: str, content: str) -> bool:
@@ -226,13 +236,21 @@ def parse_edits(text: str, default_path: str | None = None, complete: bool = Tru
             continue
         marker, info = fence.group(1), fence.group(2).strip()
         path = _info_path(info) or _clean_path(last_line)
-        body, i = [], i + 1
+        start, body, i = i, [], i + 1
+        stray = False
         while i < len(lines):
             closing = lines[i].strip()
             if closing and closing[0] == marker[0] and set(closing) == {marker[0]} and len(closing) >= len(marker):
                 break
+            if not info and _opens_code(lines[i]):
+                stray = True  # the bare fence closed a block that was never opened: what followed was prose
+                break
             body.append(lines[i])
             i += 1
+        if stray:
+            for line in lines[start + 1:i]:
+                last_line = line if line.strip() else last_line
+            continue
         closed = i < len(lines)
         i += 1
         last_line = ""
@@ -300,8 +318,13 @@ def apply_edits(root: Path, edits: list[Edit], protected: Callable[[str], str | 
                     continue
             if new == current:
                 continue
-            copied = getattr(protected, "copied_tests", None)
-            reason = content_problem(path, new) or (copied(new) if copied else None)
+            if path.endswith(".py") and isinstance(edit, WholeFile) and hasattr(protected, "without_copied_tests"):
+                new, reason = protected.without_copied_tests(new)
+                if new == current:
+                    continue
+            else:
+                reason = None
+            reason = reason or content_problem(path, new)
             if reason:
                 outcome.refused.append(Refusal(path, reason))
                 continue
@@ -415,14 +438,29 @@ class TestGuard:
         self.test_files = test_files
         self.test_functions = set(test_functions)  # the names of the tests' test functions
 
-    def copied_tests(self, text: str) -> str | None:
-        """Why implementation code that repeats the tests' own test functions is refused (a model that answers
-        with the test file under another name), or None."""
-        copied = sorted(set(re.findall(r"^\s*def (test_\w+)", text, re.MULTILINE)) & self.test_functions)
-        if len(copied) >= min(2, len(self.test_functions)) and copied:
-            return (f"it repeats the tests' own test functions ({', '.join(copied[:3])}); the tests stay where they "
-                    "are: write the implementation code they import")
-        return None
+    def without_copied_tests(self, text: str) -> tuple[str, str | None]:
+        """Implementation code less the tests' own test functions that a model copied into it (small models
+        append the tests "for completeness"); and why it is refused when nothing but those copies is left."""
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            return text, None
+        copies = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.name in self.test_functions]
+        if not copies:
+            return text, None
+        lines = text.splitlines(keepends=True)
+        for node in reversed(copies):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            del lines[first - 1:node.end_lineno]
+        rest = "".join(lines)
+        kept = [node for node in ast.parse(rest).body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                            ast.ClassDef, ast.Assign))]
+        if not kept:
+            names = ", ".join(node.name for node in copies[:3])
+            return text, (f"it only repeats the tests' own test functions ({names}); the tests stay where they are: "
+                          "write the implementation code they import")
+        return re.sub(r"\n{4,}", "\n\n\n", rest).rstrip("\n") + "\n", None
 
     def is_test_file(self, path: str) -> bool:
         pure = PurePosixPath(path)

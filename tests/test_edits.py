@@ -175,7 +175,7 @@ def test_a_pathless_block_is_not_guessed_when_another_block_names_its_file_or_it
     assert parse_edits(named, default_path="b.py") == [WholeFile("a.py", "A = 1\n")]
     tests = answer(f"{FENCE}python", "from double import double", "def test_double():", "    assert double(2) == 4",
                    FENCE)
-    assert parse_edits(tests, default_path="double.py") == []
+    assert parse_edits(tests, default_path="double.py") == []  # nothing but tests: not the implementation
 
 
 def test_a_unified_diff_becomes_one_edit_per_hunk_and_applies_without_line_numbers(repo):
@@ -219,11 +219,13 @@ def test_search_with_blank_lines_dropped_and_indentation_changed(repo):
     assert (repo / "mod.py").read_text() == "class C:\n    def f(self):\n        return 5\n"
 
 
-def test_the_tests_copied_into_an_implementation_file_are_refused(repo):
+def test_the_tests_copied_into_an_implementation_file_are_dropped_or_refused(repo):
     copying = TestGuard({"tests/test_mod.py"}, {"test_one", "test_two", "test_three"})
-    copy = "from mod import f\n\ndef test_one():\n    assert f() == 1\n\ndef test_two():\n    assert f() == 2\n"
-    outcome = apply_edits(repo, [WholeFile("pkg/shapes.py", copy)], copying)
-    assert outcome.changed == [] and "repeats the tests' own test functions" in outcome.refused[0].reason
+    only_tests = "from mod import f\n\ndef test_one():\n    assert f() == 1\n\ndef test_two():\n    assert f() == 2\n"
+    outcome = apply_edits(repo, [WholeFile("pkg/shapes.py", only_tests)], copying)
+    assert outcome.changed == [] and "only repeats the tests' own test functions" in outcome.refused[0].reason
     assert not (repo / "pkg").exists()
-    own = "def f():\n    return 1\n\ndef test_helper_name_that_is_not_theirs():\n    pass\n"
-    assert apply_edits(repo, [WholeFile("mod.py", own)], copying).changed == ["mod.py"]
+    both = ("def f():\n    return 1\n\n\n@pytest.mark.parametrize('x', [1])\ndef test_one(x):\n    assert f() == x\n"
+            "\n\ndef test_helper_name_that_is_not_theirs():\n    pass\n")
+    assert apply_edits(repo, [WholeFile("mod.py", both)], copying).changed == ["mod.py"]
+    assert (repo / "mod.py").read_text() == "def f():\n    return 1\n\n\ndef test_helper_name_that_is_not_theirs():\n    pass\n"

@@ -1,0 +1,67 @@
+"""What a real small model wrote, recorded from runs against Qwen2.5-Coder-1.5B (tests/fixtures/realmodel): each
+answer is read for what it means, its claims judged on evidence, and its copied tests kept out of the code."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.claims import judge
+from agent.edits import TestGuard, WholeFile, apply_edits, parse_edits
+from agent.integrity import claimed_contradiction
+from tests.conftest import EXAMPLES, ROOT
+
+ANSWERS = json.loads((Path(__file__).parent / "fixtures" / "realmodel" / "answers.json").read_text())
+TASKS = ROOT / "benchmarks" / "realmodel_tasks"
+
+
+def suite_of(source: str) -> dict[str, bytes]:
+    task = source.split(",")[0]
+    if task == "roman":
+        return {"tests/test_roman.py": (EXAMPLES / "roman" / "tests" / "test_roman.py").read_bytes()}
+    folder = TASKS / task
+    return {path.name: path.read_bytes() for path in folder.glob("test_*.py")}
+
+
+@pytest.mark.parametrize("answer", ANSWERS, ids=[a["source"] for a in ANSWERS])
+def test_each_recorded_answer_is_read_for_what_it_means(answer):
+    edits = parse_edits(answer["text"], answer["expected_file"])
+    assert [[type(edit).__name__, edit.path] for edit in edits] == answer["edits"]
+    assert (claimed_contradiction(answer["text"]) is not None) == answer["claim"]
+
+
+def test_the_model_alone_answers_in_a_bare_block_and_makegreen_takes_it_for_the_one_file():
+    alone = [a for a in ANSWERS if a["source"].endswith("the model alone")]
+    assert alone and all(a["text"].startswith("```python") for a in alone)
+    assert all(a["edits"] == [["WholeFile", a["expected_file"]]] for a in alone)
+
+
+@pytest.mark.parametrize("answer", [a for a in ANSWERS if a["claim"]], ids=lambda a: a["source"])
+def test_no_recorded_claim_of_contradiction_is_confirmed_the_first_time(answer):
+    """None of these tasks contradicts itself: the model echoed the instruction. A first claim is fed back."""
+    verdict = judge(claimed_contradiction(answer["text"]), suite_of(answer["source"]), challenged=False)
+    assert not verdict.confirmed and "That is not confirmed" in verdict.feedback
+    assert "CONTRADICTION" not in verdict.feedback  # the word is not repeated to a model that echoes it
+
+
+def test_tests_appended_to_the_implementation_are_dropped_and_the_code_kept(tmp_path):
+    [answer] = [a for a in ANSWERS if a["source"] == "12_run_length, the model alone"]
+    tests = suite_of(answer["source"])
+    names = {line.split("(")[0][4:] for line in tests["test_run_length_encoding.py"].decode().splitlines()
+             if line.startswith("def test_")}
+    [edit] = parse_edits(answer["text"], answer["expected_file"])
+    outcome = apply_edits(tmp_path, [edit], TestGuard(set(tests), names))
+    written = (tmp_path / "run_length_encoding.py").read_text()
+    assert outcome.changed == ["run_length_encoding.py"]
+    assert "def encode" in written and "def decode" in written and "def test_" not in written
+
+
+def test_an_answer_that_is_only_the_tests_under_the_modules_name_is_refused(tmp_path):
+    [answer] = [a for a in ANSWERS if a["source"] == "13_anagram, makegreen, iteration 4"]
+    [edit] = parse_edits(answer["text"], answer["expected_file"])
+    assert isinstance(edit, WholeFile)
+    guard = TestGuard({"test_anagram.py"}, {"test_no_matches", "test_several_matches_in_order", "test_case_is_ignored",
+                                            "test_a_word_is_not_its_own_anagram"})
+    outcome = apply_edits(tmp_path, [edit], guard)
+    assert outcome.changed == [] and "only repeats the tests' own test functions" in outcome.refused[0].reason
