@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -134,9 +135,18 @@ def command(plan: Plan, python: str = "python3") -> tuple[list[str], dict[str, s
     raise ConfigError(f"unknown engine {plan.engine!r}: one of {', '.join(ENGINES)}")
 
 
+def _die_with_parent() -> None:
+    """In the engine's process, before it runs: on Linux, be sent SIGTERM when makegreen dies, however it dies
+    (a SIGKILLed run must not leave a model server holding the CPU or the GPU)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _has_llama_cpp_python(python: str) -> bool:
     import importlib.util
-    import sys
 
     if python in ("python3", sys.executable):
         return importlib.util.find_spec("llama_cpp") is not None
@@ -159,8 +169,6 @@ class EngineServer:
         self._proc: subprocess.Popen | None = None
 
     def start(self) -> "EngineServer":
-        import sys
-
         argv, extra_env = command(self.plan, sys.executable)
         if not shutil.which(argv[0], path=self._environ.get("PATH")):
             raise BackendError(f"{self.plan.engine} is not installed ({argv[0]} is not on PATH): "
@@ -172,7 +180,8 @@ class EngineServer:
         self.argv = argv
         with open(self.log_path, "wb") as log:
             self._proc = subprocess.Popen(argv, env={**self._environ, **extra_env}, stdin=subprocess.DEVNULL,
-                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                          preexec_fn=_die_with_parent)
         return self
 
     def wait_ready(self, timeout: float, poll: float = 0.5) -> None:

@@ -1,6 +1,8 @@
 """The benchmarks run and print their figures (run with `-m slow`; no figure is asserted)."""
 import pytest
 
+from tests.conftest import ROOT
+
 from benchmarks import sandbox_overhead
 
 
@@ -44,3 +46,30 @@ def test_hook_check_benchmark_prints_its_figures(base_image, capsys):
 
     figures = hook_check.main(["--repeat", "1"])
     assert "the hook's own cost" in capsys.readouterr().out and figures["wall"] > figures["suite"] > 0
+
+
+@pytest.mark.slow
+def test_realmodel_benchmark_compares_three_agents_on_one_server(capsys, tmp_path):
+    """The harness itself, against the scripted server: the reference answer for each task, a wrong one first
+    for 02_leap (so the model alone fails it and both loops need two iterations)."""
+    from benchmarks import realmodel
+    from tests.e2e.test_bench import prompt, stub_of, whole
+    from tests.scripted_server import ScriptedServer
+
+    tasks = [realmodel.TASKS / name for name in ("01_two_fer", "02_leap")]
+
+    def route(body):
+        folder = next(f for f in tasks if stub_of(f) in prompt(body))
+        first = not any(message["role"] == "assistant" for message in body["messages"])
+        if folder.name == "02_leap" and first:  # each agent's first answer is wrong
+            return whole(stub_of(folder), "def leap_year(year):\n    return year % 4 == 0\n")
+        return whole(stub_of(folder), (ROOT / "tests" / "answers" / "realmodel" / f"{folder.name}.py").read_text())
+
+    with ScriptedServer([], route=route) as server:
+        results = realmodel.main(["--base-url", server.url, "--model", "scripted-model", "--sandbox", "local",
+                                  "--only", "01_two_fer", "02_leap", "--iterations", "2", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    solved = {(r.agent, r.task): (r.solved, r.iterations) for r in results}
+    assert solved[("alone", "02_leap")] == (False, 1) and solved[("naive", "02_leap")] == (True, 2)
+    assert solved[("makegreen", "02_leap")] == (True, 2) and solved[("makegreen", "01_two_fer")] == (True, 1)
+    assert "| alone | 1 / 2 |" in out and "| naive | 2 / 2 |" in out and "| makegreen | 2 / 2 |" in out

@@ -47,6 +47,20 @@ def test_no_key_and_no_base_url(repo, base_image):
     assert "no API key" in rows(result.stdout)["model backend"] and "OPENAI_API_KEY" in result.stdout
 
 
+def test_no_key_and_no_base_url_reports_the_local_default_model(repo, base_image, tmp_path):
+    from agent.localmodel import DEFAULT, engine_installed, missing_packages
+
+    result = makegreen(repo, "doctor", env={"OPENAI_API_KEY": "", "MAKEGREEN_MODEL": "",
+                                            "MAKEGREEN_CACHE": str(tmp_path / "cache")})
+    row = rows(result.stdout)["model backend"]
+    if missing_packages(DEFAULT) or not engine_installed():  # a checkout installed without [local]
+        assert result.returncode == 3 and row.startswith(" FAIL") and "pip install 'makegreen[local]'" in row
+    else:
+        assert result.returncode == 0, result.stdout
+        assert row.startswith(" ok") and "no API key and no base URL: the local" in row  # (cells wrap)
+        assert "assembled on first use" in row and "serve --local" in row
+
+
 def test_unreachable_base_url(repo, base_image):
     result = makegreen(repo, "doctor", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
     assert result.returncode == 3

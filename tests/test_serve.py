@@ -130,3 +130,21 @@ def test_pipeline_parallel_spans_machines_through_ray_and_gpus_are_counted():
     assert argv[argv.index("--distributed-executor-backend") + 1] == "ray"
     assert visible_gpus({"CUDA_VISIBLE_DEVICES": "0,1,2,3"}) == 4
     assert visible_gpus({"CUDA_VISIBLE_DEVICES": "", "PATH": ""}) == 1
+
+
+def test_an_engine_does_not_outlive_a_killed_makegreen(tmp_path, engines):
+    """SIGKILL leaves no chance to clean up: the engine is told by the kernel (Linux) that its parent died."""
+    import time
+
+    env, log = engines
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "serve", "Qwen/Qwen3-8B"], cwd=tmp_path,
+                            env={**env, "FAKE_ENGINE_DELAY": "0.5"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().startswith("http://127.0.0.1:")
+    [record] = started(log)
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while alive(record["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(record["pid"])
