@@ -12,7 +12,7 @@ from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE
 
 from . import events as ev
 from .budget import Budget, estimate_tokens
-from .context.failures import user_errors
+from .context.failures import counts, user_errors
 from .context.history import attempt_summary, summarised, with_history
 from .context.prompt import ContextLimits, Shape, answer_shape, claim_rule, feedback_message, first_messages
 from .context.shrink import shrink
@@ -180,6 +180,7 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
         return line
     previous = line.result.report
     if edits.changed:
+        before = (line.changes, line.result, line.lost, line.flagged, score(line.result, line.honest))
         sandbox.sync(workspace.unsynced())
         slot.holds = workspace.changes()
         line.changes, line.result = slot.holds, _run(run.targets, task, sandbox, iteration, emit, candidate)
@@ -188,6 +189,8 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
             line.lost = lost_tests(run.seen, line.result.report, frozenset(run.guard.test_files))
         line.flagged = special_cases(run.tests, {p: c for p, c in line.changes.items() if c})
         _keep_best(run, line)
+        if score(line.result, line.honest) < before[4]:  # never regress: undo it, and say what it broke
+            notes.append(_undo(slot, line, before, emit, iteration))
     if line.result.report.green and line.honest:
         line.state = "green"
         return line
@@ -239,6 +242,24 @@ def _answer(run: _Run, workspace: Workspace, line: Line, messages: list[dict[str
     emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(vars(r) for r in edits.refused),
                          tuple(vars(m) for m in edits.misses), edits.found, candidate=candidate, diff=step_diff))
     return answer, edits, notes
+
+
+def _undo(slot: Slot, line: Line, before: tuple, emit: Emit, iteration: int) -> str:
+    """Put the line back where it was before a step that made the results worse; what to tell the model."""
+    worse = line.result.report
+    broke = sorted(nodeid for nodeid, case in before[1].report.tests.items()
+                   if case.outcome == "passed" and nodeid in worse.tests and worse.tests[nodeid].outcome != "passed")
+    note = render("reverted.md", before=counts(before[1].report), after=counts(worse),
+                  broke=", ".join(broke[:5]) + (f" and {len(broke) - 5} more" if len(broke) > 5 else "")
+                  or "tests that ran before no longer run")
+    if line.lost or line.flagged:  # worse because it games the run: say how
+        note += "\n" + render("lost_tests.md", tests="\n".join(f"- {problem}" for problem in line.lost + line.flagged))
+    _hold(slot, before[0])
+    line.changes, line.result, line.lost, line.flagged = before[0], before[1], before[2], before[3]
+    who = f"candidate {line.candidate}: " if line.candidate else ""
+    emit(ev.Status(f"{who}iteration {iteration} made things worse ({counts(worse)}): undone, back to "
+                   f"{counts(before[1].report)}"))
+    return note
 
 
 def _repeats(edits: EditOutcome) -> bool:

@@ -126,9 +126,13 @@ def command(plan: Plan, python: str = "python3") -> tuple[list[str], dict[str, s
             return argv + list(plan.extra), {}
         # llama-cpp-python's server; its OpenMP threads spin while idle unless told to wait passively, which
         # starves the tests running beside it on a small machine (generation fell from ~17 to ~2 tokens/s)
+        # --interrupt_requests False: by default a new request cuts off the one being answered (its stream ends
+        # without a finish reason), so two runs, or two candidates, sharing the engine would break each other's
+        # answers; queued, each waits its turn
         argv = [python, "-m", "llama_cpp.server", "--model", gguf, "--model_alias", plan.model, "--host",
                 "127.0.0.1", "--port", port, "--n_ctx", str(plan.context or 16_384),
-                "--n_threads", str(max(os.cpu_count() or 1, 1)), "--n_gpu_layers", "-1"]
+                "--n_threads", str(max(os.cpu_count() or 1, 1)), "--n_gpu_layers", "-1",
+                "--interrupt_requests", "False"]
         return argv + list(plan.extra), {"OMP_WAIT_POLICY": "PASSIVE"}
     if plan.engine == "ollama":
         return ["ollama", "serve", *plan.extra], {"OLLAMA_HOST": f"127.0.0.1:{port}"}

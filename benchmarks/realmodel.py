@@ -115,8 +115,10 @@ def retry_agent(client, model: str, task: Path, iterations: int, agent: str, max
     return result
 
 
-def makegreen_agent(task: Path, iterations: int, env: dict, sandbox: str, keep: Path | None) -> Result:
-    result = Result("makegreen", task.name)
+def makegreen_agent(task: Path, iterations: int, env: dict, sandbox: str, keep: Path | None,
+                    edit_format: str = "auto", extra: tuple[str, ...] = ()) -> Result:
+    label = " ".join(([] if edit_format == "auto" else [edit_format]) + list(extra))
+    result = Result(f"makegreen {label}".strip(), task.name)
     instructions, _, _ = task_files(task)
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as folder:
@@ -126,7 +128,9 @@ def makegreen_agent(task: Path, iterations: int, env: dict, sandbox: str, keep: 
                                                     "commit", "-qm", "tests first"]):
             subprocess.run(["git", *argv], cwd=work, check=True)
         done = subprocess.run([sys.executable, "-m", "agent", "solve", "--json", "--max-iterations", str(iterations),
-                               "--sandbox", sandbox, "-m", instructions.strip()], cwd=work, env=env,
+                               "--sandbox", sandbox, "--edit-format", edit_format, *extra,
+                               "-m", instructions.strip()],
+                              cwd=work, env=env,
                               capture_output=True, text=True, timeout=3600)
         result.exit_code = done.returncode
         try:
@@ -146,7 +150,8 @@ def makegreen_agent(task: Path, iterations: int, env: dict, sandbox: str, keep: 
             elif event["type"] == "EditsApplied" and event.get("found"):
                 result.well_formed += 1
         if keep is not None and runs:
-            shutil.copytree(runs[0].parent, keep / "runs" / task.name, dirs_exist_ok=True)
+            shutil.copytree(runs[0].parent, keep / "runs" / f"{task.name}-{result.agent.replace(' ', '_')}",
+                            dirs_exist_ok=True)
     result.seconds = time.monotonic() - started
     return result
 
@@ -169,13 +174,15 @@ def main(argv=None) -> list[Result]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=4)
     parser.add_argument("--only", nargs="*", help="task folder names")
-    parser.add_argument("--agents", nargs="*", default=["alone", "naive", "makegreen"])
+    parser.add_argument("--agents", nargs="*", default=["alone", "naive", "makegreen"],
+                        help="alone, naive, makegreen, makegreen:whole, makegreen:search-replace")
     parser.add_argument("--base-url", help="a server already serving --model (default: serve the local default)")
     parser.add_argument("--model", default=None)
     parser.add_argument("--sandbox", default="docker", choices=("docker", "local"))
     parser.add_argument("--tasks", type=Path, default=TASKS)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--max-tokens", type=int, default=2048)
+    parser.add_argument("--makegreen-args", default="", help="more options for makegreen solve, e.g. '--candidates 3'")
     args = parser.parse_args(argv)
 
     import openai
@@ -202,8 +209,10 @@ def main(argv=None) -> list[Result]:
         results: list[Result] = []
         for task in tasks:
             for agent in args.agents:
-                if agent == "makegreen":
-                    result = makegreen_agent(task, args.iterations, env, args.sandbox, out)
+                if agent.startswith("makegreen"):  # makegreen, or makegreen:FORMAT (whole, search-replace)
+                    _, _, edit_format = agent.partition(":")
+                    result = makegreen_agent(task, args.iterations, env, args.sandbox, out, edit_format or "auto",
+                                             tuple(args.makegreen_args.split()))
                 else:
                     result = retry_agent(client, model, task, 1 if agent == "alone" else args.iterations, agent,
                                          args.max_tokens)

@@ -68,13 +68,14 @@ def openai_rejects(body: dict) -> tuple[str, str] | None:
 
 class ScriptedServer:
     def __init__(self, replies: list[Reply], model: str = "scripted-model", dialect: str = "plain",
-                 port: int = 0, responses_only: bool = False, route=None) -> None:
+                 port: int = 0, responses_only: bool = False, route=None, stream_usage: bool = True) -> None:
         self.replies = list(replies)
         self.route = route  # body → Reply: answers chosen by what is asked, instead of in order
         self.model = model
         self.dialect = dialect
         self.owned_by, self.reasoning_field = DIALECTS[dialect]
         self.responses_only = responses_only  # like OpenAI's -pro models: chat completions refuse them
+        self.stream_usage = stream_usage  # False: like llama-cpp-python's server, no usage in a streamed answer
         self.requests: list[dict] = []
         self.abandoned = 0  # streams the client closed before their end
         self._lock = threading.Lock()
@@ -223,7 +224,7 @@ class ScriptedServer:
                         return
                     time.sleep(reply.chunk_delay)
                 send({}, finish_reason)
-                if (body.get("stream_options") or {}).get("include_usage"):
+                if (body.get("stream_options") or {}).get("include_usage") and server.stream_usage:
                     chunk = {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")

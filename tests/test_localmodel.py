@@ -74,6 +74,7 @@ def test_the_packaged_model_is_served_by_llama_cpp_pythons_server_from_the_cache
     assert argv[1:3] == ["-m", "llama_cpp.server"] and env == {"OMP_WAIT_POLICY": "PASSIVE"}
     assert argv[argv.index("--model") + 1] == plan.file and argv[argv.index("--model_alias") + 1] == DEFAULT.name
     assert argv[argv.index("--n_ctx") + 1] == str(DEFAULT.context)
+    assert argv[argv.index("--interrupt_requests") + 1] == "False"  # two runs sharing it must not cut each other off
 
 
 def test_a_packaged_model_needs_llama_cpp_and_a_gguf_path_must_exist(tmp_path):

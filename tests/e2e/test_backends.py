@@ -135,3 +135,12 @@ def test_a_responses_only_model_is_solved_through_the_responses_api(roman):
     assert summary["cost_usd"] is None  # o3-pro is not in the price table: no guess
     assert server.chat_requests() == [] and len(server.responses_requests()) == 2
     assert "'IIII' == 'IV'" in server.responses_requests()[1]["input"][-1]["content"]
+
+
+def test_a_server_that_streams_no_usage_gets_estimated_counts_marked_so(roman):
+    """llama-cpp-python's server sends no usage in a streamed answer: the summary estimates, and says so."""
+    with ScriptedServer([Reply(ROMAN_WRONG), Reply(ROMAN)], stream_usage=False) as server:
+        result = solve(roman, server, "--json", "--sandbox", "local")
+    usage = summary_of(result)["usage"]
+    assert result.returncode == 0 and usage["estimated"] == 2
+    assert usage["prompt_tokens"] > 1000 and usage["completion_tokens"] > 100

@@ -201,3 +201,16 @@ def test_a_solution_fitted_to_the_visible_tests_shows_in_the_held_out_count(tmp_
     assert result.returncode == 0, result.stderr  # green on what it was shown
     assert summary["holdout"]["held_out"] == ["tests/test_roman.py::test_out_of_range"]
     assert summary["holdout"]["passed"] == 0 and summary["holdout"]["tests"] == 3
+
+
+def test_a_step_that_makes_things_worse_is_undone_and_the_model_told_what_it_broke(tmp_path):
+    half = ROMAN.replace("    if rest or not 1 <= total <= 3999 or to_roman(total) != numeral:\n", "    if False:\n")
+    repo = make_repo(tmp_path / "roman", example="roman")
+    with ScriptedServer([Reply(half), Reply(ROMAN_WRONG), Reply(ROMAN)]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "3")
+    summary = summary_of(result)
+    assert result.returncode == 0 and summary["status"] == "green", result.stderr
+    told = server.chat_requests()[2]["messages"][-1]["content"]
+    assert "That change made things worse" in told and "it was undone" in told and "test_round_trip" in told
+    assert "made things worse" in result.stderr and "undone, back to" in result.stderr
+    # the third answer was applied to the half-right code, not to the worse one: the run still ends green
