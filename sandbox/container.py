@@ -247,18 +247,24 @@ def _owner_alive(labels: Mapping[str, str]) -> bool | None:
 
 
 def remove_orphans(client, everything: bool = False) -> list[str]:
-    """Remove makegreen's containers whose run is over: stopped ones, and those whose process on this host is gone
-    (a run killed before it could clean up). With everything, remove every makegreen container."""
+    """Remove makegreen's containers whose run is over: those whose process on this host is gone (a run killed
+    before it could clean up), and stopped ones started from another host. A container of a live run is never
+    touched, running or not: another run on this engine may have just created it. With everything, remove every
+    makegreen container."""
     import docker.errors
 
     removed = []
     for container in client.containers.list(all=True, filters={"label": LABEL}):
-        if everything or container.status != "running" or _owner_alive(container.labels) is False:
+        owner = _owner_alive(container.labels)
+        if everything or owner is False or (owner is None and container.status in ("exited", "dead")):
             try:
                 container.remove(force=True)
                 removed.append(container.name)
             except docker.errors.NotFound:  # another run's cleanup got there first
                 pass
+            except docker.errors.APIError as exc:  # 409: its removal is already under way
+                if getattr(exc, "status_code", None) != 409:
+                    raise
     return removed
 
 

@@ -66,7 +66,8 @@ def test_the_example_suite_runs_end_to_end_in_docker(tmp_path, base_image):
         done = run([str(SUITE), "--workers", "2", "--out", str(tmp_path / "out")], server, tmp_path)
     assert done.returncode == 0, done.stderr + done.stdout
     report = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert report["layout"] == "plain" and report["overall"]["solved"] == 10, report["overall"]
+    crashed = [(r["task"], r.get("error")) for r in report["tasks"] if r.get("status") == "crashed"]
+    assert report["layout"] == "plain" and report["overall"]["solved"] == 10, (report["overall"], crashed)
     assert all(r["iterations"] == 1 and r["pass_first"] == 1.0 for r in report["tasks"])
     assert report["overall"]["well_formed_rate"] == 1.0 and report["overall"]["tokens"] > 0
     assert "| overall | 10/10 (100%) |" in (tmp_path / "out" / "results.md").read_text()
