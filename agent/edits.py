@@ -94,12 +94,17 @@ def _clean_path(line: str) -> str | None:
     if text and _PATH.match(text) and ("." in text or "/" in text) and not set(text) <= {".", "/"}:
         return text
     quoted = _QUOTED_PATH.findall(line)  # prose naming one file: "Create `pkg/mod.py` with:"
-    if len(quoted) == 1:
-        return quoted[0]
-    # a short line of prose ending in a file's name: "Here is the updated roman.py:", "The path alone: roman.py"
+    return quoted[0] if len(quoted) == 1 else None
+
+
+def _prose_path(line: str, info: str) -> str | None:
+    """A Python file named at the end of a short line of prose before a Python block: "Here is the updated
+    roman.py:", "The path alone: roman.py". Weaker evidence than a path line, so only for Python code: "Run it
+    with python main.py" before a shell block names no file to write."""
     words = line.strip().rstrip(":").split()
     last = words[-1].strip("*`'\"") if words and len(line) <= 100 else ""
-    return last if _PATH.match(last) and re.search(r"\.(py|pyi|txt|cfg|toml|json|ya?ml|md)$", last) else None
+    python = (info.split()[0].lower() if info.split() else "python") in ("python", "py", "python3")
+    return last if python and _PATH.match(last) and last.endswith(".py") else None
 
 
 def _info_path(info: str) -> str | None:
@@ -235,7 +240,7 @@ def parse_edits(text: str, default_path: str | None = None, complete: bool = Tru
             i += 1
             continue
         marker, info = fence.group(1), fence.group(2).strip()
-        path = _info_path(info) or _clean_path(last_line)
+        path = _info_path(info) or _clean_path(last_line) or _prose_path(last_line, info)
         start, body, i = i, [], i + 1
         stray = False
         while i < len(lines):

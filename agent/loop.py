@@ -123,7 +123,7 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
         outcome.status = "already_green"
         return outcome
     tests = {path: workspace.original[path] for path in outcome.test_files if path in workspace.original}
-    guard.test_functions = {name for name in test_functions(tests)}
+    guard.test_functions = set(test_functions(tests))
     shape = answer_shape(workspace.files(), outcome.test_files, outcome.result.report, task.edit_format)
     run = _Run(task, model, slots, targets, guard, tests, outcome.result, shown, outcome, emit, lock, shape)
     lost_tests(run.seen, outcome.result.report)
@@ -205,7 +205,7 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
         if action == "more-effort":  # stuck: perhaps the tests cannot all pass; a reasoning model may now say so
             notes.append(claim_rule())  # (small models echo the rule wherever they see it: they are not told)
         if action == "stop":
-            line.state, line.reason = "stopped", f"stopped early: {stuck}, after more effort and a fresh start"
+            line.state, line.reason = "stopped", f"stopped early: {stuck}, after escalating and a fresh start"
             return line
         if action == "fresh-start":  # from the original code, told what did not work
             _hold(slot, {})
@@ -249,9 +249,11 @@ def _undo(slot: Slot, line: Line, before: tuple, emit: Emit, iteration: int) -> 
     worse = line.result.report
     broke = sorted(nodeid for nodeid, case in before[1].report.tests.items()
                    if case.outcome == "passed" and nodeid in worse.tests and worse.tests[nodeid].outcome != "passed")
-    note = render("reverted.md", before=counts(before[1].report), after=counts(worse),
-                  broke=", ".join(broke[:5]) + (f" and {len(broke) - 5} more" if len(broke) > 5 else "")
-                  or "tests that ran before no longer run")
+    what = ", ".join(broke[:5]) + (f" and {len(broke) - 5} more" if len(broke) > 5 else "")
+    if not what:
+        what = "no test that passed, but it games the run" if line.lost or line.flagged else \
+            "tests that ran before no longer run"
+    note = render("reverted.md", before=counts(before[1].report), after=counts(worse), broke=what)
     if line.lost or line.flagged:  # worse because it games the run: say how
         note += "\n" + render("lost_tests.md", tests="\n".join(f"- {problem}" for problem in line.lost + line.flagged))
     _hold(slot, before[0])

@@ -77,8 +77,11 @@ class Stagnation:
         model answering greedily repeats itself word for word), and is skipped where it does not."""
         action = LADDER[min(self.level, len(LADDER) - 1)]
         if action == "more-effort" and not effort_honoured:
-            action = "hotter" if sampling else LADDER[1]
-            self.level += 0 if sampling else 1
+            if sampling:
+                action = "hotter"
+            else:  # nothing to turn up: the next step it is
+                self.level += 1
+                action = LADDER[self.level]
         self.level += 1
         self.states.clear()  # judge the escalated attempts on their own
         return action

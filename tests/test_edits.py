@@ -229,3 +229,15 @@ def test_the_tests_copied_into_an_implementation_file_are_dropped_or_refused(rep
             "\n\ndef test_helper_name_that_is_not_theirs():\n    pass\n")
     assert apply_edits(repo, [WholeFile("mod.py", both)], copying).changed == ["mod.py"]
     assert (repo / "mod.py").read_text() == "def f():\n    return 1\n\n\ndef test_helper_name_that_is_not_theirs():\n    pass\n"
+
+
+def test_a_file_named_at_the_end_of_prose_is_the_path_of_the_python_block_after_it_only():
+    text = answer("Here is the updated roman.py:", f"{FENCE}python", "X = 1", FENCE,
+                  "Run it with python main.py", f"{FENCE}bash", "python main.py", FENCE)
+    assert parse_edits(text) == [WholeFile("roman.py", "X = 1\n")]
+
+
+def test_a_stray_fence_before_the_code_is_read_as_the_prose_it_closed():
+    text = answer("CONTRADICTION", "the tests disagree", FENCE, "", "The path alone: roman.py", "",
+                  f"{FENCE}python", "def f():", "    return 1", FENCE)
+    assert parse_edits(text) == [WholeFile("roman.py", "def f():\n    return 1\n")]
