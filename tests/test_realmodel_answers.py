@@ -65,3 +65,29 @@ def test_an_answer_that_is_only_the_tests_under_the_modules_name_is_refused(tmp_
                                             "test_a_word_is_not_its_own_anagram"})
     outcome = apply_edits(tmp_path, [edit], guard)
     assert outcome.changed == [] and "only repeats the tests' own test functions" in outcome.refused[0].reason
+
+
+def test_a_recorded_real_run_replays_through_the_loop(tmp_path):
+    """The real model's three answers on 14_matrix, in order: one test passes; the next answer repeats the code
+    word for word, so it is asked again at once, hotter, and told so; that answer turns everything green."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import make_repo
+    from tests.e2e.test_solve import solve, summary_of
+    from tests.scripted_server import Reply, ScriptedServer
+
+    run = json.loads((Path(__file__).parent / "fixtures" / "realmodel" / "matrix_run.json").read_text())
+    repo = tmp_path / "matrix"
+    shutil.copytree(TASKS / "14_matrix", repo)
+    make_repo(repo)
+    instructions = (repo / "README.md").read_text()
+    with ScriptedServer([Reply(text) for text in run["answers"]]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "4", "-m", instructions)
+    summary = summary_of(result)
+    assert result.returncode == 0 and summary["status"] == "green" and summary["iterations"] == 2, result.stderr
+    requests = server.chat_requests()
+    assert [request.get("temperature") for request in requests] == [None, None, 0.8]
+    assert "repeats the code exactly as it is now" in requests[2]["messages"][-1]["content"]
+    check = subprocess.run(["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo, capture_output=True)
+    assert check.returncode == 0
