@@ -174,8 +174,8 @@ def with_local_default(settings: Settings, emit: Emit) -> Settings:
 
 
 def with_profile(settings: Settings) -> Settings:
-    """A packaged model's own settings (its served context, an output cap, greedy sampling) where the user set
-    none, whether makegreen serves it or `makegreen serve --local` does."""
+    """A packaged model's own settings (its served context, an output cap, greedy sampling, the edit format it
+    does best with) where the user set none, whether makegreen serves it or `makegreen serve --local` does."""
     from .localmodel import packaged
 
     model = packaged(settings.model)
@@ -184,7 +184,8 @@ def with_profile(settings: Settings) -> Settings:
     return dataclasses.replace(
         settings, context_window=settings.context_window or model.context,
         max_output_tokens=settings.max_output_tokens or model.max_output,
-        temperature=model.temperature if settings.temperature is None else settings.temperature)
+        temperature=model.temperature if settings.temperature is None else settings.temperature,
+        edit_format=model.edit_format if settings.edit_format == "auto" else settings.edit_format)
 
 
 def start_engine(settings: Settings, root: Path, stack: ExitStack, emit: Emit) -> Settings:

@@ -2,6 +2,8 @@
 
     python3 benchmarks/realmodel.py [--iterations 4] [--only 02_leap 04_raindrops] [--base-url URL]
                                     [--sandbox docker|local] [--out DIR]
+                                    [--agents alone naive makegreen makegreen:search-replace]
+                                    [--makegreen-args '--candidates 3']
 
 Three agents on each task of benchmarks/realmodel_tasks (Exercism-style, easy to medium; the folder's README is the
 instructions), all talking to the same server with the same model:

@@ -129,3 +129,14 @@ def test_serve_local_prints_the_engines_command_for_the_packaged_model(tmp_path)
     other = subprocess.run([sys.executable, "-m", "agent", "serve", "--local", "Qwen/Qwen3-8B"], cwd=tmp_path,
                            env=env, capture_output=True, text=True, timeout=60)
     assert other.returncode == 2 and "name no other model" in other.stderr
+
+
+def test_the_packaged_model_brings_its_profile_where_the_user_set_nothing():
+    from agent.session import with_profile
+
+    profiled = with_profile(Settings(model=DEFAULT.name))
+    assert (profiled.context_window, profiled.max_output_tokens, profiled.temperature, profiled.edit_format) == (
+        DEFAULT.context, DEFAULT.max_output, 0.0, "whole")
+    chosen = with_profile(Settings(model=DEFAULT.name, temperature=0.3, edit_format="search-replace"))
+    assert (chosen.temperature, chosen.edit_format) == (0.3, "search-replace")
+    assert with_profile(Settings(model="gpt-5")) == Settings(model="gpt-5")
