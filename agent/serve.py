@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from .errors import BackendError, ConfigError
+from .localmodel import INSTALL_HINT
 
 ENGINES = ("vllm", "sglang", "llama.cpp", "ollama")
 INSTALL = {
     "vllm": "pip install vllm (Linux with a CUDA or ROCm GPU)",
     "sglang": 'pip install "sglang[all]"',
-    "llama.cpp": "pip install 'makegreen[local]' (llama-cpp-python's server), or put llama.cpp's llama-server on "
-                 "PATH",
+    "llama.cpp": f"{INSTALL_HINT} (llama-cpp-python's server), or put llama.cpp's llama-server on PATH",
     "ollama": "install Ollama so that `ollama` is on PATH",
 }
 
