@@ -9,6 +9,7 @@ import typer
 from . import hook as hook_cli
 from . import sandbox as sandbox_cli
 from .bench import bench_command
+from .config import config_command
 from .doctor import doctor_command
 from .github import github_command
 from .runs import replay_command, runs_command, show_command
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.command("solve")(solve_command)
 app.command("doctor")(doctor_command)
+app.command("config")(config_command)
 app.command("serve")(serve_command)
 app.command("runs")(runs_command)
 app.command("show")(show_command)

@@ -58,6 +58,8 @@ def uninstall_command() -> None:
 def run_command(
     check: bool = typer.Option(False, "--check", help="Run the tests on what is staged (the default)."),
     fix: bool = typer.Option(False, "--fix", help="When red, write a fix into the working tree, unstaged."),
+    untrusted: bool = typer.Option(False, "--untrusted", help="The branch is someone else's: its pyproject.toml may "
+                                   "not choose the backend, sandbox, limits or budgets (env MAKEGREEN_TRUST)."),
 ) -> None:
     """Test the staged snapshot: 0 when green; 1 when red (with --fix: after writing a fix, for review)."""
     from ..hook import check as check_staged, export_staged, fix as fix_staged
@@ -72,9 +74,11 @@ def run_command(
 
     def body() -> int:
         root = _top()
-        settings = load_settings(root, os.environ, {}, hook=True)
         staged = export_staged(root)
         try:
+            # the settings of what is being committed: a pyproject.toml edited but not staged does not count
+            trust = "untrusted" if untrusted else None
+            settings = load_settings(staged.folder, os.environ, {"trust": trust}, hook=True)
             if mode == "check":
                 return check_staged(staged, settings, say)
             return fix_staged(staged, settings, say, PlainRenderer(sys.stderr, show_result=False))

@@ -58,6 +58,9 @@ def solve_command(
     serve: Optional[str] = typer.Option(None, "--serve", help="Start a local engine for this model around the run."),
     engine: Optional[str] = typer.Option(None, "--engine", help="The engine for --serve: vllm (default), sglang, "
                                          "llama.cpp or ollama."),
+    untrusted: bool = typer.Option(False, "--untrusted", help="The checkout is not yours (a pull request, someone "
+                                   "else's branch): its pyproject.toml may not choose the backend, sandbox, limits, "
+                                   "budgets or protected paths (env MAKEGREEN_TRUST=untrusted)."),
 ) -> None:
     """Make the failing tests pass: draft, test in a sandbox, iterate, then apply the change."""
     cwd = Path.cwd()
@@ -69,7 +72,7 @@ def solve_command(
                  budget_usd=budget_usd, budget_tokens=budget_tokens, serve=serve, engine=engine,
                  timeout=timeout, apply_partial=apply_partial or None, holdout=holdout, holdout_seed=holdout_seed,
                  candidates=candidates, beam=beam, commit=commit or None, branch=branch,
-                 hide_tests=hide_tests or None)
+                 hide_tests=hide_tests or None, trust="untrusted" if untrusted else None)
     console = Console(file=sys.stdout)
     if json_output:
         render = PlainRenderer(sys.stderr, show_result=False)
