@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Union
 
 from .integrity import content_problem
+from .protected import ProtectedPaths
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([^`]*)$")
 _SEARCH = re.compile(r"^\s*<{5,9}\s*SEARCH\s*$")
@@ -66,6 +67,7 @@ Edit = Union[WholeFile, SearchReplace, CutOff]
 class Refusal:
     path: str
     reason: str
+    protected: bool = False  # refused for where it is (tests, CI, hooks), not for what it holds
 
 
 @dataclass(frozen=True)
@@ -295,7 +297,9 @@ def check_path(root: Path, path: str, protected: Callable[[str], str | None]) ->
     target = os.path.realpath(root / path)
     if os.path.commonpath([real_root, target]) != real_root:
         return "the path leads outside the project through a symbolic link"
-    return protected(pure.as_posix())
+    resolved = PurePosixPath(os.path.relpath(target, real_root)).as_posix()
+    # a link inside the project may lead into a protected place (ci -> .github/workflows): both names are judged
+    return protected(pure.as_posix()) or (protected(resolved) if resolved != pure.as_posix() else None)
 
 
 def apply_edits(root: Path, edits: list[Edit], protected: Callable[[str], str | None]) -> EditOutcome:
@@ -309,7 +313,7 @@ def apply_edits(root: Path, edits: list[Edit], protected: Callable[[str], str | 
         reason = check_path(root, path, protected)
         if reason:
             if all(r.path != path for r in outcome.refused):
-                outcome.refused.append(Refusal(path or "(none)", reason))
+                outcome.refused.append(Refusal(path or "(none)", reason, protected=bool(path)))
             continue
         target = root / path
         try:
@@ -439,9 +443,11 @@ class TestGuard:
 
     __test__ = False
 
-    def __init__(self, test_files: set[str], test_functions: set[str] = frozenset()) -> None:
+    def __init__(self, test_files: set[str], test_functions: set[str] = frozenset(),
+                 automation: Callable[[str], str | None] | None = None) -> None:
         self.test_files = test_files
         self.test_functions = set(test_functions)  # the names of the tests' test functions
+        self.automation = automation or ProtectedPaths()  # CI, hooks, install-time code (agent/protected.py)
 
     def without_copied_tests(self, text: str) -> tuple[str, str | None]:
         """Implementation code less the tests' own test functions that a model copied into it (small models
@@ -484,4 +490,4 @@ class TestGuard:
             return f"{pure.name} configures how the tests run; it is the developer's to change"
         if self.is_test_file(path):
             return "test files are the specification and are read-only; change the implementation instead"
-        return None
+        return self.automation(path)

@@ -17,6 +17,7 @@ from .context.history import attempt_summary, summarised, with_history
 from .context.prompt import ContextLimits, Shape, answer_shape, claim_rule, feedback_message, first_messages
 from .context.shrink import shrink
 from .edits import EditOutcome, TestGuard, apply_edits, parse_edits
+from .protected import ProtectedPaths
 from .holdout import choose, deselect, held_out, views
 from .claims import judge, test_functions
 from .integrity import claimed_contradiction, lost_tests, special_cases
@@ -44,6 +45,7 @@ class Task:
     holdout_seed: int | None = None
     beam: int = 1  # with several candidates: how many of the best lines debugging goes on from
     hide_tests: bool = False  # the model sees the message and the failures, not the test code
+    protected: ProtectedPaths = field(default_factory=ProtectedPaths)  # CI and automation files, off limits
 
 
 @dataclass
@@ -114,7 +116,7 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
     targets = task.targets + deselect(held)
     outcome = Outcome("not_solved", 0, _run(targets, task, slots[0].sandbox, 0, emit), held=held)
     outcome.sandbox_seconds += outcome.result.seconds
-    guard = _check_baseline(outcome.result)
+    guard = _check_baseline(outcome.result, task.protected)
     outcome.test_files = tuple(sorted(guard.test_files))
     outcome.before = outcome.result.report.summary()
     outcome.passing_before = frozenset(nodeid for nodeid, case in outcome.result.report.tests.items()
@@ -391,12 +393,12 @@ def _run(targets: tuple[str, ...], task: Task, sandbox: Sandbox, iteration: int,
     return result
 
 
-def _check_baseline(result: RunResult) -> TestGuard:
+def _check_baseline(result: RunResult, protected: ProtectedPaths) -> TestGuard:
     """The baseline must be a test suite that runs; its test files become read-only to the model."""
     report = result.report
     test_files = {nodeid.split("::")[0] for nodeid in (*report.collected, *report.tests)}
     test_files |= {error.nodeid.split("::")[0] for error in report.collect_errors if error.nodeid.endswith(".py")}
-    guard = TestGuard(test_files)
+    guard = TestGuard(test_files, automation=protected)
     problems = user_errors(report, guard.is_test_file)
     if problems:
         raise TestSuiteError("the tests themselves do not load; fix them first", "\n\n".join(problems))
