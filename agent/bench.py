@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from . import LAUNCH
 from .errors import ConfigError
 
 MODES = ("test-first", "hidden-tests")
@@ -138,7 +139,7 @@ def run_task(task: BenchTask, mode: str, work: Path, solve_args: Sequence[str], 
     # a repository of its own, as a project is: the copy may lie inside another (the default results folder is
     # in the user's project), and makegreen works on the repository that holds it
     subprocess.run(["git", "init", "-q", str(work)], check=True, capture_output=True)
-    argv = [sys.executable, "-m", "agent", "solve", "--json", *task.tests, *solve_args]
+    argv = [sys.executable, "-c", LAUNCH, "solve", "--json", *task.tests, *solve_args]
     if task.instructions:
         argv += ["-m", task.instructions]
     if mode == "hidden-tests":

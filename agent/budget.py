@@ -28,7 +28,8 @@ class Budget:
     def __post_init__(self) -> None:
         if self.usd is not None and self.price is None:
             raise ConfigError("--budget-usd needs the model's price: add it under [tool.makegreen.prices] "
-                              "(input, cached-input, output in USD per million tokens)")
+                              "(input, cached-input, output in USD per million tokens), or give --budget-tokens "
+                              "too, which holds where no price is known")
 
     def output_cap(self, spent: Mapping[str, int], messages: Sequence[Mapping[str, str]],
                    parallel: int = 1) -> int | None:

@@ -83,9 +83,11 @@ def _committed(repo, path: str) -> bytes | None:
 
 
 def commit_fix(root: Path, original: Mapping[str, bytes | None], paths: Sequence[str], message: str,
-               branch: str | None) -> str:
+               branch: str | None, hooks: bool = True) -> str:
     """Commit exactly the applied fix (on a new branch when asked) and return the commit's id. The commit goes
-    through the repository's hooks; a hook that fails leaves the fix applied and uncommitted."""
+    through the repository's hooks (a hook that fails leaves the fix applied and uncommitted), unless hooks is
+    False: for an untrusted checkout, whose hooks (a pre-commit configuration's local hooks) are its own code and
+    would run on this machine, outside the sandbox."""
     import git
 
     repo = open_repo(root)
@@ -101,7 +103,8 @@ def commit_fix(root: Path, original: Mapping[str, bytes | None], paths: Sequence
             repo.git.checkout("-b", branch)
         repo.git.add("-A", "--", *in_repo)
         # only these paths: whatever else the user has staged stays staged, not committed
-        repo.git.commit("-m", message, "--", *in_repo)
+        committer = repo.git if hooks else repo.git(c="core.hooksPath=/dev/null")
+        committer.commit("-m", message, "--", *in_repo)
     except git.GitCommandError as exc:
         said = "\n".join(part.strip() for part in (exc.stdout, exc.stderr) if part and part.strip())
         raise CommitRefused(f"the fix is applied but the commit failed (git's hooks ran and one refused, or git "

@@ -2,21 +2,30 @@
 `makegreen solve --json`, write the job summary and the step's outputs, then commit, open a pull request, or
 comment, as the mode says.
 
-Untrusted text (titles, bodies, comments) reaches this code through the event file and environment variables
-only, never through `${{ }}` in a shell script, and is never executed.
+Every event is treated as hostile. Untrusted text (titles, bodies, comments) reaches this code through the event
+file and environment variables only, never through `${{ }}` in a shell script, and is never executed. The checkout
+is untrusted: the solve runs with --untrusted (its pyproject.toml may not pick the backend, the sandbox, limits or
+budgets; the local sandbox is refused), without the repository token or the runner's own tokens, and the model may
+not touch CI files. A fork's code under pull_request_target or workflow_run is refused unless the maintainer opts
+in; a /makegreen comment runs on the head it was written against or not at all; nothing is pushed to the default
+branch or a protected one, and pushes use the github-token input, not what the checkout left in .git/config.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from . import LAUNCH
 from .errors import ConfigError, RemoteError
 
 MODES = ("commit", "pull-request", "comment")
@@ -26,10 +35,24 @@ SUMMARY_LIMIT = 1024 * 1024 - 16 * 1024  # GitHub refuses a step summary over 1 
 COMMENT_LIMIT = 60_000  # a comment holds 65,536 characters
 NOTHING = {"solved": "false", "iterations": "0", "cost": "", "patch": ""}  # the outputs when nothing ran
 BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
+# Events that run in the base repository's context (its secrets, a write token) whatever the head's origin.
+PRIVILEGED_EVENTS = ("pull_request_target", "workflow_run")
+# The runner's credentials: the solve, and so the code it runs, gets none of them.
+SECRETS = ("GITHUB_TOKEN", "INPUT_GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+           "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_RUNTIME_URL", "ACTIONS_CACHE_URL", "ACTIONS_RESULTS_URL")
 
 
 class GitHubError(RemoteError):
     """The GitHub API or git push refused what the action asked."""
+
+
+class Refused(ConfigError):
+    """The action will not run on this event; the reason goes to the log, the job summary and, where a comment
+    asked for the run, a reply."""
+
+    def __init__(self, reason: str, reply: bool = False) -> None:
+        super().__init__(reason)
+        self.reply = reply
 
 
 @dataclass
@@ -43,6 +66,8 @@ class Inputs:
     candidates: str = ""
     budget_usd: str = ""
     token: str = ""
+    budget_tokens: str = ""
+    allow_fork_code: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Inputs":
@@ -52,8 +77,11 @@ class Inputs:
         mode = get("mode") or "comment"
         if mode not in MODES:
             raise ConfigError(f"input mode must be one of {', '.join(MODES)}, not {mode!r}")
+        allow = get("allow-fork-code").lower() or "false"
+        if allow not in ("true", "false"):
+            raise ConfigError(f"input allow-fork-code must be true or false, not {allow!r}")
         return cls(mode, get("tests").split(), get("message"), get("max-iterations"), get("candidates"),
-                   get("budget-usd"), get("github-token"))
+                   get("budget-usd"), get("github-token"), get("budget-tokens"), allow == "true")
 
 
 @dataclass
@@ -77,10 +105,19 @@ class Event:
         return item.get("number")
 
     @property
+    def head_repository(self) -> str | None:
+        """Where the code under test comes from: a pull request's head, or the run a workflow_run follows."""
+        if self.payload.get("pull_request"):
+            head = self.payload["pull_request"].get("head") or {}
+            return (head.get("repo") or {}).get("full_name") or ""
+        if self.payload.get("workflow_run"):
+            return (self.payload["workflow_run"].get("head_repository") or {}).get("full_name") or ""
+        return None
+
+    @property
     def same_repository(self) -> bool:
-        """Whether the pull request's branch lives in this repository (a fork's cannot be pushed to)."""
-        head = (self.payload.get("pull_request") or {}).get("head") or {}
-        return (head.get("repo") or {}).get("full_name") == self.repository
+        """Whether the head's branch lives in this repository (a fork's cannot be pushed to, nor trusted)."""
+        return self.head_repository in (None, self.repository)
 
     def command(self) -> str | None:
         """For a comment: the text after /makegreen (the user's message), or None when it is not a command."""
@@ -99,9 +136,13 @@ class Api:
         self.repository = repository
         self.token = token
 
-    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+    def call(self, method: str, path: str, body: dict | None = None) -> Any:
+        """A call about this repository: path is what follows /repos/OWNER/NAME."""
+        return self.request(method, f"/repos/{self.repository}{path}", body)
+
+    def request(self, method: str, path: str, body: dict | None = None) -> Any:
         request = urllib.request.Request(
-            f"{self.base}/repos/{self.repository}{path}", method=method,
+            f"{self.base}{path}", method=method,
             data=None if body is None else json.dumps(body).encode(),
             headers={"Authorization": f"Bearer {self.token}", "Accept": "application/vnd.github+json",
                      "X-GitHub-Api-Version": "2022-11-28", "Content-Type": "application/json",
@@ -121,16 +162,18 @@ class Api:
 
 
 def solve_argv(inputs: Inputs, message: str, extra: list[str]) -> list[str]:
-    argv = [sys.executable, "-m", "agent", "solve", "--json", *inputs.tests]
+    argv = [sys.executable, "-c", LAUNCH, "solve", "--json", "--untrusted", *inputs.tests]
     for flag, value in (("--max-iterations", inputs.max_iterations), ("--candidates", inputs.candidates),
-                        ("--budget-usd", inputs.budget_usd), ("-m", message)):
+                        ("--budget-usd", inputs.budget_usd), ("--budget-tokens", inputs.budget_tokens),
+                        ("-m", message)):
         if value:
             argv += [flag, value]
     return argv + extra
 
 
 def job_summary(summary: dict[str, Any], mode: str, where: str) -> str:
-    """The step summary in Markdown: result, tests before and after, cost, and the diff folded; under 1 MiB."""
+    """The step summary in Markdown: result, tests before and after, cost, what was refused, and the diff folded;
+    under 1 MiB."""
     def counts(tests: Mapping[str, int] | None) -> str:
         return ", ".join(f"{value} {key}" for key, value in (tests or {}).items() if value) or "-"
 
@@ -145,11 +188,12 @@ def job_summary(summary: dict[str, Any], mode: str, where: str) -> str:
              f"| tokens | {usage.get('prompt_tokens', 0)} prompt, {usage.get('completion_tokens', 0)} output |",
              f"| cost | {'-' if cost is None else f'${cost:.4f}'} |",
              f"| time | {summary.get('seconds', 0):.1f} s |",
-             f"| {mode} | {where or '-'} |", ""]
+             f"| {mode} | {_cell(where) or '-'} |", ""]
     if summary.get("reason"):
         lines += [f"Stopped: {summary['reason']}", ""]
-    if summary.get("message"):
-        lines += [summary["message"], ""]
+    if summary.get("message") and not (mode == "comment" and summary.get("status") == "green"):
+        lines += [summary["message"], ""]  # comment mode's "the patch is in <a file on the runner>" helps no one
+    lines += [refusals(summary)] if refusals(summary) else []
     text = "\n".join(lines)
     diff = summary.get("diff") or ""
     if diff:
@@ -159,6 +203,28 @@ def job_summary(summary: dict[str, Any], mode: str, where: str) -> str:
         text += f"<details><summary>The change ({len(diff.splitlines())} diff lines)</summary>\n\n" \
                 f"```diff\n{shown}```\n</details>\n"
     return text
+
+
+def refused_summary(reason: str) -> str:
+    return f"## makegreen: refused\n\n{reason}\n"
+
+
+def refusals(summary: dict[str, Any]) -> str:
+    """What the run did not do for safety's sake, in Markdown: the checkout's ignored settings, refused edits."""
+    lines = []
+    if summary.get("ignored_settings"):
+        lines += ["The checkout's own settings that were not obeyed (an untrusted checkout may not choose them): "
+                  + ", ".join(f"`{_cell(item)}`" for item in summary["ignored_settings"]), ""]
+    if summary.get("refused"):
+        lines += ["Edits the model attempted and makegreen refused (protected paths):", ""]
+        lines += [f"- `{_cell(item['path'])}`: {_cell(item['reason'])}" for item in summary["refused"][:20]]
+        lines += [""]
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Text from a run, safe inside a Markdown table cell or code span."""
+    return str(text).replace("|", "\\|").replace("`", "'").replace("\n", " ")
 
 
 def _headline(summary: dict[str, Any]) -> str:
@@ -175,54 +241,44 @@ def write_outputs(path: str | None, values: Mapping[str, str]) -> None:
             out.write(f"{key}={value}\n")
 
 
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+def _git(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise GitHubError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout
 
 
-def comment_body(summary: dict[str, Any], patch: str) -> str:
+def comment_body(summary: dict[str, Any], patch: str, pinned: str = "",
+                 lead: str = "Apply it with `git apply` (copy the block into a file):") -> str:
+    """A comment or pull request body: the headline, what was refused, and the patch (when there is one)."""
     head = (f"**makegreen**: {_headline(summary)} — {summary.get('iterations', 0)} iteration(s), tests "
-            + ", ".join(f"{v} {k}" for k, v in (summary.get("tests") or {}).items() if v) + ".\n\n")
+            + ", ".join(f"{v} {k}" for k, v in (summary.get("tests") or {}).items() if v)
+            + (f", on {pinned[:12]}" if pinned else "") + ".\n\n")
+    head += refusals(summary) + ("\n" if refusals(summary) else "")
     if not patch:
         return head + (summary.get("reason") or "No change to propose.")
     if len(patch) > COMMENT_LIMIT:
         patch = patch[:COMMENT_LIMIT] + "\n… (cut: the whole patch is in the workflow run's summary)\n"
-    return head + "Apply it with `git apply` (copy the block into a file):\n\n```diff\n" + patch + "```\n"
+    return head + f"{lead}\n\n```diff\n" + patch + "```\n"
 
 
 def run(env: Mapping[str, str], cwd: Path, say: Callable[[str], None]) -> int:
     """The action's whole job; returns the exit status (the solve's, unless the action itself failed)."""
     inputs, event = Inputs.from_env(env), Event.from_env(env)
     api = Api(env.get("GITHUB_API_URL", "https://api.github.com"), event.repository, inputs.token)
-    message = inputs.message
-    if event.name == "issue_comment":
-        command = event.command()
-        if command is None:
-            say("makegreen: the comment is not a /makegreen command: nothing to do")
-            write_outputs(env.get("GITHUB_OUTPUT"), NOTHING)
-            return 0
-        if not event.payload.get("issue", {}).get("pull_request"):
-            raise ConfigError("/makegreen works in pull request comments; this is an issue")
-        if inputs.mode != "comment":
-            raise ConfigError(f"a /makegreen comment is answered with a comment (mode comment), not mode "
-                              f"{inputs.mode}: the comment's checkout is the pull request's head, detached")
-        if not api.can_write(event.actor):
-            say(f"::warning::makegreen: {event.actor} may not run /makegreen here (write access needed)")
-            write_outputs(env.get("GITHUB_OUTPUT"), NOTHING)
-            return 0
-        message = "\n\n".join(part for part in (message, command) if part)
-    if inputs.mode == "commit" and event.payload.get("pull_request") and not event.same_repository:
-        raise ConfigError("mode commit pushes to the pull request's branch, and this one lives in a fork: use "
-                          "mode comment or pull-request")
+    try:
+        admitted = admit(inputs, event, api, cwd, env, say)
+    except Refused as refusal:
+        _refuse(refusal, event, api, env, say)
+        raise
+    if admitted is None:
+        write_outputs(env.get("GITHUB_OUTPUT"), NOTHING)
+        return 0
+    message, pinned = admitted
     branch = f"makegreen/run-{env.get('GITHUB_RUN_ID', 'local')}-{env.get('GITHUB_RUN_ATTEMPT', '1')}"
     extra = {"commit": ["--commit"], "pull-request": ["--branch", branch], "comment": ["--no-apply"]}[inputs.mode]
-    # the repository token stays with the action: the solve (and the code it runs) has no use for it
-    child_env = {key: value for key, value in {**env, **_identity(cwd, env)}.items()
-                 if key not in ("GITHUB_TOKEN", "INPUT_GITHUB_TOKEN")}
-    done = subprocess.run(solve_argv(inputs, message, extra), cwd=cwd, env=child_env, stdout=subprocess.PIPE,
-                          text=True)
+    done = subprocess.run(solve_argv(inputs, message, extra), cwd=cwd, env=solve_env(env, cwd),
+                          stdout=subprocess.PIPE, text=True)
     try:
         summary = json.loads(done.stdout)
     except json.JSONDecodeError:
@@ -232,7 +288,7 @@ def run(env: Mapping[str, str], cwd: Path, say: Callable[[str], None]) -> int:
     where, failed = "", None
     if summary.get("status") == "green":
         try:
-            where = _deliver(inputs.mode, summary, patch_file, branch, event, api, cwd, env)
+            where = _deliver(inputs, summary, patch_file, branch, event, api, cwd, env, pinned)
         except GitHubError as exc:  # the summary and outputs are still written: the fix is in the patch output
             where, failed = f"failed: {exc}", exc
     if env.get("GITHUB_STEP_SUMMARY"):
@@ -243,11 +299,131 @@ def run(env: Mapping[str, str], cwd: Path, say: Callable[[str], None]) -> int:
         "solved": "true" if solved else "false", "iterations": str(summary.get("iterations", 0)),
         "cost": "" if cost is None else f"{cost:.6f}", "patch": patch_file})
     say(f"makegreen: {_headline(summary)}" + (f"; {where}" if where else ""))
+    for item in summary.get("refused") or []:
+        say(f"::warning::makegreen refused the model's edit of {item['path']}: {item['reason']}")
     if failed is not None:
         raise failed
     return done.returncode
 
 
+def admit(inputs: Inputs, event: Event, api: Api, cwd: Path, env: Mapping[str, str],
+          say: Callable[[str], None]) -> tuple[str, str] | None:
+    """(the message for the model, the commit the run is pinned to or ""), None when there is nothing to do, or
+    Refused when the event is not safe to act on. Everything here happens before anything is spent."""
+    message = inputs.message
+    pinned = ""
+    if event.name in PRIVILEGED_EVENTS and not event.same_repository and not inputs.allow_fork_code:
+        raise Refused(f"{event.name} runs with this repository's secrets and a write token, and the code under test "
+                      f"comes from a fork ({event.head_repository}): makegreen does not run it. Use the "
+                      "pull_request event (no secrets for forks), a /makegreen comment after review, or, if you "
+                      "accept the risk, set allow-fork-code: true")
+    if event.name == "issue_comment":
+        command = event.command()
+        if command is None:
+            say("makegreen: the comment is not a /makegreen command: nothing to do")
+            return None
+        if not event.payload.get("issue", {}).get("pull_request"):
+            raise ConfigError("/makegreen works in pull request comments; this is an issue")
+        if inputs.mode != "comment":
+            raise ConfigError(f"a /makegreen comment is answered with a comment (mode comment), not mode "
+                              f"{inputs.mode}: the comment's checkout is the pull request's head, detached")
+        if not api.can_write(event.actor):
+            say(f"::warning::makegreen: {event.actor} may not run /makegreen here (write access needed)")
+            return None
+        pinned = pin_to_comment(event, api, cwd)
+        message = "\n\n".join(part for part in (message, command) if part)
+    if inputs.mode == "commit":
+        if event.payload.get("pull_request") and not event.same_repository:
+            raise ConfigError("mode commit pushes to the pull request's branch, and this one lives in a fork: use "
+                              "mode comment or pull-request")
+        check_target(push_target(env), event, api)
+    return message, pinned
+
+
+def push_target(env: Mapping[str, str]) -> str:
+    """The branch commit mode pushes to: the pull request's head branch, else the branch the run is on."""
+    return env.get("GITHUB_HEAD_REF") or (env.get("GITHUB_REF_NAME", "") if env.get("GITHUB_REF_TYPE", "branch")
+                                          == "branch" else "")
+
+
+def check_target(target: str, event: Event, api: Api) -> None:
+    """Commit mode never pushes to the default branch or to a protected one: those take a pull request."""
+    if not target:
+        raise Refused("mode commit needs a branch to push to, and this run is not on one: use mode pull-request")
+    default = (event.payload.get("repository") or {}).get("default_branch") or api.call("GET", "").get(
+        "default_branch")
+    if target == default:
+        raise Refused(f"mode commit would push to {target}, the default branch: makegreen never pushes there; use "
+                      "mode pull-request")
+    if api.call("GET", f"/branches/{urllib.parse.quote(target, safe='')}").get("protected"):
+        raise Refused(f"mode commit would push to {target}, a protected branch: use mode pull-request")
+
+
+def pin_to_comment(event: Event, api: Api, cwd: Path) -> str:
+    """The head commit the /makegreen comment was written against, which must be the checkout's; Refused (with a
+    reply) when the head moved after the comment, so that what runs is what the maintainer looked at."""
+    found = api.call("GET", f"/pulls/{event.number}")
+    head = found.get("head") or {}
+    sha = head.get("sha") or ""
+    checked_out = _git(cwd, "rev-parse", "HEAD").strip()
+    if not sha or sha != checked_out:
+        raise Refused(f"the checkout is at {checked_out[:12]}, but the pull request's head is {sha[:12] or '?'}: the "
+                      "head moved after the /makegreen comment, or the workflow checked out something else. Review "
+                      "the pull request as it is now and comment again", reply=True)
+    written = _time((event.payload.get("comment") or {}).get("created_at") or "")
+    if written is None:
+        raise Refused("the comment's time is missing from the event: cannot tell which head it was written "
+                      "against", reply=True)
+    pushed, how = push_time(api, head, sha, cwd)
+    if pushed is not None and pushed > written:
+        raise Refused(f"the pull request's head moved to {sha[:12]} ({how} {pushed.isoformat()}) after the "
+                      f"/makegreen comment ({written.isoformat()}): makegreen runs only on code you saw. Review the "
+                      "new commits and comment again", reply=True)
+    return sha
+
+
+def push_time(api: Api, head: Mapping[str, Any], sha: str, cwd: Path) -> tuple[datetime | None, str]:
+    """When the head commit reached its branch: the push's time from the head repository's activity (GitHub's
+    clock), else the commit's own date (its author's to set, so weaker: said so in the refusal)."""
+    repository = (head.get("repo") or {}).get("full_name")
+    ref = head.get("ref")
+    if repository and ref:
+        query = urllib.parse.urlencode({"ref": f"refs/heads/{ref}", "per_page": 100})
+        try:
+            for activity in api.request("GET", f"/repos/{repository}/activity?{query}") or []:
+                if isinstance(activity, dict) and activity.get("after") == sha:
+                    return _time(activity.get("timestamp") or ""), "pushed"
+        except GitHubError:
+            pass  # a private fork's activity is not readable with this token
+    return _time(_git(cwd, "log", "-1", "--format=%cI", sha).strip()), "committed (by its own date)"
+
+
+def _time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _refuse(refusal: Refused, event: Event, api: Api, env: Mapping[str, str], say: Callable[[str], None]) -> None:
+    """A refusal is said everywhere a maintainer looks: the log, the job summary, a reply to the comment."""
+    write_outputs(env.get("GITHUB_OUTPUT"), NOTHING)
+    if env.get("GITHUB_STEP_SUMMARY"):
+        with open(env["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as out:
+            out.write(refused_summary(str(refusal)))
+    say(f"::error::makegreen refused to run: {refusal}")
+    if refusal.reply and event.number is not None:
+        try:
+            api.call("POST", f"/issues/{event.number}/comments",
+                     {"body": f"**makegreen** did not run: {refusal}."})
+        except GitHubError as exc:
+            say(f"::warning::makegreen could not reply: {exc}")
+
+
+def solve_env(env: Mapping[str, str], cwd: Path) -> dict[str, str]:
+    """The solve's environment: the runner's, less every credential but the model's key, as an untrusted run."""
+    kept = {key: value for key, value in env.items() if key not in SECRETS and not key.startswith("ACTIONS_")}
+    return {**kept, **_identity(cwd, env), "MAKEGREEN_TRUST": "untrusted"}
 def _identity(cwd: Path, env: Mapping[str, str]) -> dict[str, str]:
     """A commit author for runners that have none configured: the Actions bot, as GitHub's own actions do."""
     configured = subprocess.run(["git", "config", "user.email"], cwd=cwd, capture_output=True, text=True)
@@ -266,31 +442,48 @@ def _patch_file(cwd: Path, summary: dict[str, Any]) -> str:
     return ""
 
 
-def _deliver(mode: str, summary: dict[str, Any], patch_file: str, branch: str, event: Event, api: Api, cwd: Path,
-             env: Mapping[str, str]) -> str:
+def _deliver(inputs: Inputs, summary: dict[str, Any], patch_file: str, branch: str, event: Event, api: Api,
+             cwd: Path, env: Mapping[str, str], pinned: str) -> str:
     """Push, open a pull request, or comment; says where the fix went."""
-    if mode == "commit":
-        target = env.get("GITHUB_HEAD_REF") or env.get("GITHUB_REF_NAME") or summary.get("branch", "")
-        _git(cwd, "push", "origin", f"HEAD:refs/heads/{target}")
+    if inputs.mode == "commit":
+        target = push_target(env)
+        _push(cwd, target, inputs.token, summary, env)
         return f"pushed {summary.get('commit', '')[:12]} to {target}"
-    if mode == "pull-request":
+    if inputs.mode == "pull-request":
         base = env.get("GITHUB_HEAD_REF") or env.get("GITHUB_REF_NAME", "")
-        _git(cwd, "push", "origin", f"HEAD:refs/heads/{branch}")
+        _push(cwd, branch, inputs.token, summary, env)
         tests = summary.get("turned_green") or []
         created = api.call("POST", "/pulls", {
             "title": f"makegreen: make {len(tests)} test{'s' if len(tests) != 1 else ''} pass", "head": branch,
-            "base": base, "body": comment_body(summary, "") + "\n\n" + _fenced(summary.get("diff", ""))})
+            "base": base, "body": comment_body(summary, summary.get("diff", ""), lead="The change:")})
         return f"opened {created.get('html_url') or '#' + str(created.get('number'))}"
     number = event.number
     if number is None:
         return "no pull request to comment on: the patch is in the summary below"
     patch = (cwd / patch_file).read_text(encoding="utf-8") if patch_file else summary.get("diff", "")
-    created = api.call("POST", f"/issues/{number}/comments", {"body": comment_body(summary, patch)})
+    created = api.call("POST", f"/issues/{number}/comments", {"body": comment_body(summary, patch, pinned)})
     return f"commented {created.get('html_url') or 'on #' + str(number)}"
 
 
-def _fenced(diff: str) -> str:
-    if len(diff) > COMMENT_LIMIT:
-        diff = diff[:COMMENT_LIMIT] + "\n… (cut)\n"
-    return f"```diff\n{diff}```" if diff else ""
-
+def _push(cwd: Path, branch: str, token: str, summary: dict[str, Any], env: Mapping[str, str]) -> None:
+    """Push the fix's commit to branch with the github-token input. Whatever the checkout left in .git/config (or
+    did not: persist-credentials: false) does not decide who pushes; the runner's hooks do not run. The commit
+    must hold exactly the files the solve changed."""
+    touched = set(_git(cwd, "diff-tree", "--no-commit-id", "--name-only", "-r", "-z", "HEAD").split("\0")) - {""}
+    prefix = _git(cwd, "rev-parse", "--show-prefix").strip()
+    expected = {prefix + path for path in summary.get("changed_files") or []}
+    if touched != expected:
+        raise GitHubError(f"the commit to push touches {sorted(touched)}, not the fix's files {sorted(expected)}: "
+                          "not pushed")
+    settings = [("core.hooksPath", "/dev/null"), ("credential.helper", "")]
+    url = _git(cwd, "remote", "get-url", "--push", "origin").strip()
+    parts = urllib.parse.urlsplit(url)
+    if token and parts.scheme in ("http", "https"):
+        header = "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        where = f"http.{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}/.extraheader"
+        # an empty value clears the headers configured before it (actions/checkout's, under this very key)
+        settings += [("http.extraheader", ""), (where, ""), (where, header)]
+    git_env = {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_COUNT": str(len(settings))}
+    for n, (key, value) in enumerate(settings):
+        git_env.update({f"GIT_CONFIG_KEY_{n}": key, f"GIT_CONFIG_VALUE_{n}": value})
+    _git(cwd, "push", "origin", f"HEAD:refs/heads/{branch}", env=git_env)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from . import LAUNCH
 from .errors import ApplyConflict, ConfigError
 from .git import git_path, open_repo
 
@@ -38,7 +39,7 @@ def _hooks_dir(root: Path) -> Path:
 
 def hook_script(mode: str, python: str) -> str:
     """The hook: the chained one first, then makegreen by the interpreter it was installed with (or from PATH)."""
-    command = f"-m agent hook run --{mode}"
+    command = f"-c {shlex.quote(LAUNCH)} hook run --{mode}"
     return (f"#!/bin/sh\n{MARKER} (--{mode}); `makegreen hook uninstall` removes it and restores a hook it chained\n"
             f'chained="$(dirname "$0")/{CHAINED}"\n'
             f'if [ -x "$chained" ]; then "$chained" "$@" || exit $?; fi\n'

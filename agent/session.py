@@ -16,6 +16,7 @@ from .errors import ApplyConflict, BackendError, ConfigError
 from .git import CommitRefused, check_can_commit, commit_fix, commit_message
 from .integrity import special_cases
 from .loop import Outcome, Slot, Task, check_held_out, solve
+from .protected import ProtectedPaths
 from .context.prompt import ContextLimits
 from .models.dialects import ModelSettings, context_window, reserved_output
 from .models.pricing import price_for
@@ -232,9 +233,15 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
     run_dir = state_dir(record_root or root) / "runs" / run_id
     trajectory = TrajectoryWriter(run_dir)
     summary: dict[str, Any] = {"run_id": run_id, "run_dir": os.path.relpath(run_dir), "model": settings.model,
-                               "sandbox": settings.sandbox, "status": "error", "applied": False}
+                               "sandbox": settings.sandbox, "status": "error", "applied": False,
+                               "trust": settings.trust, "ignored_settings": list(settings.ignored), "refused": []}
+
+    refused: dict[str, str] = {}  # protected paths the model tried to write, shown with the result
 
     def both(event: ev.Event) -> None:
+        if isinstance(event, ev.EditsApplied):
+            refused.update((r["path"], r["reason"]) for r in event.refused if r.get("protected"))
+            summary["refused"] = [{"path": path, "reason": reason} for path, reason in sorted(refused.items())]
         trajectory(event)
         emit(event)
 
@@ -257,12 +264,12 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             if not save_snapshot(run_dir, workspace.files()):
                 both(ev.Status("the tree is too large to keep a snapshot of: this run cannot be replayed"))
             slots = make_slots(settings, root, workspace, run_id, stack, both)
-            budget = Budget(settings.budget_tokens, settings.budget_usd, price_for(settings.model, settings.prices),
-                            settings.timeout)
+            budget = make_budget(settings, both)
             limits = context_limits(settings, record_root or root)
             task = Task(targets, settings.message, settings.max_iterations, settings.test_timeout,
                         settings.edit_format, budget, limits, settings.effort,
-                        settings.holdout or 0.0, settings.holdout_seed, settings.beam, settings.hide_tests)
+                        settings.holdout or 0.0, settings.holdout_seed, settings.beam, settings.hide_tests,
+                        ProtectedPaths(settings.protect, settings.unprotect))
             outcome = solve(task, model, workspace, slots, both)
             if outcome.held and outcome.status == "green":
                 check_held_out(task, slots[outcome.slot].sandbox, outcome, both)
@@ -309,11 +316,24 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
     return summary
 
 
+def make_budget(settings: Settings, emit: Emit) -> Budget:
+    """The run's budget. A dollar budget needs the model's price; with none known (a self-hosted model) a token
+    budget given beside it is what holds, said so, rather than refusing the run."""
+    price = price_for(settings.model, settings.prices)
+    usd = settings.budget_usd
+    if usd is not None and price is None and settings.budget_tokens is not None:
+        emit(ev.Status(f"no price is known for {settings.model}: the dollar budget cannot be counted; the token "
+                       f"budget ({settings.budget_tokens:,} tokens) holds"))
+        usd = None
+    return Budget(settings.budget_tokens, usd, price, settings.timeout)
+
+
 def _commit(settings: Settings, root: Path, workspace: Workspace, summary: dict[str, Any], emit: Emit) -> None:
     """--commit / --branch: the applied fix becomes a commit, through the repository's hooks."""
     message = commit_message(summary["turned_green"], settings.model)
     try:
-        summary["commit"] = commit_fix(root, workspace.original, summary["changed_files"], message, settings.branch)
+        summary["commit"] = commit_fix(root, workspace.original, summary["changed_files"], message, settings.branch,
+                                       hooks=settings.trust == "trusted")
     except CommitRefused as exc:
         summary.update(status="not_committed", message=str(exc))
         return
