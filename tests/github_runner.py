@@ -35,6 +35,30 @@ class _Server:
         self.httpd.server_close()
 
 
+class Recorder(_Server):
+    """An attacker's server: answers every request with 200 and keeps it, headers included."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict, bytes]] = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _keep(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                recorder.requests.append((self.command, self.path, dict(self.headers), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            do_GET = do_POST = do_PUT = _keep
+
+        super().__init__(Handler)
+
+
 class FakeGitHub(_Server):
     """The REST calls the action makes, answered as GitHub answers them, and recorded. Its state (pull requests,
     branches, the head repositories' push activity) is the test's to set."""
