@@ -52,6 +52,11 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("lost tests", "; ".join(summary["lost_tests"][:5])))
     if summary.get("special_cases"):
         rows.append(("flagged", "; ".join(summary["special_cases"][:5])))
+    if summary.get("refused"):
+        rows.append(("refused", "; ".join(item["path"] for item in summary["refused"][:8])
+                     + " (protected: the model may not write them)"))
+    if summary.get("ignored_settings"):
+        rows.append(("not obeyed", "; ".join(summary["ignored_settings"]) + " (untrusted checkout)"))
     if summary.get("status") == "contradiction":
         rows.append(("the model says", summary.get("reason", "")))
         confirmed = summary.get("contradictions_confirmed") or []

@@ -150,3 +150,13 @@ def test_the_pre_commit_framework_runs_both_hooks_from_this_repository(tmp_path,
     assert (repo / "roman.py").read_text() == ROMAN_CODE
     git(repo, "add", "roman.py")
     assert try_repo("makegreen-check").returncode == 0
+
+
+def test_the_hook_reads_the_staged_configuration_not_the_working_trees(tmp_path):
+    repo = make_repo(tmp_path / "roman", example="roman")
+    (repo / "pyproject.toml").write_text("[tool.makegreen\n")  # broken, and not staged: not what is committed
+    result = makegreen(repo, "hook", "run", "--check")
+    assert result.returncode == 1 and "not valid TOML" not in result.stderr, result.stderr
+    git(repo, "add", "pyproject.toml")
+    result = makegreen(repo, "hook", "run", "--check")
+    assert result.returncode == 2 and "not valid TOML" in result.stderr
