@@ -19,7 +19,7 @@ from .trajectory import SNAPSHOT, load_snapshot, read_records
 
 # settings that describe this machine or this invocation, not the run: a replay takes them from here
 LOCAL = {"apply", "json", "commit", "branch", "serve", "base_url", "api_key", "show_thinking", "base_image",
-         "timeout", "request_timeout"}
+         "timeout", "request_timeout", "trust", "sources", "ignored"}
 
 
 class ReplayExhausted(BudgetExhausted):
@@ -99,8 +99,9 @@ def replay_settings(records: list[dict], current: Settings, sandbox: str | None)
         raise ConfigError(f"--sandbox must be one of {', '.join(SANDBOXES)}, not {sandbox!r}")
     names = {f.name for f in dataclasses.fields(Settings)}
     values = {key: value for key, value in recorded.items() if key in names and key not in LOCAL}
+    values.update({key: tuple(values[key]) for key in ("protect", "unprotect") if key in values})
     values.update(apply=False, sandbox=sandbox or recorded.get("sandbox", current.sandbox),
-                  base_image=current.base_image, request_timeout=current.request_timeout)
+                  base_image=current.base_image, request_timeout=current.request_timeout, trust=current.trust)
     return dataclasses.replace(Settings(), **values)
 
 
