@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError
+from .protected import check_patterns
 
 try:
     import tomllib
@@ -281,8 +282,6 @@ def load_settings(root: Path, env: Mapping[str, str], flags: Mapping[str, Any], 
     if settings.trust == "untrusted" and settings.sandbox == "local":
         raise ConfigError(f"the local sandbox runs the tests on this machine, with your environment: it is refused "
                           f"for an untrusted checkout (sandbox = local came from {sources['sandbox']}); use docker")
-    from .protected import check_patterns
-
     check_patterns(settings.protect, settings.unprotect)
     return settings
 

@@ -21,7 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -375,7 +375,10 @@ def pin_to_comment(event: Event, api: Api, cwd: Path) -> str:
         raise Refused("the comment's time is missing from the event: cannot tell which head it was written "
                       "against", reply=True)
     pushed, how = push_time(api, head, sha, cwd)
-    if pushed is not None and pushed > written:
+    if pushed is None:
+        raise Refused(f"cannot tell when the pull request's head {sha[:12]} was pushed, so not whether you saw it: "
+                      "comment again", reply=True)
+    if pushed > written:
         raise Refused(f"the pull request's head moved to {sha[:12]} ({how} {pushed.isoformat()}) after the "
                       f"/makegreen comment ({written.isoformat()}): makegreen runs only on code you saw. Review the "
                       "new commits and comment again", reply=True)
@@ -399,10 +402,12 @@ def push_time(api: Api, head: Mapping[str, Any], sha: str, cwd: Path) -> tuple[d
 
 
 def _time(text: str) -> datetime | None:
+    """An ISO 8601 time as GitHub and git write it; one without a zone is UTC."""
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        found = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
+    return found if found.tzinfo else found.replace(tzinfo=timezone.utc)
 
 
 def _refuse(refusal: Refused, event: Event, api: Api, env: Mapping[str, str], say: Callable[[str], None]) -> None:

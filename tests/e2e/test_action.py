@@ -2,6 +2,7 @@
 a local bare repository as origin) and a loopback server standing in for GitHub's REST API."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -31,6 +32,7 @@ def test_dispatch_in_pull_request_mode_pushes_a_branch_and_opens_a_pull_request(
     [(method, path, body)] = github.calls
     assert (method, path) == ("POST", "/repos/acme/app/pulls") and body["head"] == branch and body["base"] == "main"
     assert "```diff" in body["body"] and "+def from_roman" in body["body"]
+    assert "No change to propose" not in body["body"]
     assert "| tests before | 1 errors |" in summary and "| tests after | 18 passed |" in summary
     assert "<details>" in summary and "opened https://github.test/acme/app/pull/12" in summary
 
@@ -138,6 +140,8 @@ def test_untrusted_text_never_reaches_a_shell_script_through_an_expression():
         scripts = [step["run"] for step in _steps(text) if "run" in step]
         for script in scripts:
             assert "${{" not in script, f"{path}: an expression inside run:"
+            # run in the checkout, `python -m X` imports the checkout's X/ first: its code, the job's secrets
+            assert not re.search(r"python3?\s+(?!-I\b)(\S+\s+)*-m\b", script), f"{path}: python -m without -I"
 
 
 def _steps(document: dict) -> list[dict]:
