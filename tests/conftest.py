@@ -1,10 +1,11 @@
 """Shared fixtures: a Docker engine (or a clear skip, which MAKEGREEN_REQUIRE_DOCKER=1 turns into a failure),
-the base image to build sandbox images from, and throwaway git repositories."""
+the base image to build sandbox images from, throwaway git repositories, and the Action's simulated runner."""
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,22 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
             continue
         found[relative.as_posix()] = path.read_bytes()
     return found
+
+
+@pytest.fixture
+def github():
+    """A fake of GitHub's REST API on loopback (tests/github_runner.py)."""
+    from tests.github_runner import FakeGitHub
+
+    fake = FakeGitHub()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def runner_python(tmp_path_factory) -> Path:
+    """The runner's Python, as actions/setup-python leaves it: a fresh environment (seeing this machine's
+    packages, so that the install step needs no network) into which the action's own step installs makegreen."""
+    folder = tmp_path_factory.mktemp("runner") / "python"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(folder)], check=True)
+    return folder / "bin"

@@ -214,7 +214,8 @@ def run_action(repo: Path, tmp_path: Path, runner_python: Path, event_name: str,
                 GITHUB_ACTION_PATH=str(ROOT), GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"),
                 ACTIONS_RUNTIME_TOKEN=RUNTIME_TOKEN, HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9",
                 NO_PROXY="127.0.0.1,localhost", MAKEGREEN_LOCAL="0",
-                MAKEGREEN_BASE_IMAGE=os.environ.get("MAKEGREEN_BASE_IMAGE", "python:3.12-slim"), **extra_env)
+                MAKEGREEN_BASE_IMAGE=os.environ.get("MAKEGREEN_BASE_IMAGE", "python:3.12-slim"))
+    base.update(extra_env)
     steps: dict[str, dict] = {}
     log = ""
     for step in ACTION["runs"]["steps"]:

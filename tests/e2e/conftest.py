@@ -1,30 +1,11 @@
-"""Fixtures of the Action's tests: the runner's Python, the fake GitHub, and a checkout with its origin."""
+"""The Action's tests' checkout (the runner's Python and the fake GitHub are in tests/conftest.py)."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import git, make_repo
-from tests.github_runner import FakeGitHub
-
-
-@pytest.fixture
-def github():
-    fake = FakeGitHub()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="session")
-def runner_python(tmp_path_factory) -> Path:
-    """The runner's Python, as actions/setup-python leaves it: a fresh environment (seeing this machine's
-    packages, so that the install step needs no network) into which the action's own step installs makegreen."""
-    folder = tmp_path_factory.mktemp("runner") / "python"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(folder)], check=True)
-    return folder / "bin"
 
 
 @pytest.fixture

