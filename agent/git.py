@@ -82,6 +82,18 @@ def _committed(repo, path: str) -> bytes | None:
         return None
 
 
+def uncommitted(root: Path, original: Mapping[str, bytes | None], paths: Sequence[str]) -> list[str]:
+    """Those of paths whose content (as original holds it) differs from the last commit: work of the user's that
+    a rewrite of the file would replace. Outside git, none can be told."""
+    repo = open_repo(root)
+    if repo is None:
+        return []
+    relative = os.path.relpath(root, repo.working_tree_dir)
+    return [path for path in paths
+            if _committed(repo, os.path.normpath(os.path.join(relative, path)).replace(os.sep, "/"))
+            != original.get(path)]
+
+
 def commit_fix(root: Path, original: Mapping[str, bytes | None], paths: Sequence[str], message: str,
                branch: str | None, hooks: bool = True) -> str:
     """Commit exactly the applied fix (on a new branch when asked) and return the commit's id. The commit goes
@@ -94,7 +106,7 @@ def commit_fix(root: Path, original: Mapping[str, bytes | None], paths: Sequence
     relative = os.path.relpath(root, repo.working_tree_dir)
     in_repo = [os.path.normpath(os.path.join(relative, path)).replace(os.sep, "/") for path in paths]
     # a file the fix touched that held uncommitted work of the user's would be committed along with it
-    mixed = [path for path, full in zip(paths, in_repo) if _committed(repo, full) != original.get(path)]
+    mixed = uncommitted(root, original, paths)
     if mixed:
         raise CommitRefused(f"the fix is applied but not committed: {', '.join(mixed)} held uncommitted changes "
                             "of yours, which a commit would include. Review with git diff, then commit by hand")

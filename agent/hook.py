@@ -11,14 +11,16 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from sandbox.owner import owned_tempdir
+
 from . import LAUNCH
 from .errors import ApplyConflict, ConfigError
 from .git import git_path, open_repo
+from .workspace import TEMP_PREFIXES
 
 HOOK = "pre-commit"
 MARKER = "# makegreen pre-commit hook"
@@ -113,7 +115,7 @@ def export_staged(root: Path) -> Staged:
     if repo is None:
         raise ConfigError(f"{root} is not in a git repository: the hook tests what is staged")
     top = Path(repo.working_tree_dir)
-    folder = Path(tempfile.mkdtemp(prefix="makegreen-staged-"))
+    folder = owned_tempdir(TEMP_PREFIXES[1])
     try:
         # checkout-index writes the index's content (not the working tree's); --prefix keeps it out of the tree
         subprocess.run(["git", "checkout-index", "--all", f"--prefix={folder}/"], cwd=top, check=True,

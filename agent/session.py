@@ -21,7 +21,7 @@ from .context.prompt import ContextLimits
 from .models.dialects import ModelSettings, context_window, reserved_output
 from .models.pricing import price_for
 from .trajectory import TrajectoryWriter, save_snapshot
-from .workspace import Workspace, save_text, state_dir
+from .workspace import Workspace, interrupts_deferred, save_text, save_undo, state_dir
 
 Emit = Callable[[ev.Event], None]
 
@@ -102,10 +102,13 @@ def make_sandboxes(settings: Settings, root: Path, files: Mapping[str, bytes], r
         return local
     from sandbox.container import DockerSandbox, Limits, connect
     client = connect(timeout=settings.test_timeout + 60)
-    image = project_image(client, settings, files, lambda line: emit(ev.Status(line)))
+    def build() -> str:
+        return project_image(client, settings, files, lambda line: emit(ev.Status(line)))
+
     limits = Limits(memory=settings.memory, cpus=settings.cpus, pids=settings.pids,
                     labels={"makegreen.run": run_id})
-    return [DockerSandbox(client, image, limits) for _ in range(count)]
+    image = build()
+    return [DockerSandbox(client, image, limits, rebuild=build) for _ in range(count)]
 
 
 def make_slots(settings: Settings, root: Path, workspace: Workspace, run_id: str, stack: ExitStack,
@@ -246,7 +249,7 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
         emit(event)
 
     try:
-        with ExitStack() as stack:
+        with CleanUp() as stack:
             if wants_local(settings) and replay_model is None:
                 settings = with_local_default(settings, both)
             if settings.serve:
@@ -280,9 +283,9 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
                 patch = run_dir / "changes.patch"
                 save_text(patch, summary["diff"])
                 if settings.apply:
+                    _before_apply(root, workspace, run_dir, summary, both)
                     try:
-                        workspace.apply(patch)
-                        summary["applied"] = True
+                        workspace.apply(patch, on_written=lambda: summary.update(applied=True))
                     except ApplyConflict as exc:
                         summary.update(status="conflict", message=str(exc), conflicts=exc.paths)
                     if summary["applied"] and (settings.commit or settings.branch):
@@ -297,10 +300,11 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
                 save_text(patch, workspace.diff())
                 summary["message"] = f"your files are untouched; the best attempt is in {os.path.relpath(patch)}"
                 if settings.apply_partial and settings.apply:
+                    _before_apply(root, workspace, run_dir, summary, both)
                     try:
-                        workspace.apply(patch)
-                        summary.update(applied=True, message=f"the best attempt (not green) was applied "
-                                                             f"(--apply-partial); its patch is {os.path.relpath(patch)}")
+                        workspace.apply(patch, on_written=lambda: summary.update(
+                            applied=True, message=f"the best attempt (not green) was applied (--apply-partial); "
+                                                  f"its patch is {os.path.relpath(patch)}"))
                     except ApplyConflict as exc:
                         summary.update(status="conflict", message=str(exc), conflicts=exc.paths)
     except KeyboardInterrupt:
@@ -310,9 +314,10 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
         summary.update(status="error", message=str(exc))
         raise
     finally:
-        summary["seconds"] = round(clock() - started, 3)
-        both(ev.Finished(dict(summary)))
-        trajectory.close()
+        with interrupts_deferred():  # the record's last line is written whole, whatever arrives
+            summary["seconds"] = round(clock() - started, 3)
+            both(ev.Finished(dict(summary)))
+            trajectory.close()
     return summary
 
 
@@ -326,6 +331,27 @@ def make_budget(settings: Settings, emit: Emit) -> Budget:
                        f"budget ({settings.budget_tokens:,} tokens) holds"))
         usd = None
     return Budget(settings.budget_tokens, usd, price, settings.timeout)
+
+
+def _before_apply(root: Path, workspace: Workspace, run_dir: Path, summary: dict[str, Any], emit: Emit) -> None:
+    """Keep the way back (`makegreen undo`), and say which files held uncommitted work the fix replaces."""
+    from .git import uncommitted
+
+    changes = workspace.changes()
+    save_undo(run_dir, workspace.original, changes)
+    dirty = uncommitted(root, workspace.original, [path for path in changes if path in workspace.original])
+    summary["overwrote_uncommitted"] = dirty
+    if dirty:
+        emit(ev.Status(f"{', '.join(dirty)} held uncommitted changes of yours, which the fix replaces; "
+                       f"`makegreen undo {summary['run_id']}` puts them back"))
+
+
+class CleanUp(ExitStack):
+    """The run's clean-up (the engine, the sandboxes, the copies) runs whole: an interrupt during it waits."""
+
+    def __exit__(self, *exc) -> bool:
+        with interrupts_deferred():
+            return super().__exit__(*exc)
 
 
 def _commit(settings: Settings, root: Path, workspace: Workspace, summary: dict[str, Any], emit: Emit) -> None:

@@ -5,7 +5,9 @@ still holds what the snapshot saw.
 """
 from __future__ import annotations
 
+import base64
 import difflib
+import json
 import os
 import shutil
 import signal
@@ -13,11 +15,14 @@ import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
+
+from sandbox.owner import Owner, owned_tempdir, remove_dead_tempdirs
 
 from .errors import ApplyConflict, ConfigError
 
 STATE_DIR = ".makegreen"
+TEMP_PREFIXES = ("makegreen-ws-", "makegreen-staged-")  # the run's copy of the tree; the hook's staged export
 MAX_FILE_BYTES = 5 * 1024 * 1024
 _WALK_SKIP = {".git", STATE_DIR, ".venv", "venv", "__pycache__", ".tox", ".nox", "node_modules", ".mypy_cache",
               ".pytest_cache", ".ruff_cache", "build", "dist"}
@@ -73,8 +78,18 @@ class Workspace:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.original: dict[str, bytes] = {}
-        self.dir = Path(tempfile.mkdtemp(prefix="makegreen-ws-"))
+        for prefix in TEMP_PREFIXES:  # copies left by runs that were killed (SIGKILL, a power cut)
+            remove_dead_tempdirs(prefix)
+        self.dir = owned_tempdir(TEMP_PREFIXES[0])
         self._synced: dict[str, bytes | None] = {}
+        try:
+            self._copy()
+        except BaseException:  # an interrupt while copying: the half copy goes too
+            self.close()
+            raise
+        self._synced = dict(self.original)
+
+    def _copy(self) -> None:
         for path in list_files(self.root):
             source = self.root / path
             if source.is_symlink():
@@ -88,13 +103,12 @@ class Workspace:
             self.original[path] = content
             (self.dir / path).parent.mkdir(parents=True, exist_ok=True)
             (self.dir / path).write_bytes(content)
-        self._synced = dict(self.original)
 
     def fork(self) -> "Workspace":
         """Another private copy of the same snapshot (for a candidate), at the snapshot."""
         twin = object.__new__(Workspace)
         twin.root, twin.original = self.root, self.original
-        twin.dir = Path(tempfile.mkdtemp(prefix="makegreen-ws-"))
+        twin.dir = owned_tempdir(TEMP_PREFIXES[0])
         shutil.copytree(self.dir, twin.dir, symlinks=True, dirs_exist_ok=True)
         twin._synced = dict(self.original)  # its sandbox starts from the snapshot
         twin.restore({})
@@ -156,18 +170,49 @@ class Workspace:
                     removed += 1
         return f"+{added} −{removed} lines since the start"
 
-    def apply(self, patch_path: Path) -> list[str]:
+    def apply(self, patch_path: Path, on_written: Callable[[], None] | None = None) -> list[str]:
         """Write the changes into the user's tree, all or none; on a conflict, save the patch and raise."""
-        return write_all(self.root, self.original, self.changes(), patch_path, self.diff())
+        return write_all(self.root, self.original, self.changes(), patch_path, self.diff(), on_written=on_written)
 
     def close(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, bytes | None], patch_path: Path,
-              diff: str, why: str = "changed while makegreen ran") -> list[str]:
-    """Write changes into root, all or none: a file that no longer holds what original says, or a folder that
-    refuses a write, stops it before any file is replaced; the patch is saved instead and the error says where."""
+              diff: str, why: str = "changed while makegreen ran", on_written: Callable[[], None] | None = None,
+              before_write: Callable[[], None] | None = None) -> list[str]:
+    """Write changes into root, all or none, under the repository's apply lock (every makegreen run, hook and
+    Action on this tree takes it): a file that no longer holds what original says, or a folder that refuses a
+    write, stops it before any file is replaced; the patch is saved instead and the error says where. The new
+    contents are staged under .makegreen/ and a journal names them before the first rename, so a run killed in the
+    middle is finished by the next one (recover). on_written runs once every file is in place; an interrupt
+    during the write waits for it and is raised after. before_write: the tests' way into the gap before the
+    final check."""
+    state = state_dir(root)
+    with apply_lock(state):
+        recover(root)
+        _check_unchanged(root, original, changes, patch_path, diff, why)
+        with interrupts_deferred():
+            staging = owned_tempdir(".staging-", state)
+            try:
+                staged = _stage_all(root, changes, staging, patch_path, diff)
+                if before_write is not None:
+                    before_write()
+                # checked again with everything staged: what changed since the first check is not overwritten
+                _check_unchanged(root, original, changes, patch_path, diff, why)
+                journal = state / f"apply-{staging.name}.json"
+                save_text(journal, json.dumps({"files": [{"path": path, "temp": temp} for path, temp in staged]}))
+                _finish(root, staged)
+                journal.unlink()
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            if on_written is not None:
+                on_written()
+    return list(changes)
+
+
+def _check_unchanged(root: Path, original: Mapping[str, bytes], changes: Mapping[str, bytes | None],
+                     patch_path: Path, diff: str, why: str) -> None:
     conflicts = [path for path in changes if _read(root / path) != original.get(path)]
     if conflicts:
         save_text(patch_path, diff)
@@ -176,26 +221,104 @@ def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, b
             f"The change is saved in {patch_path}: apply it with `git apply {patch_path}`",
             conflicts, str(patch_path),
         )
-    with _interrupts_held():
-        staged = []
-        try:
-            # every file is written beside its target first: a folder that refuses a write stops it all here,
-            # before any file of the user's is replaced
-            for path, content in changes.items():
-                if content is not None:
-                    staged.append((path, _stage(root / path, content)))
-        except OSError as exc:
-            for _path, temp in staged:
-                Path(temp).unlink(missing_ok=True)
-            save_text(patch_path, diff)
-            raise ConfigError(f"cannot write into {root} ({exc}); nothing was applied. The change is "
-                              f"saved in {patch_path}") from exc
-        for path, temp in staged:
-            os.replace(temp, root / path)
+
+
+def _stage_all(root: Path, changes: Mapping[str, bytes | None], staging: Path, patch_path: Path,
+               diff: str) -> list[tuple[str, str | None]]:
+    """Every new content written in full first, in staging (or beside its target where staging is on another
+    filesystem, so that the rename stays atomic); (path, temp), temp None for a file to remove."""
+    staged: list[tuple[str, str | None]] = []
+    try:
         for path, content in changes.items():
-            if content is None:
-                (root / path).unlink(missing_ok=True)
-    return list(changes)
+            staged.append((path, None if content is None else _stage(root / path, content, staging)))
+    except OSError as exc:
+        for _path, temp in staged:
+            if temp:
+                Path(temp).unlink(missing_ok=True)
+        save_text(patch_path, diff)
+        raise ConfigError(f"cannot write into {root} ({exc}); nothing was applied. The change is "
+                          f"saved in {patch_path}") from exc
+    return staged
+
+
+def _finish(root: Path, staged: list[tuple[str, str | None]]) -> None:
+    """The renames (and removals) themselves: each atomic; a temp already gone was moved in by an earlier try."""
+    for path, temp in staged:
+        if temp is None:
+            (root / path).unlink(missing_ok=True)
+        elif os.path.exists(temp):
+            os.replace(temp, root / path)
+
+
+def recover(root: Path) -> list[str]:
+    """Finish the writes that a killed run left half done (its journal is there and its process is gone): every
+    file it had staged goes in, as it would have. Returns the paths written; the staging of runs killed before
+    their journal was written is removed (nothing of theirs had reached the tree)."""
+    folder = root / STATE_DIR
+    written: list[str] = []
+    if not folder.is_dir():
+        return written
+    for journal in sorted(folder.glob("apply-.staging-*.json")):
+        staging = folder / journal.name[len("apply-"):-len(".json")]
+        owner = Owner.from_tag(staging.name[len(".staging-"):].rsplit("-", 1)[0])
+        if owner is None or owner.alive() is not False:
+            continue
+        try:
+            staged = [(item["path"], item["temp"]) for item in json.loads(journal.read_text())["files"]]
+        except (ValueError, KeyError, TypeError):  # a journal cut short was never acted on: nothing was renamed
+            staged = []
+        _finish(root, staged)
+        written += [path for path, _temp in staged]
+        journal.unlink()
+        shutil.rmtree(staging, ignore_errors=True)
+    remove_dead_tempdirs(".staging-", str(folder))
+    return written
+
+
+@contextmanager
+def apply_lock(state: Path) -> Iterator[None]:
+    """One writer at a time per repository (an advisory lock: other makegreen processes wait on it)."""
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no lock, the double check still holds
+        yield
+        return
+    with open(state / "apply.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+UNDO = "undo.json"  # in a run's record: what its apply replaced, and what it wrote
+
+
+def save_undo(run_dir: Path, original: Mapping[str, bytes], changes: Mapping[str, bytes | None]) -> None:
+    """Keep, before the apply, each file's content before and after it, for `makegreen undo`."""
+    def text(content: bytes | None) -> str | None:
+        return None if content is None else base64.b64encode(content).decode()
+
+    save_text(run_dir / UNDO, json.dumps({path: {"before": text(original.get(path)), "after": text(new)}
+                                          for path, new in changes.items()}))
+
+
+def undo(root: Path, run_dir: Path) -> list[str]:
+    """Put back what a run's apply replaced, all or none: refused (ApplyConflict) for any file that changed since
+    the apply, and ConfigError when the run applied nothing."""
+    path = run_dir / UNDO
+    if not path.is_file():
+        raise ConfigError(f"run {run_dir.name} wrote nothing into your files: there is nothing to undo")
+    data = json.loads(path.read_text(encoding="utf-8"))
+
+    def content(value: str | None) -> bytes | None:
+        return None if value is None else base64.b64decode(value)
+
+    after = {name: content(item["after"]) for name, item in data.items()}
+    before = {name: content(item["before"]) for name, item in data.items()}
+    diff = "".join(unified(name, after[name], before[name]) for name in sorted(data))
+    return write_all(root, {k: v for k, v in after.items() if v is not None}, before, run_dir / "undo.patch", diff,
+                     why="changed since the run applied its fix")
 
 
 def unified(path: str, old: bytes | None, new: bytes | None) -> str:
@@ -221,13 +344,24 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _stage(target: Path, content: bytes) -> str:
-    """Write content beside target (same filesystem, so the rename is atomic), with the mode and owner that the
-    file has, or for a new file that its folder gives: the user's, whoever runs makegreen (sudo included)."""
+def _stage(target: Path, content: bytes, staging: Path) -> str:
+    """Write content into staging (or beside target, when staging is on another filesystem and a rename from it
+    would not be atomic), with the mode and owner that the file has, or for a new file that its folder gives: the
+    user's, whoever runs makegreen (sudo included)."""
     _make_parents(target.parent)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".makegreen", dir=target.parent)
+    # what would make the rename fail is found now, before any file is replaced
+    if not target.parent.is_dir():
+        raise NotADirectoryError(f"{target.parent} is not a folder")
+    if target.is_dir():
+        raise IsADirectoryError(f"{target} is a folder")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{target.parent} may not be written")
+    where = staging if os.stat(staging).st_dev == os.stat(target.parent).st_dev else target.parent
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".makegreen", dir=where)
     with os.fdopen(fd, "wb") as handle:
         handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
     if target.exists():
         info = target.stat()
         os.chmod(temp, stat.S_IMODE(info.st_mode))
@@ -265,20 +399,27 @@ def save_text(path: Path, text: str) -> None:
 
 
 @contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait while the files are written: the write takes milliseconds, and a half-written
-    change is the one outcome that must never happen. The run is over by then, so nothing is left to stop."""
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait while the block runs (a write of milliseconds; the clean-up at the end of a run),
+    and are raised as KeyboardInterrupt when it is done: never lost, never in the middle."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    arrived: list[int] = []
+
+    def note(signum, frame) -> None:
+        arrived.append(signum)
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if arrived:
+        raise KeyboardInterrupt
 
 
 def state_dir(root: Path) -> Path:

@@ -9,17 +9,19 @@ from __future__ import annotations
 import io
 import os
 import posixpath
+import secrets
 import shutil
 import socket
 import tarfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from .base import RunResult, SandboxError, SandboxUnavailable, pytest_argv, python_path
 from .capture import CappedOutput
 from .image import LABEL, PLUGIN_DIR
+from .owner import Owner
 from .results import parse_report
 
 WORKDIR = "/workspace"
@@ -98,33 +100,52 @@ def _parents(directory: str) -> list[str]:
 class DockerSandbox:
     kind = "docker"
 
-    def __init__(self, client, image: str, limits: Limits = Limits()) -> None:
+    def __init__(self, client, image: str, limits: Limits = Limits(),
+                 rebuild: Callable[[], str] | None = None) -> None:
         self._client = client
         self._image = image
+        self._rebuild = rebuild  # the image again, should another run's prune remove it before the start
         self._limits = limits
         self._container = None
+        self._name = ""
         self._pythonpath = PLUGIN_DIR
 
     def start(self, files: Mapping[str, bytes]) -> None:
         import docker.errors
 
-        limits = self._limits
         remove_orphans(self._client)
+        # named before it exists: an interrupt between the engine creating it and the SDK returning it still
+        # leaves close() a handle to remove it by
+        self._name = f"makegreen-{Owner.me().tag()}-{secrets.token_hex(4)}"
         try:
-            self._container = self._client.containers.run(
-                self._image, ["sleep", "infinity"], detach=True, init=True,
-                network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
-                mem_limit=limits.memory, memswap_limit=limits.memory,
-                nano_cpus=int(min(limits.cpus, os.cpu_count() or 1) * 1e9),
-                pids_limit=limits.pids, tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777"},
-                working_dir=WORKDIR, labels={LABEL: "1", **owner_labels(), **limits.labels},
-                environment={"HOME": "/tmp", "USER": "makegreen", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-                             "PYTHONNOUSERSITE": "1"},
-            )
+            self._container = self._create()
+        except docker.errors.ImageNotFound as exc:
+            # another run's `sandbox prune` removed the project image between its build and this start
+            if self._rebuild is None:
+                raise SandboxError(f"the sandbox image {self._image} is gone (removed while this run started: a "
+                                   "`makegreen sandbox prune` elsewhere?); run again to rebuild it") from exc
+            self._image = self._rebuild()
+            try:
+                self._container = self._create()
+            except docker.errors.APIError as again:
+                raise SandboxError(f"the sandbox container could not start: {again.explanation or again}") from again
         except docker.errors.APIError as exc:
             raise SandboxError(f"the sandbox container could not start: {exc.explanation or exc}") from exc
         self._pythonpath = python_path(files, WORKDIR, PLUGIN_DIR)
         self.sync(files)
+
+    def _create(self):
+        limits = self._limits
+        return self._client.containers.run(
+            self._image, ["sleep", "infinity"], detach=True, init=True, name=self._name,
+            network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            mem_limit=limits.memory, memswap_limit=limits.memory,
+            nano_cpus=int(min(limits.cpus, os.cpu_count() or 1) * 1e9),
+            pids_limit=limits.pids, tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777"},
+            working_dir=WORKDIR, labels={LABEL: "1", **owner_labels(), **limits.labels},
+            environment={"HOME": "/tmp", "USER": "makegreen", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+                         "PYTHONNOUSERSITE": "1"},
+        )
 
     def sync(self, changes: Mapping[str, bytes | None]) -> None:
         written = {path: content for path, content in changes.items() if content is not None}
@@ -191,12 +212,21 @@ class DockerSandbox:
                 pass
 
     def close(self) -> None:
-        if self._container is not None:
-            try:
-                self._container.remove(force=True)
-            except Exception:  # already gone, or the engine went away: nothing left to clean here
-                pass
-            self._container = None
+        """Remove the container: by its handle, or by its name when an interrupt came before the handle did."""
+        import docker.errors
+
+        target = self._container or self._name
+        self._container, self._name = None, ""
+        if not target:
+            return
+        try:
+            if isinstance(target, str):
+                target = self._client.containers.get(target)
+            target.remove(force=True)
+        except docker.errors.NotFound:
+            pass  # never created, or gone already
+        except Exception:  # the engine went away, or its removal is under way: nothing left to do here
+            pass
 
 
 RESULTS_LIMIT = 64 * 1024 * 1024
@@ -229,13 +259,16 @@ def _unframe(data: bytes) -> tuple[str, tuple[str, ...]]:
 
 
 def owner_labels() -> dict[str, str]:
-    """Who started a container: enough to tell, later, that its run is over."""
-    return {f"{LABEL}.host": socket.gethostname(), f"{LABEL}.pid": str(os.getpid())}
+    """Who started a container: enough to tell, later, that its run is over (sandbox/owner.py)."""
+    return {f"{LABEL}.owner": Owner.me().tag(), f"{LABEL}.host": socket.gethostname(), f"{LABEL}.pid": str(os.getpid())}
 
 
 def _owner_alive(labels: Mapping[str, str]) -> bool | None:
     """Whether the process that started the container still runs; None when it ran on another host."""
-    if labels.get(f"{LABEL}.host") != socket.gethostname():
+    owner = Owner.from_tag(labels.get(f"{LABEL}.owner", ""))
+    if owner is not None:
+        return owner.alive()
+    if labels.get(f"{LABEL}.host") != socket.gethostname():  # labelled by an older makegreen
         return None
     try:
         os.kill(int(labels.get(f"{LABEL}.pid", "0")), 0)
@@ -250,16 +283,18 @@ def remove_orphans(client, everything: bool = False) -> list[str]:
     """Remove makegreen's containers whose run is over: those whose process on this host is gone (a run killed
     before it could clean up), and stopped ones started from another host. A container of a live run is never
     touched, running or not: another run on this engine may have just created it. With everything, remove every
-    makegreen container."""
+    makegreen container. Containers that vanish meanwhile (their own run removed them) are no error."""
     import docker.errors
 
     removed = []
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
-        owner = _owner_alive(container.labels)
-        if everything or owner is False or (owner is None and container.status in ("exited", "dead")):
+    # sparse: the listing's own data, no inspect per container (one removed meanwhile would fail the listing)
+    for container in client.containers.list(all=True, sparse=True, filters={"label": LABEL}):
+        labels = container.attrs.get("Labels") or {}
+        owner = _owner_alive(labels)
+        if everything or owner is False or (owner is None and container.attrs.get("State") in ("exited", "dead")):
             try:
                 container.remove(force=True)
-                removed.append(container.name)
+                removed.append((container.attrs.get("Names") or [container.id[:12]])[0].lstrip("/"))
             except docker.errors.NotFound:  # another run's cleanup got there first
                 pass
             except docker.errors.APIError as exc:  # 409: its removal is already under way

@@ -1,9 +1,6 @@
 """The `makegreen` command. The only place that turns failures into messages and exit codes."""
 from __future__ import annotations
 
-import signal
-import sys
-
 import typer
 
 from . import hook as hook_cli
@@ -12,7 +9,7 @@ from .bench import bench_command
 from .config import config_command
 from .doctor import doctor_command
 from .github import github_command
-from .runs import replay_command, runs_command, show_command
+from .runs import recover_command, replay_command, runs_command, show_command, undo_command
 from .serve import serve_command
 from .solve import solve_command
 
@@ -30,6 +27,8 @@ app.command("serve")(serve_command)
 app.command("runs")(runs_command)
 app.command("show")(show_command)
 app.command("replay")(replay_command)
+app.command("undo")(undo_command)
+app.command("recover")(recover_command)
 app.command("bench")(bench_command)
 app.command("github", hidden=True)(github_command)
 app.add_typer(sandbox_cli.app, name="sandbox")
@@ -41,11 +40,8 @@ def _root() -> None:
     """makegreen: failing tests in, a green implementation out."""
 
 
-def _terminate(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main() -> None:
-    # SIGTERM (a CI job cancelled, a killed hook) cleans up exactly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, _terminate)
-    sys.exit(app())
+    """The entry point, kept for `from agent.cli import main`: agent/launch.py does the work."""
+    from ..launch import main as launch
+
+    launch()

@@ -19,8 +19,16 @@ STATUS_EXIT = {"green": EXIT_GREEN, "already_green": EXIT_GREEN, "not_solved": E
                "conflict": EXIT_CONFLICT, "not_committed": EXIT_NOT_COMMITTED}
 
 
+_told: list[int] = []  # an interrupt's message was printed (agent/launch.py prints one where none was)
+
+
+def interrupt_told() -> bool:
+    return bool(_told)
+
+
 def exit_code_for(error: BaseException) -> int:
     if isinstance(error, KeyboardInterrupt):
+        _told.append(1)  # every caller prints the interrupt's message (or puts it in the JSON summary)
         return EXIT_INTERRUPTED
     if isinstance(error, (ConfigError, TestSuiteError)):
         return EXIT_USAGE

@@ -19,7 +19,7 @@ from ..records import find_run, list_runs, steps, summary_of, when
 from ..trajectory import read_records
 from ..ui.summary import headline, summary_rows
 from ..workspace import find_root
-from .boundary import STATUS_EXIT, run_guarded
+from .boundary import EXIT_CONFLICT, STATUS_EXIT, run_guarded
 
 SHOWN_LINES = 14  # of thinking and feedback, unless --full
 
@@ -156,5 +156,40 @@ def replay_command(
             for line in summary["divergences"]:
                 print(f"diverged: {line}")
         return 0 if summary["reproduced"] else STATUS_EXIT["not_solved"]
+
+    raise typer.Exit(run_guarded(body))
+
+
+def undo_command(
+    run: str = typer.Argument("last", help="A run's id (or a unique start of it), last, or a run's folder."),
+) -> None:
+    """Put back what a run's apply replaced in your files, exactly; refused (exit 5, nothing written) for any file
+    that changed since."""
+    from ..errors import ApplyConflict
+    from ..workspace import undo
+
+    def body() -> int:
+        root = find_root(Path.cwd())
+        folder = find_run(root, run)
+        try:
+            restored = undo(root, folder)
+        except ApplyConflict as exc:
+            print(f"makegreen: {exc}", file=sys.stderr)
+            return EXIT_CONFLICT
+        print(f"makegreen: put back {', '.join(restored)} as they were before run {folder.name}")
+        return 0
+
+    raise typer.Exit(run_guarded(body))
+
+
+def recover_command() -> None:
+    """Finish an apply that a killed makegreen left half done (the next run does this too, first)."""
+    from ..workspace import recover
+
+    def body() -> int:
+        written = recover(find_root(Path.cwd()))
+        print(f"makegreen: finished an interrupted apply: {', '.join(written)}" if written
+              else "makegreen: nothing to recover")
+        return 0
 
     raise typer.Exit(run_guarded(body))

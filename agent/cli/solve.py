@@ -17,7 +17,7 @@ from ..session import resolve_targets, run_solve, wants_local
 from .local import assemble_with_bar
 from ..ui import PlainRenderer, TerminalRenderer
 from ..workspace import find_root
-from .boundary import STATUS_EXIT, describe, exit_code_for
+from .boundary import EXIT_INTERRUPTED, STATUS_EXIT, describe, exit_code_for
 
 
 def solve_command(
@@ -99,11 +99,14 @@ def solve_command(
             raise
         code = exit_code_for(error)  # re-raises what it does not know: a bug shows its traceback
         text, detail = describe(error)
+        if code == EXIT_INTERRUPTED and finished.get("applied"):  # it came after the write: say so
+            text = ("interrupted after the fix was written: it is in your files ("
+                    + ", ".join(finished.get("changed_files") or []) + ")")
         if isinstance(render, TerminalRenderer):
             render.close()
         summary = {**finished, "status": finished.get("status", "error"), "message": text}
         if not json_output:
-            print(f"makegreen: error: {text}" if code != 130 else f"makegreen: {text}", file=sys.stderr)
+            print(f"makegreen: error: {text}" if code != EXIT_INTERRUPTED else f"makegreen: {text}", file=sys.stderr)
             if detail:
                 print(detail, file=sys.stderr)
         elif detail:

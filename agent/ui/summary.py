@@ -52,6 +52,9 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("lost tests", "; ".join(summary["lost_tests"][:5])))
     if summary.get("special_cases"):
         rows.append(("flagged", "; ".join(summary["special_cases"][:5])))
+    if summary.get("overwrote_uncommitted") and summary.get("applied"):
+        rows.append(("replaced", ", ".join(summary["overwrote_uncommitted"]) + " held uncommitted changes; "
+                     f"`makegreen undo {summary.get('run_id', 'RUN')}` puts them back"))
     if summary.get("refused"):
         rows.append(("refused", "; ".join(item["path"] for item in summary["refused"][:8])
                      + " (protected: the model may not write them)"))
