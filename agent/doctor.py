@@ -48,9 +48,14 @@ def check_image(client, settings: Settings, files: Mapping[str, bytes]) -> list[
         client.images.get(settings.base_image)
         checks = [Check("base image", OK, f"{settings.base_image} is here")]
     except docker.errors.ImageNotFound:
-        checks = [Check("base image", WARN, f"{settings.base_image} is not here; the first run pulls it",
-                        "without a registry: sudo sandbox/build-offline-base.sh, then "
-                        "MAKEGREEN_BASE_IMAGE=makegreen-base:offline")]
+        offline = ("without a registry: sudo sandbox/build-offline-base.sh, then "
+                   "MAKEGREEN_BASE_IMAGE=makegreen-base:offline")
+        try:  # the registry's answer for the image, without pulling it: would the first run's pull work?
+            client.images.get_registry_data(settings.base_image)
+            checks = [Check("base image", WARN, f"{settings.base_image} is not here; the first run pulls it", "")]
+        except docker.errors.APIError as exc:
+            checks = [Check("base image", FAIL, f"{settings.base_image} is not here and cannot be pulled "
+                            f"({exc.explanation or exc})", offline)]
     deps = find_dependencies(files)
     built = client.images.list(name=IMAGE_REPO)
     wanted = f"{len(deps.requirements)} requirement(s), {len(deps.files)} requirements file(s)"
@@ -99,14 +104,44 @@ def check_backend(settings: Settings, make_client: Callable[[], object],
     except openai.APIStatusError as exc:
         return [Check("model backend", WARN, f"{where} lists no models (HTTP {exc.status_code})",
                       "fine if the server does not implement /models")]
-    if settings.model not in models:
-        offered = ", ".join(models[:12]) + (" …" if len(models) > 12 else "")
+    # what a run does first, for real: an authenticated request for the model (listing models often needs no key)
+    problem = _ask(make_client(), settings.model)
+    offered = ", ".join(models[:12]) + (" …" if len(models) > 12 else "")
+    if problem == "key":
+        return [Check("model backend", FAIL, f"{where} lists models but refused the API key for a request",
+                      "check OPENAI_API_KEY / --api-key")]
+    if problem == "model":
         return [Check("model", FAIL, f"{settings.model} is not served at {where}; offered: {offered or 'none'}",
                       "--model NAME, MAKEGREEN_MODEL, or model = in [tool.makegreen]")]
+    if problem:
+        return [Check("model backend", FAIL, f"{where} failed a request for {settings.model}: {problem}", "")]
+    if settings.model not in models:  # the server answers for it anyway (llama.cpp serves whatever it loaded)
+        return [Check("model backend", WARN, f"{where} answers for {settings.model}, though it lists only: "
+                      f"{offered or 'none'}", "fine for a server that serves one model under any name")]
     return [Check("model backend", OK, f"{where} answers and serves {settings.model}")]
 
 
-def check_repo(root: Path, environ: Mapping[str, str]) -> list[Check]:
+def _ask(client, model: str) -> str | None:
+    """A one-token request, as a run's first one is made: None when it is answered (or refused only for its size),
+    "key" when the key is refused, "model" when the model is unknown, else what went wrong."""
+    import openai
+
+    try:
+        client.chat.completions.create(model=model, messages=[{"role": "user", "content": "ping"}], max_tokens=1)
+    except (openai.AuthenticationError, openai.PermissionDeniedError):
+        return "key"
+    except openai.NotFoundError:
+        return "model"
+    except openai.APIConnectionError as exc:
+        return f"cannot reach it ({exc.__cause__ or exc})"
+    except openai.APIStatusError as exc:
+        if exc.status_code in (400, 422):  # answered, but the tiny request itself was refused (a reasoning model)
+            return None
+        return f"HTTP {exc.status_code}"
+    return None
+
+
+def check_repo(root: Path, environ: Mapping[str, str], trust: str = "trusted") -> list[Check]:
     from sandbox.local import find_python
 
     from .workspace import _git
@@ -122,8 +157,14 @@ def check_repo(root: Path, environ: Mapping[str, str]) -> list[Check]:
     except (LookupError, getattr(git, "InvalidGitRepositoryError", LookupError)):
         checks = [Check("repository", WARN, f"{root} is not a git repository (or git is not installed); every "
                         "file there is the project", "git init, so that ignored files stay out of the sandbox")]
+    if trust == "untrusted":
+        return checks + [Check("tests", WARN, "not collected: collecting runs the checkout's code (conftest.py, "
+                               "test modules) on this machine, and it is untrusted", "")]
     python = find_python(root, environ)
-    env = {**environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # collecting imports conftest.py and the tests here, outside the sandbox: none of the keys go with it
+    env = {key: value for key, value in environ.items()
+           if not any(word in key.upper() for word in ("KEY", "TOKEN", "SECRET", "PASSWORD"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     try:
         listing = subprocess.run([python, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
                                  cwd=root, env=env, capture_output=True, text=True, timeout=120)
@@ -146,7 +187,7 @@ def run_checks(settings: Settings, root: Path, files: Mapping[str, bytes], envir
     if client is not None:
         checks += check_image(client, settings, files)
     checks += check_backend(settings, make_client, environ)
-    checks += check_repo(root, environ)
+    checks += check_repo(root, environ, settings.trust)
     return checks
 
 

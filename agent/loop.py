@@ -12,6 +12,7 @@ from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE
 
 from . import events as ev
 from .budget import Budget, estimate_tokens
+from .context.dependencies import declare_message, project_name, undeclared
 from .context.failures import counts, user_errors
 from .context.history import attempt_summary, summarised, with_history
 from .context.prompt import ContextLimits, Shape, answer_shape, claim_rule, feedback_message, first_messages
@@ -116,7 +117,7 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
     targets = task.targets + deselect(held)
     outcome = Outcome("not_solved", 0, _run(targets, task, slots[0].sandbox, 0, emit), held=held)
     outcome.sandbox_seconds += outcome.result.seconds
-    guard = _check_baseline(outcome.result, task.protected)
+    guard = _check_baseline(outcome.result, task.protected, workspace.original)
     outcome.test_files = tuple(sorted(guard.test_files))
     outcome.before = outcome.result.report.summary()
     outcome.passing_before = frozenset(nodeid for nodeid, case in outcome.result.report.tests.items()
@@ -393,8 +394,9 @@ def _run(targets: tuple[str, ...], task: Task, sandbox: Sandbox, iteration: int,
     return result
 
 
-def _check_baseline(result: RunResult, protected: ProtectedPaths) -> TestGuard:
-    """The baseline must be a test suite that runs; its test files become read-only to the model."""
+def _check_baseline(result: RunResult, protected: ProtectedPaths, files: dict[str, bytes]) -> TestGuard:
+    """The baseline must be a test suite that runs, with its third-party packages installed; its test files become
+    read-only to the model."""
     report = result.report
     test_files = {nodeid.split("::")[0] for nodeid in (*report.collected, *report.tests)}
     test_files |= {error.nodeid.split("::")[0] for error in report.collect_errors if error.nodeid.endswith(".py")}
@@ -402,6 +404,11 @@ def _check_baseline(result: RunResult, protected: ProtectedPaths) -> TestGuard:
     problems = user_errors(report, guard.is_test_file)
     if problems:
         raise TestSuiteError("the tests themselves do not load; fix them first", "\n\n".join(problems))
+    packages = undeclared(report, files, project_name(files))
+    if packages:
+        raise TestSuiteError(declare_message(packages), "\n\n".join(
+            e.longrepr[-1500:] for e in report.collect_errors
+            if e.import_name and e.import_name.split(".")[0] in dict(packages)))
     ran = bool(report.collected or report.tests or report.collect_errors)
     if report.exitstatus == PYTEST_NO_TESTS or (report.exitstatus is not None and not ran):
         raise TestSuiteError("no tests were collected: check the paths given and pytest's configuration",

@@ -67,11 +67,41 @@ def test_unreachable_base_url(repo, base_image):
     assert "cannot reach" in rows(result.stdout)["model backend"]
 
 
-def test_a_model_the_server_does_not_serve(repo, base_image):
-    with ScriptedServer([Reply("unused")]) as server:
+def test_a_model_the_server_refuses_blocks_and_solve_agrees(repo, base_image):
+    with ScriptedServer([Reply("no such model", status=404)]) as server:
         result = makegreen(repo, "doctor", "--model", "gpt-9", env={"OPENAI_BASE_URL": server.url})
+        solved = makegreen(repo, "solve", "--model", "gpt-9", env={"OPENAI_BASE_URL": server.url})
     assert result.returncode == 3
     assert "gpt-9 is not served" in rows(result.stdout)["model"] and "scripted-model" in result.stdout
+    assert "[tool.makegreen]" in result.stdout  # the fix's text, not eaten as markup
+    assert solved.returncode == 3, solved.stderr
+
+
+def test_a_model_not_listed_but_answered_is_a_warning_and_solve_agrees(repo, base_image):
+    """llama.cpp serves whatever it loaded under any name: doctor says so, and does not block."""
+    with ScriptedServer([Reply("unused")]) as server:
+        result = makegreen(repo, "doctor", "--model", "gpt-9", env={"OPENAI_BASE_URL": server.url})
+    assert result.returncode == 0, result.stdout
+    row = rows(result.stdout)["model backend"]
+    assert row.startswith(" warn") and "answers for gpt-9" in row
+
+
+def test_a_key_refused_for_a_real_request_blocks(repo, base_image):
+    """The server lists its models to anyone, but refuses the key when asked: as a run would find out."""
+    with ScriptedServer([Reply("bad key", status=401)]) as server:
+        result = makegreen(repo, "doctor", env={"OPENAI_BASE_URL": server.url})
+    assert result.returncode == 3
+    row = rows(result.stdout)["model backend"]
+    assert row.startswith(" FAIL") and "refused the" in row and "API key for a request" in row
+
+
+def test_a_missing_base_image_that_cannot_be_pulled_blocks(repo, base_image):
+    with ScriptedServer([Reply("unused")]) as server:
+        result = makegreen(repo, "doctor", env={"OPENAI_BASE_URL": server.url,
+                                                "MAKEGREEN_BASE_IMAGE": "makegreen-test/nowhere:none"})
+    assert result.returncode == 3, result.stdout
+    row = rows(result.stdout)["base image"]
+    assert row.startswith(" FAIL") and "cannot be pulled" in row and "build-offline-base.sh" in row
 
 
 def test_docker_not_running(repo):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..config import load_settings
@@ -41,8 +42,8 @@ def doctor_command(
         for column in ("check", "status", "detail", "fix"):
             table.add_column(column, overflow="fold")
         for check in checks:
-            table.add_row(check.name, f"[{STYLES.get(check.status, 'yellow')}]{check.status}[/]", check.detail,
-                          check.fix)
+            table.add_row(escape(check.name), f"[{STYLES.get(check.status, 'yellow')}]{check.status}[/]",
+                          escape(check.detail), escape(check.fix))
         Console(file=sys.stdout, width=max(Console().width, 120)).print(table)
         if blocking(checks):
             print("makegreen: something above blocks a run: see its fix", file=sys.stderr)

@@ -264,3 +264,15 @@ def test_an_endless_loop_at_baseline_is_red_not_an_error(tmp_path):
         result = solve(repo, server, "--json", "--sandbox", "local", "--test-timeout", "3")
     assert result.returncode == 0, result.stderr
     assert "stopped after" in server.chat_requests()[0]["messages"][-1]["content"]
+
+
+def test_an_undeclared_third_party_package_is_the_users_to_declare_not_the_models_to_write(tmp_path):
+    repo = make_repo(tmp_path / "r", {"tests/test_stats.py": "import pandas\n\nfrom stats import mean\n\n\n"
+                                                             "def test_mean():\n    assert mean([1, 3]) == 2\n"})
+    with ScriptedServer([Reply(ROMAN)]) as server:
+        result = solve(repo, server, "--sandbox", "local")
+        assert server.chat_requests() == []
+    assert result.returncode == 2, result.stderr
+    assert "the tests import pandas, not installed in the sandbox" in result.stderr
+    assert "Add pandas to requirements.txt" in result.stderr
+    assert not (repo / "pandas.py").exists()
