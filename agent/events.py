@@ -45,6 +45,8 @@ class TestsRan(Event):
     output: str = ""
     tampered: tuple[str, ...] = ()  # files the code under test changed at run time (discarded)
     candidate: int = 0  # which of --candidates N (1…N); 0 when there is one
+    broken: tuple[str, ...] = ()  # test files that did not load (collection errors)
+    hung: tuple[str, ...] = ()  # tests that were running when the timeout stopped the run
 
     __test__ = False
 

@@ -27,6 +27,7 @@ from typing import Any, Callable, Mapping
 
 from . import LAUNCH
 from .errors import ConfigError, RemoteError
+from .words import plural, count_tests
 
 MODES = ("commit", "pull-request", "comment")
 COMMAND = "/makegreen"
@@ -175,7 +176,7 @@ def job_summary(summary: dict[str, Any], mode: str, where: str) -> str:
     """The step summary in Markdown: result, tests before and after, cost, what was refused, and the diff folded;
     under 1 MiB."""
     def counts(tests: Mapping[str, int] | None) -> str:
-        return ", ".join(f"{value} {key}" for key, value in (tests or {}).items() if value) or "-"
+        return count_tests(tests, "-")
 
     usage = summary.get("usage") or {}
     cost = summary.get("cost_usd")
@@ -251,8 +252,8 @@ def _git(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
 def comment_body(summary: dict[str, Any], patch: str, pinned: str = "",
                  lead: str = "Apply it with `git apply` (copy the block into a file):") -> str:
     """A comment or pull request body: the headline, what was refused, and the patch (when there is one)."""
-    head = (f"**makegreen**: {_headline(summary)} — {summary.get('iterations', 0)} iteration(s), tests "
-            + ", ".join(f"{v} {k}" for k, v in (summary.get("tests") or {}).items() if v)
+    head = (f"**makegreen**: {_headline(summary)} — {plural(summary.get('iterations', 0), 'iteration')}, tests "
+            + count_tests(summary.get("tests"), "none")
             + (f", on {pinned[:12]}" if pinned else "") + ".\n\n")
     head += refusals(summary) + ("\n" if refusals(summary) else "")
     if not patch:

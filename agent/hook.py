@@ -21,6 +21,7 @@ from . import LAUNCH
 from .errors import ApplyConflict, ConfigError
 from .git import git_path, open_repo
 from .workspace import TEMP_PREFIXES
+from .words import plural, count_tests
 
 HOOK = "pre-commit"
 MARKER = "# makegreen pre-commit hook"
@@ -156,7 +157,7 @@ def check(staged: Staged, settings, say: Say) -> int:
     finally:
         sandbox.close()
     report = result.report
-    counts = ", ".join(f"{value} {key}" for key, value in report.summary().items() if value)
+    counts = count_tests(report.summary(), "")
     if report.green or (report.exitstatus == NO_TESTS and not report.collect_errors):
         say(f"makegreen: the staged tests pass ({counts or 'no tests collected'}; {result.seconds:.1f} s)")
         return 0
@@ -200,7 +201,7 @@ def fix(staged: Staged, settings, say: Say, emit) -> int:
     except ApplyConflict as exc:
         say(f"makegreen: a fix makes the staged tests pass, but {exc}")
         return 1
-    say(f"makegreen: the staged tests were red; a fix that makes them pass ({summary['iterations']} iteration(s)) "
+    say(f"makegreen: the staged tests were red; a fix that makes them pass ({plural(summary['iterations'], 'iteration')}) "
         "is in your working tree, unstaged:")
     for path in written:
         say(f"  {path}")

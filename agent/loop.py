@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from sandbox import RunResult
-from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE
+from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE, UNFINISHED
 
 from . import events as ev
 from .budget import Budget, estimate_tokens
@@ -390,7 +390,8 @@ def _run(targets: tuple[str, ...], task: Task, sandbox: Sandbox, iteration: int,
     report = result.report
     emit(ev.TestsRan(iteration, report.summary(), report.green, result.timed_out, result.seconds,
                      tuple(case.nodeid for case in report.failing), result.output, result.tampered,
-                     candidate=candidate))
+                     candidate=candidate, broken=tuple(error.nodeid for error in report.collect_errors),
+                     hung=tuple(case.nodeid for case in report.failing if case.message == UNFINISHED)))
     return result
 
 

@@ -16,6 +16,7 @@ from .config import SANDBOXES, Settings
 from .errors import BudgetExhausted, ConfigError
 from .protocols import Completion, Progress
 from .trajectory import SNAPSHOT, load_snapshot, read_records
+from .words import count_tests
 
 # settings that describe this machine or this invocation, not the run: a replay takes them from here
 LOCAL = {"apply", "json", "commit", "branch", "serve", "base_url", "api_key", "show_thinking", "base_image",
@@ -136,7 +137,7 @@ def compare(recorded: list[dict], replayed: list[dict]) -> list[str]:
 
 
 def _counts(summary: dict[str, int]) -> str:
-    return ", ".join(f"{value} {key}" for key, value in summary.items() if value) or "no tests"
+    return count_tests(summary, "no tests")
 
 
 def replay(run: Path, root: Path, current: Settings, sandbox: str | None, emit) -> dict[str, Any]:

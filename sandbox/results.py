@@ -82,6 +82,9 @@ class TestReport:
 _PHASE_ORDER = {"setup": 0, "call": 1, "teardown": 2}
 
 
+UNFINISHED = "the test did not finish (killed or timed out)"
+
+
 def _fold(phases: list[dict]) -> TestCase:
     phases = sorted(phases, key=lambda record: _PHASE_ORDER.get(record["when"], 3))
     nodeid = phases[0]["nodeid"]
@@ -96,7 +99,7 @@ def _fold(phases: list[dict]) -> TestCase:
             return TestCase(nodeid, outcome, record.get("message", ""), record.get("longrepr", ""), duration)
     call = next((record for record in phases if record["when"] == "call"), None)
     if call is None:  # killed between setup and call
-        return TestCase(nodeid, "error", "the test did not finish (killed or timed out)", "", duration)
+        return TestCase(nodeid, "error", UNFINISHED, "", duration)
     return TestCase(nodeid, "xpassed" if call.get("wasxfail") else "passed", "", "", duration)
 
 

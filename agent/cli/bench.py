@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..workspace import find_root, state_dir
+from ..words import plural
 from .boundary import run_guarded
 
 
@@ -44,7 +45,7 @@ def bench_command(
 
     def said(result: dict) -> None:
         state = "crashed" if result.get("status") == "crashed" else "solved" if result.get("solved") else "not solved"
-        console.print(f"{result['task']}: {state}" + (f" in {result['iterations']} iteration(s)"
+        console.print(f"{result['task']}: {state}" + (f" in {plural(result['iterations'], 'iteration')}"
                                                       if result.get("solved") else "")
                       + (f" — {result['error'].splitlines()[-1]}" if result.get("error") else ""))
 

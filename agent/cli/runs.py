@@ -19,6 +19,7 @@ from ..records import find_run, list_runs, steps, summary_of, when
 from ..trajectory import read_records
 from ..ui.summary import headline, summary_rows
 from ..workspace import find_root
+from ..words import plural, count_tests
 from .boundary import EXIT_CONFLICT, STATUS_EXIT, run_guarded
 
 SHOWN_LINES = 14  # of thinking and feedback, unless --full
@@ -62,7 +63,7 @@ def _clip(text: str, full: bool) -> str:
 
 
 def _counts(summary: dict) -> str:
-    return ", ".join(f"{value} {key}" for key, value in (summary or {}).items() if value) or "no tests ran"
+    return count_tests(summary)
 
 
 def show_command(
@@ -149,7 +150,7 @@ def replay_command(
             print(json.dumps(summary, indent=2, default=str))
         else:
             ended = summary["reason"] if summary["status"] == "out_of_budget" else headline(summary)
-            print(f"replay of {summary['replay_of']}: {ended}, after {summary['iterations']} iteration(s); "
+            print(f"replay of {summary['replay_of']}: {ended}, after {plural(summary['iterations'], 'iteration')}; "
                   f"record {summary['run_dir']}")
             if summary["reproduced"]:
                 print("reproduced: every test run and the result match the record")

@@ -8,6 +8,7 @@ from typing import Callable
 from sandbox import RunResult, TestCase, TestReport
 
 from ..prompting import render
+from ..words import count_tests
 
 MAX_FAILURES = 12
 MAX_LINES = 60
@@ -126,5 +127,4 @@ def describe(result: RunResult, previous: TestReport | None = None) -> str:
 
 
 def counts(report: TestReport) -> str:
-    summary = report.summary()
-    return ", ".join(f"{value} {key}" for key, value in summary.items() if value) or "no tests ran"
+    return count_tests(report.summary())

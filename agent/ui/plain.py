@@ -1,9 +1,11 @@
 """Plain lines, for pipes, CI logs and --json runs (where they go to stderr)."""
 from __future__ import annotations
 
+import re
 from typing import TextIO
 
 from .. import events as ev
+from ..words import named_failures, count_tests
 from .summary import QUIET, summary_lines
 
 
@@ -20,11 +22,20 @@ def ranking_line(event: ev.CandidatesScored) -> str:
     return f"iteration {event.iteration} scored: {scored}; going on from {kept}"
 
 
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def plain_text(text: str) -> str:
+    """Text for a log file or a pipe: terminal escapes (pip's colours, progress bars' cursor moves) removed."""
+    return _ESCAPES.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 def _tests_line(event: ev.TestsRan) -> str:
     label = "baseline" if event.iteration == 0 else f"{who(event)}iteration {event.iteration}"
-    counts = ", ".join(f"{v} {k}" for k, v in event.summary.items() if v) or "no tests ran"
+    counts = count_tests(event.summary)
     state = "GREEN" if event.green else "timed out" if event.timed_out else "red"
-    return f"[makegreen] {label}: tests {state} ({counts}) in {event.seconds:.1f} s"
+    names = "" if event.green else named_failures(event.failing, event.broken, event.hung)
+    return f"[makegreen] {label}: tests {state} ({counts}{names}) in {event.seconds:.1f} s"
 
 
 class PlainRenderer:
@@ -33,7 +44,7 @@ class PlainRenderer:
         self._show_result = show_result
 
     def _say(self, text: str) -> None:
-        print(text, file=self._out, flush=True)
+        print(plain_text(text), file=self._out, flush=True)
 
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.RunStarted):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..words import count_tests
+
 QUIET = ("error", "interrupted")  # the CLI's error boundary says these in its own words
 
 HEADLINES = {
@@ -29,7 +31,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     tests = summary.get("tests") or {}
     rows = [
         ("result", headline(summary)),
-        ("tests", ", ".join(f"{v} {k}" for k, v in tests.items() if v) or "-"),
+        ("tests", count_tests(tests, "-")),
         ("iterations", str(summary.get("iterations", 0))),
         ("changed", ", ".join(summary.get("changed_files", [])) or "-"),
         ("applied", "yes" if summary.get("applied") else "no"),

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import events as ev
+from ..words import named_failures, count_tests
 from .plain import who, ranking_line
 from .summary import QUIET, headline, summary_rows
 
@@ -47,11 +48,13 @@ class TerminalRenderer:
         elif isinstance(event, ev.Status):
             self._print(Text(event.text, style="dim"))
         elif isinstance(event, ev.TestsRan):
-            counts = ", ".join(f"{v} {k}" for k, v in event.summary.items() if v) or "no tests ran"
+            counts = count_tests(event.summary)
             style = "green" if event.green else "red"
             self._tests = Text(counts, style=style)
             label = "baseline" if event.iteration == 0 else f"{who(event)}iteration {event.iteration}"
-            self._print(Text(f"{label}: {counts} ({event.seconds:.1f} s)", style=style))
+            names = "" if event.green else named_failures(event.failing, event.broken, event.hung)
+            timed_out = ", timed out" if event.timed_out else ""
+            self._print(Text(f"{label}: {counts}{names} ({event.seconds:.1f} s{timed_out})", style=style))
             if event.tampered:
                 self._print(Text(f"the code under test changed {', '.join(event.tampered)} while the tests ran; "
                                  "discarded", style="bold yellow"))

@@ -276,3 +276,13 @@ def test_an_undeclared_third_party_package_is_the_users_to_declare_not_the_model
     assert "the tests import pandas, not installed in the sandbox" in result.stderr
     assert "Add pandas to requirements.txt" in result.stderr
     assert not (repo / "pandas.py").exists()
+
+
+def test_the_baseline_and_a_timeout_name_the_tests(tmp_path):
+    repo = make_repo(tmp_path / "r", {"tests/test_slow.py": "import time\n\n\ndef test_quick():\n    assert False\n\n\n"
+                                                            "def test_slow():\n    time.sleep(60)\n"})
+    with ScriptedServer([Reply(ROMAN)]) as server:
+        result = solve(repo, server, "--sandbox", "local", "--test-timeout", "3", "--max-iterations", "1")
+    line = next(line for line in result.stdout.splitlines() if "baseline:" in line)
+    assert "timed out" in line and "hung: tests/test_slow.py::test_slow" in line
+    assert "tests/test_slow.py::test_quick" in line and "1 error" in line and "1 errors" not in line
