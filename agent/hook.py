@@ -20,7 +20,7 @@ from sandbox.owner import owned_tempdir
 from . import LAUNCH
 from .errors import ApplyConflict, ConfigError
 from .git import git_path, open_repo
-from .workspace import TEMP_PREFIXES
+from .workspace import STATE_DIR, TEMP_PREFIXES
 from .words import plural, count_tests
 
 HOOK = "pre-commit"
@@ -100,7 +100,9 @@ class Staged:
 
     def files(self) -> dict[str, bytes]:
         found = {}
-        for folder, _dirs, names in os.walk(self.folder):
+        for folder, dirs, names in os.walk(self.folder):
+            if Path(folder) == self.folder:  # makegreen's own folder (the apply's lock) is not the project's
+                dirs[:] = [d for d in dirs if d != STATE_DIR]
             for name in names:
                 full = Path(folder, name)
                 if full.is_file() and not full.is_symlink():

@@ -9,12 +9,24 @@ import sys
 INTERRUPTED = 130
 
 
-def _terminate(signum, frame):
+def _interrupt(signum, frame):
+    """Ctrl-C and SIGTERM as KeyboardInterrupt, but never inside a finaliser (`__del__`): an exception cannot leave
+    one — Python prints it as "Exception ignored" and the run goes on as if nothing came. There, the signal is
+    sent again a moment later, once the finaliser is done."""
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            import os
+            import threading
+
+            threading.Timer(0.02, os.kill, (os.getpid(), signum)).start()
+            return
+        frame = frame.f_back
     raise KeyboardInterrupt
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _terminate)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)
     try:
         from agent.cli import app
     except KeyboardInterrupt:

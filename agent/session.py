@@ -21,7 +21,7 @@ from .context.prompt import ContextLimits
 from .models.dialects import ModelSettings, context_window, reserved_output
 from .models.pricing import price_for
 from .trajectory import TrajectoryWriter, save_snapshot
-from .workspace import Workspace, interrupts_deferred, save_text, save_undo, state_dir
+from .workspace import Workspace, interrupts_deferred, recover, save_text, save_undo, state_dir
 
 Emit = Callable[[ev.Event], None]
 
@@ -250,6 +250,9 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
 
     try:
         with CleanUp() as stack:
+            finished = recover(record_root or root)  # a write a killed run left half done: done now, and said
+            if finished:
+                both(ev.Status(f"finished the apply an interrupted run left half done: {', '.join(finished)}"))
             if wants_local(settings) and replay_model is None:
                 settings = with_local_default(settings, both)
             if settings.serve:

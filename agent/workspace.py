@@ -190,7 +190,7 @@ def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, b
     final check."""
     state = state_dir(root)
     with apply_lock(state):
-        recover(root)
+        _recover(root)
         _check_unchanged(root, original, changes, patch_path, diff, why)
         with interrupts_deferred():
             staging = owned_tempdir(".staging-", state)
@@ -254,10 +254,15 @@ def recover(root: Path) -> list[str]:
     """Finish the writes that a killed run left half done (its journal is there and its process is gone): every
     file it had staged goes in, as it would have. Returns the paths written; the staging of runs killed before
     their journal was written is removed (nothing of theirs had reached the tree)."""
+    if not (root / STATE_DIR).is_dir():
+        return []
+    with apply_lock(root / STATE_DIR):
+        return _recover(root)
+
+
+def _recover(root: Path) -> list[str]:
     folder = root / STATE_DIR
     written: list[str] = []
-    if not folder.is_dir():
-        return written
     for journal in sorted(folder.glob("apply-.staging-*.json")):
         staging = folder / journal.name[len("apply-"):-len(".json")]
         owner = Owner.from_tag(staging.name[len(".staging-"):].rsplit("-", 1)[0])

@@ -33,7 +33,7 @@ def test_dispatch_in_pull_request_mode_pushes_a_branch_and_opens_a_pull_request(
     assert (method, path) == ("POST", "/repos/acme/app/pulls") and body["head"] == branch and body["base"] == "main"
     assert "```diff" in body["body"] and "+def from_roman" in body["body"]
     assert "No change to propose" not in body["body"]
-    assert "| tests before | 1 errors |" in summary and "| tests after | 18 passed |" in summary
+    assert "| tests before | 1 error |" in summary and "| tests after | 18 passed |" in summary
     assert "<details>" in summary and "opened https://github.test/acme/app/pull/12" in summary
 
 

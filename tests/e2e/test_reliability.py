@@ -153,3 +153,22 @@ def test_uncommitted_work_the_fix_replaces_is_named_and_undo_brings_it_back(tmp_
                               env=environ(server), capture_output=True, text=True)
     assert undo.returncode == 0, undo.stderr
     assert (repo / "roman.py").read_text() == mine
+
+
+def test_the_next_run_finishes_a_write_that_a_killed_run_left_half_done_and_says_so(tmp_path):
+    from sandbox.owner import Owner
+
+    repo = make_repo(tmp_path / "roman", example="roman")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    staging = repo / ".makegreen" / f".staging-{Owner(Owner.me().host, gone.pid, '1').tag()}-k1"
+    staging.mkdir(parents=True)
+    (staging / ".notes.txt.1.makegreen").write_text("written by the killed run\n")
+    (repo / ".makegreen" / f"apply-{staging.name}.json").write_text(json.dumps(
+        {"files": [{"path": "notes.txt", "temp": str(staging / ".notes.txt.1.makegreen")}]}))
+    with ScriptedServer([Reply(ROMAN)]) as server:
+        run = makegreen(repo, server, "solve", "--sandbox", "local")
+        out, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    assert "finished the apply an interrupted run left half done: notes.txt" in out
+    assert (repo / "notes.txt").read_text() == "written by the killed run\n" and not staging.exists()
