@@ -118,3 +118,43 @@ def test_a_killed_runs_container_is_removed_by_the_next_run(tmp_path, docker_cli
         second = makegreen(repo, "solve", "--json", env={"OPENAI_BASE_URL": server.url})
     assert second.returncode == 0, second.stderr
     assert docker_client.containers.list(all=True, filters={"label": f"{LABEL}.pid={proc.pid}"}) == []
+
+
+def test_clean_up_survives_containers_vanishing_under_it():
+    """Other runs remove their own containers while this one lists and removes: a container gone between the
+    listing and the removal ("no such container"), or being removed already (409), is no error; and the listing
+    itself asks the engine for nothing per container (one inspect of a vanished container failed it before)."""
+    import docker.errors
+
+    from sandbox.container import remove_orphans
+    from sandbox.owner import Owner
+
+    class Gone:
+        def __init__(self, error) -> None:
+            self.id = "c0ffee" * 4
+            self.attrs = {"Labels": {f"{LABEL}.owner": Owner(Owner.me().host, dead_pid(), "1").tag()},
+                          "State": "running", "Names": ["/makegreen-x"]}
+            self.error = error
+
+        def remove(self, force: bool) -> None:
+            raise self.error
+
+    class Containers:
+        def list(self, all: bool, filters: dict, sparse: bool = False) -> list:
+            assert sparse, "a full listing inspects each container, and fails on one that vanished"
+            return [Gone(docker.errors.NotFound("no such container")),
+                    Gone(docker.errors.APIError("removal in progress", response=type("R", (), {"status_code": 409})()))]
+
+    class Client:
+        containers = Containers()
+
+    assert remove_orphans(Client()) == []
+
+
+def test_a_live_owner_with_a_reused_pid_is_told_apart():
+    from sandbox.owner import Owner
+
+    me = Owner.me()
+    assert me.alive() is True
+    assert Owner(me.host, me.pid, "1").alive() is False  # the same pid, started at another time: not the owner
+    assert Owner("00000000", 1, "1").alive() is None  # another host: cannot be told from here
