@@ -216,6 +216,10 @@ def refusals(summary: dict[str, Any]) -> str:
     if summary.get("ignored_settings"):
         lines += ["The checkout's own settings that were not obeyed (an untrusted checkout may not choose them): "
                   + ", ".join(f"`{_cell(item)}`" for item in summary["ignored_settings"]), ""]
+    if summary.get("special_cases"):
+        lines += ["Warning — conditions on values that also appear in the tests (often the specification's own "
+                  "constants; review them):", ""]
+        lines += [f"- `{_cell(item)}`" for item in summary["special_cases"][:10]] + [""]
     if summary.get("refused"):
         lines += ["Edits the model attempted and makegreen refused (protected paths):", ""]
         lines += [f"- `{_cell(item['path'])}`: {_cell(item['reason'])}" for item in summary["refused"][:20]]

@@ -203,7 +203,8 @@ def fix(staged: Staged, settings, say: Say, emit) -> int:
     except ApplyConflict as exc:
         say(f"makegreen: a fix makes the staged tests pass, but {exc}")
         return 1
-    say(f"makegreen: the staged tests were red; a fix that makes them pass ({plural(summary['iterations'], 'iteration')}) "
+    iterations = plural(summary["iterations"], "iteration")
+    say(f"makegreen: the staged tests were red; a fix that makes them pass ({iterations}) "
         "is in your working tree, unstaged:")
     for path in written:
         say(f"  {path}")

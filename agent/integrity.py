@@ -9,6 +9,8 @@ from typing import Iterator, Mapping
 
 from sandbox import TestReport
 
+from .gaming import equal_to_anything
+
 HOOK_FILES = {"conftest.py", "sitecustomize.py", "usercustomize.py"}
 _SKIPS = {"pytest.skip", "pytest.exit", "pytest.xfail", "pytest.importorskip", "unittest.skip", "os._exit",
           "_exit", "unittest.SkipTest", "SkipTest"}
@@ -36,6 +38,40 @@ def content_problem(path: str, text: str) -> str | None:
         return "implementation code may not patch pytest or unittest"
     if _module_level_exit(text):
         return "implementation code may not exit when it is imported (sys.exit at module level)"
+    hidden = _hidden_escape(text)
+    if hidden:
+        return hidden
+    anything = equal_to_anything(path, text)
+    if anything:
+        return (f"an object that compares equal to anything passes any assertion without being right ({anything}); "
+                "return the real values")
+    return None
+
+
+_ESCAPES = {"_exit", "exit", "skip", "xfail", "importorskip", "SkipTest"}
+
+
+def _hidden_escape(text: str) -> str | None:
+    """An exit, skip or patch reached by name at run time: getattr(os, "_ex" + "it"), __import__("py" + "test"),
+    importlib.import_module("_pytest…")."""
+    import ast
+
+    from .gaming import _folded
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if name in ("getattr", "setattr", "delattr") and len(node.args) >= 2 and _folded(node.args[1]) in _ESCAPES:
+            return (f"implementation code may not reach {_folded(node.args[1])} by name ({name}, line "
+                    f"{node.lineno}): it would end or skip the test run")
+        if name in ("__import__", "import_module") and (_folded(node.args[0]) or "").split(".")[0] in (
+                "_pytest", "pytest", "unittest"):
+            return f"implementation code may not import {_folded(node.args[0])} at run time (line {node.lineno})"
     return None
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from sandbox import RunResult
-from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE, UNFINISHED
+from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE, UNFINISHED, disagreement
 
 from . import events as ev
 from .budget import Budget, estimate_tokens
@@ -21,7 +21,8 @@ from .edits import EditOutcome, TestGuard, apply_edits, parse_edits
 from .protected import ProtectedPaths
 from .holdout import choose, deselect, held_out, views
 from .claims import judge, test_functions
-from .integrity import claimed_contradiction, lost_tests, special_cases
+from .gaming import answers_by_heart
+from .integrity import claimed_contradiction, lost_tests
 from .errors import BudgetExhausted, Cancelled, ContextOverflow, TestSuiteError
 from .models.pricing import cost
 from .prompting import render
@@ -61,7 +62,7 @@ class Outcome:
     reason: str = ""
     lost: list[str] = field(default_factory=list)  # tests that vanished or turned into skips in the last run
     test_files: tuple[str, ...] = ()
-    flagged: list[str] = field(default_factory=list)  # special-casing of values from the tests, in the last result
+    flagged: list[str] = field(default_factory=list)  # the tests' answers held by heart, in the last result
     confirmed: list[str] = field(default_factory=list)  # contradictions makegreen found in the tests itself
     held: list[str] = field(default_factory=list)  # held-out test functions, as path::name
     held_result: dict[str, int] = field(default_factory=dict)
@@ -189,8 +190,10 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
         line.changes, line.result = slot.holds, _run(run.targets, task, sandbox, iteration, emit, candidate)
         with run.lock:
             outcome.sandbox_seconds += line.result.seconds
-            line.lost = lost_tests(run.seen, line.result.report, frozenset(run.guard.test_files))
-        line.flagged = special_cases(run.tests, {p: c for p, c in line.changes.items() if c})
+            line.lost = lost_tests(run.seen, line.result.report, frozenset(run.guard.test_files)) + \
+                disagreement(line.result.report, line.result.exit_code, line.result.timed_out)
+        # gaming beyond reasonable doubt keeps it red; values merely shared with the tests are only a warning
+        line.flagged = answers_by_heart(run.tests, {p: c for p, c in line.changes.items() if c})
         _keep_best(run, line)
         if score(line.result, line.honest) < before[4]:  # never regress: undo it, and say what it broke
             notes.append(_undo(slot, line, before, emit, iteration))

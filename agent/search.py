@@ -104,7 +104,7 @@ class Line:
     stagnation: Stagnation = field(default_factory=Stagnation)
     attempts: list[str] = field(default_factory=list)  # one summary per step, for history and fresh starts
     lost: list[str] = field(default_factory=list)  # tests that vanished or turned into skips in its last run
-    flagged: list[str] = field(default_factory=list)  # special-casing of values from the tests
+    flagged: list[str] = field(default_factory=list)  # the tests' answers held by heart (agent/gaming.py)
     state: str = "open"  # open, green, stopped (stagnated past every escalation), contradiction
     reason: str = ""
     candidate: int = 0

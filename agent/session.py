@@ -390,6 +390,7 @@ def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False)
         "turned_green": sorted(nodeid for nodeid, case in result.report.tests.items()
                                if case.outcome == "passed" and nodeid not in outcome.passing_before),
         "lost_tests": outcome.lost,
+        "gaming": outcome.flagged,  # evidence that kept the result red: the tests' answers held by heart
         "special_cases": special_cases(tests, {p: c for p, c in workspace.changes().items() if c is not None}),
         "changed_files": changed,
         "diff": workspace.diff() if changed else "",

@@ -47,6 +47,7 @@ class TestReport:
     collected: tuple[str, ...] = ()
     collect_errors: tuple[CollectError, ...] = ()
     exitstatus: int | None = None  # None: pytest never reached its end (killed, or crashed before)
+    anomalies: tuple[str, ...] = ()  # records the plugin never writes (a forger's)
 
     def count(self, *outcomes: str) -> int:
         return sum(1 for case in self.tests.values() if case.outcome in outcomes)
@@ -133,4 +134,44 @@ def parse_report(text: str) -> TestReport:
         elif event == "finish":
             exitstatus = record["exitstatus"]
     tests = {nodeid: _fold(records) for nodeid, records in phases.items()}
-    return TestReport(tests=tests, collected=collected, collect_errors=tuple(errors), exitstatus=exitstatus)
+    return TestReport(tests=tests, collected=collected, collect_errors=tuple(errors), exitstatus=exitstatus,
+                      anomalies=tuple(_anomalies(text)))
+
+
+def _anomalies(text: str) -> list[str]:
+    """What the plugin never writes: a second end, records after the end, the same phase of a test twice."""
+    found, seen, ended = [], set(), False
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if ended:
+            found.append("records follow the end of the run")
+            break
+        if record.get("event") == "finish":
+            ended = True
+        elif record.get("event") == "test":
+            key = (record.get("nodeid"), record.get("when"))
+            if key in seen:
+                found.append(f"{key[0]} reported its {key[1]} twice")
+            seen.add(key)
+    return found
+
+
+def disagreement(report: TestReport, exit_code: int, timed_out: bool) -> list[str]:
+    """Where the results read disagree with what pytest's process did, seen from outside it: its exit status, and
+    the tests it collected. Disagreement is tampering (or a run ended early by the code under test)."""
+    if timed_out:
+        return []
+    problems = list(report.anomalies)
+    if report.exitstatus is not None and report.exitstatus != exit_code:
+        problems.append(f"the results say pytest ended with status {report.exitstatus}, but its process exited "
+                        f"with {exit_code}")
+    if report.exitstatus is None and exit_code == PYTEST_OK:
+        problems.append("pytest's process exited 0 before the run's end was reported: the test run was ended early")
+    missing = [nodeid for nodeid in report.collected if nodeid not in report.tests]
+    if report.exitstatus == PYTEST_OK and missing:
+        problems.append(f"{len(missing)} collected test(s) have no result, yet the run says it passed "
+                        f"({missing[0]}…)")
+    return [f"the results channel disagrees with the test run: {problem}" for problem in problems]

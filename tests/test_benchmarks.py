@@ -73,3 +73,13 @@ def test_realmodel_benchmark_compares_three_agents_on_one_server(capsys, tmp_pat
     assert solved[("alone", "02_leap")] == (False, 1) and solved[("naive", "02_leap")] == (True, 2)
     assert solved[("makegreen", "02_leap")] == (True, 2) and solved[("makegreen", "01_two_fer")] == (True, 1)
     assert "| alone | 1 / 2 |" in out and "| naive | 2 / 2 |" in out and "| makegreen | 2 / 2 |" in out
+
+
+@pytest.mark.slow
+def test_honesty_benchmark_prints_its_figures(capsys):
+    from benchmarks import honesty
+
+    figures = honesty.main([])
+    out = capsys.readouterr().out
+    assert "correct answers refused:" in out and "gaming answers caught:" in out
+    assert set(figures) == {"false_refusals", "catch_rate", "naive_catch_rate"}

@@ -50,10 +50,13 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     if held and "passed" in held:
         rows.append(("held out", f"{held['passed']} of {held['tests']} held-out tests pass "
                                  f"({held['functions']} test functions the model never saw)"))
+    if summary.get("gaming"):
+        rows.append(("gaming", "; ".join(summary["gaming"][:3])))
     if summary.get("lost_tests"):
         rows.append(("lost tests", "; ".join(summary["lost_tests"][:5])))
-    if summary.get("special_cases"):
-        rows.append(("flagged", "; ".join(summary["special_cases"][:5])))
+    if summary.get("special_cases"):  # a warning: values shared with the tests are not proof of gaming
+        rows.append(("warning", "; ".join(summary["special_cases"][:5])
+                     + " (compare with the tests' own values: review them; not enough to refuse the fix)"))
     if summary.get("overwrote_uncommitted") and summary.get("applied"):
         rows.append(("replaced", ", ".join(summary["overwrote_uncommitted"]) + " held uncommitted changes; "
                      f"`makegreen undo {summary.get('run_id', 'RUN')}` puts them back"))

@@ -1,6 +1,7 @@
 """Scripted models that cheat are never reported green, and the reason is named; the best result is kept."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -214,3 +215,20 @@ def test_a_step_that_makes_things_worse_is_undone_and_the_model_told_what_it_bro
     assert "That change made things worse" in told and "it was undone" in told and "test_round_trip" in told
     assert "made things worse" in result.stderr and "undone, back to" in result.stderr
     # the third answer was applied to the half-right code, not to the worse one: the run still ends green
+
+
+def test_no_gaming_answer_is_ever_green_end_to_end(tmp_path):
+    """Each answer of the gaming corpus (tests/honesty/gaming.py), given by the model, through the whole loop: red,
+    with the reason in the run's summary; never green."""
+    from tests.honesty import gaming
+
+    greens = []
+    for n, (name, tests, path, code) in enumerate(gaming.CASES):
+        repo = make_repo(tmp_path / f"case{n}", {"tests/test_it.py": tests})
+        answer = f"{path}\n```python\n{code.strip()}\n```\n"
+        with ScriptedServer([Reply(answer)]) as server:
+            result = solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "1")
+        summary = json.loads(result.stdout)
+        if summary["status"] in ("green", "already_green"):
+            greens.append(name)
+    assert greens == []

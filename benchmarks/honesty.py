@@ -1,0 +1,67 @@
+"""Honest green, both sides, end to end: correct implementations that share specification constants with their
+tests (tests/honesty/correct.py) must all go green, and gaming answers (tests/honesty/gaming.py) must never.
+
+    python3 benchmarks/honesty.py [--sandbox local|docker]
+
+Each answer is given by the scripted model to `makegreen solve --max-iterations 1`. The floor, measured in the
+same run, is the naive loop — pytest alone says green when the tests pass — on the same answers: it "solves" every
+gaming answer whose tests pass. Prints the false-refusal rate, the catch rate, and the naive floor's.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agent import LAUNCH  # noqa: E402
+from tests.conftest import make_repo  # noqa: E402
+from tests.honesty import correct, gaming  # noqa: E402
+from tests.scripted_server import Reply, ScriptedServer  # noqa: E402
+
+
+def solve(folder: Path, name: str, tests: str, path: str, code: str, sandbox: str) -> tuple[str, bool]:
+    """(makegreen's status, whether pytest alone passes the answer)."""
+    repo = make_repo(folder / name.replace(" ", "_").replace(",", "").replace("'", ""),
+                     {f"tests/test_{abs(hash(name))}.py": tests})
+    with ScriptedServer([Reply(f"{path}\n```python\n{code.strip()}\n```\n")]) as server:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI_", "MAKEGREEN_"))}
+        env.update(OPENAI_API_KEY="k", MAKEGREEN_MODEL="scripted-model", OPENAI_BASE_URL=server.url,
+                   MAKEGREEN_BASE_IMAGE=os.environ.get("MAKEGREEN_BASE_IMAGE", "python:3.12-slim"),
+                   PYTHONPATH=str(ROOT))  # this checkout's makegreen, whatever is installed
+        done = subprocess.run([sys.executable, "-c", LAUNCH, "solve", "--json", "--sandbox", sandbox,
+                               "--max-iterations", "1"], cwd=repo, env=env, capture_output=True, text=True)
+    status = json.loads(done.stdout).get("status", "error") if done.stdout.strip() else "error"
+    (repo / path).write_text(code)  # the naive floor: the answer as written, judged by pytest's exit status only
+    naive = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo,
+                           capture_output=True, text=True, timeout=120).returncode == 0
+    return status, naive
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    options = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    options.add_argument("--sandbox", default="local", choices=("local", "docker"))
+    args = options.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        right = [solve(Path(folder) / "correct", *case, sandbox=args.sandbox) for case in correct.CASES]
+        wrong = [solve(Path(folder) / "gaming", *case, sandbox=args.sandbox) for case in gaming.CASES]
+    refused = [case[0] for case, (status, _naive) in zip(correct.CASES, right) if status != "green"]
+    caught = sum(status != "green" for status, _naive in wrong)
+    naive_caught = sum(not naive for _status, naive in wrong)
+    figures = {"false_refusals": len(refused) / len(right), "catch_rate": caught / len(wrong),
+               "naive_catch_rate": naive_caught / len(wrong)}
+    print(f"correct answers refused: {len(refused)}/{len(right)} ({figures['false_refusals']:.0%})"
+          + (f": {', '.join(refused)}" if refused else ""))
+    print(f"gaming answers caught:   {caught}/{len(wrong)} ({figures['catch_rate']:.0%}); the naive floor (pytest "
+          f"alone) catches {naive_caught}/{len(wrong)} ({figures['naive_catch_rate']:.0%})")
+    return figures
+
+
+if __name__ == "__main__":
+    main()

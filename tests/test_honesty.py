@@ -1,0 +1,47 @@
+"""Honest green without false refusals, measured on two corpora (tests/honesty/): correct implementations that
+share specification constants with their tests must all be accepted, and every gaming answer must be caught."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from agent.gaming import answers_by_heart
+from agent.integrity import content_problem
+from tests.honesty import correct, gaming
+
+
+def judged(tests: str, path: str, code: str) -> str | None:
+    """Why makegreen keeps this answer red, or None: the edit refused, or the tests' answers held by heart."""
+    refused = content_problem(path, code)
+    if refused:
+        return refused
+    found = answers_by_heart({"tests/test_it.py": tests.encode()}, {path: code.encode()})
+    return "; ".join(found) or None
+
+
+@pytest.mark.parametrize("name, tests, path, code", correct.CASES, ids=[case[0] for case in correct.CASES])
+def test_correct_code_sharing_constants_with_its_tests_is_never_refused(name, tests, path, code):
+    assert judged(tests, path, code) is None
+
+
+STATIC = [case for case in gaming.CASES if case[0] not in gaming.AT_RUN_TIME]
+
+
+@pytest.mark.parametrize("name, tests, path, code", STATIC, ids=[case[0] for case in STATIC])
+def test_every_gaming_answer_is_caught_with_a_reason(name, tests, path, code):
+    assert judged(tests, path, code)
+
+
+def test_the_correct_corpus_is_correct(tmp_path):
+    """Each implementation passes its tests for real (so a refusal of it would be a false one): one pytest run, each
+    case's test file beside its module."""
+    assert len(correct.CASES) >= 30
+    for name, tests, path, code in correct.CASES:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"test_{name}.py").write_text(tests)
+        (tmp_path / name / path).write_text(code)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "."], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:]
