@@ -161,7 +161,10 @@ class DockerSandbox:
             # The temporary folders are the only places the code can write, and they outlive a run: empty them, so
             # that nothing one run leaves (a usercustomize.py, a .pth, a fake report) reaches the next.
             f"find /tmp /var/tmp /dev/shm -mindepth 1 -maxdepth 1 -exec rm -rf {{}} + 2>/dev/null; "
-            f': > {STARTED}; timeout --signal=KILL {max(timeout, 1):.0f} "$@" 2>&1; rc=$?; '
+            # A fresh key for the plugin to sign its records with, given on pytest's stdin (a builtin's pipe: on no
+            # command line), told to makegreen only at the end, when every process of the run is gone.
+            f"k=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n'); "
+            f': > {STARTED}; printf %s "$k" | timeout --signal=KILL {max(timeout, 1):.0f} "$@" 2>&1; rc=$?; '
             # The test uid owns nothing else here, so `kill -9 -1` as that uid ends every process the run left
             # (daemons included) and nothing more. Then a workspace file newer than the start was changed by the
             # code under test: the workspace is read-only to it, so this list is a second guard.
@@ -169,7 +172,7 @@ class DockerSandbox:
             # The results leave on stderr, which the run's processes never had (they write to stdout), framed by
             # their lengths at the very end, where nothing of theirs can follow: no second exec is needed.
             f"r=0; [ -f {REPORT} ] && r=$(wc -c < {REPORT}); c=$(wc -c < {CHANGED}); "
-            f"cat {REPORT} {CHANGED} >&2 2>/dev/null; printf '\\n%s %s\\n' \"$r\" \"$c\" >&2; exit $rc"
+            f"cat {REPORT} {CHANGED} >&2 2>/dev/null; printf '\\n%s %s %s\\n' \"$r\" \"$c\" \"$k\" >&2; exit $rc"
         )
         import docker.errors
 
@@ -196,11 +199,11 @@ class DockerSandbox:
         exit_code = api.exec_inspect(exec_id).get("ExitCode")
         exit_code = 137 if exit_code is None else exit_code
         timed_out = exit_code in (124, 137) and seconds >= timeout
-        report, changed = _unframe(bytes(results))
+        report, changed, key = _unframe(bytes(results))
         # paths read relative to the workspace, as in the local sandbox: the same failure reads the same anywhere
         here = f"{WORKDIR}/"
-        return RunResult(exit_code, timed_out, output.text().replace(here, ""), parse_report(report.replace(here, "")),
-                         seconds, changed)
+        return RunResult(exit_code, timed_out, output.text().replace(here, ""),
+                         parse_report(report, key=key.encode(), strip=here), seconds, changed)
 
     def interrupt(self) -> None:
         """Kill every process of the test uid in the container: a run in progress ends at once."""
@@ -242,20 +245,23 @@ def _pump(stream, output: CappedOutput, results: bytearray) -> None:
                 del results[: len(results) - RESULTS_LIMIT]
 
 
-def _unframe(data: bytes) -> tuple[str, tuple[str, ...]]:
-    """(report, changed files) from `<report><changed>\\n<len report> <len changed>\\n` at the end of data."""
+def _unframe(data: bytes) -> tuple[str, tuple[str, ...], str]:
+    """(report, changed files, the plugin's key) from `<report><changed>\\n<len report> <len changed> <key>\\n` at the
+    end of data."""
     body, _, trailer = data.rstrip(b"\n").rpartition(b"\n")
+    parts = trailer.split()
     try:
-        report_size, changed_size = (int(part) for part in trailer.split())
-    except ValueError:  # killed before the results were written
-        return "", ()
+        report_size, changed_size = int(parts[0]), int(parts[1])
+    except (ValueError, IndexError):  # killed before the results were written
+        return "", (), ""
+    key = parts[2].decode("ascii", "replace") if len(parts) > 2 else ""
     if report_size + changed_size > len(body):
-        return "", ()
+        return "", (), key
     block = body[len(body) - report_size - changed_size:]
     report, changed = block[:report_size], block[report_size:]
     prefix = WORKDIR + "/"
     paths = [line[len(prefix):] for line in changed.decode("utf-8", "replace").splitlines() if line.startswith(prefix)]
-    return report.decode("utf-8", "replace"), tuple(sorted(paths))
+    return report.decode("utf-8", "replace"), tuple(sorted(paths)), key
 
 
 def owner_labels() -> dict[str, str]:

@@ -8,6 +8,7 @@ can read what you can), and makegreen says so wherever it is used.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -130,11 +131,17 @@ class LocalSandbox:
         output = CappedOutput(self._output_limit)
         started = time.monotonic()
         self._processes_before = _user_processes() if os.getuid() != 0 else 0
+        key = secrets.token_hex(16)  # the plugin signs its records with it (read from stdin before any test code)
         proc = subprocess.Popen(
             [*self._prefix, *pytest_argv(self._python, str(report), targets)], cwd=self._work, env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=self._limit,
         )
+        try:
+            proc.stdin.write(key.encode())
+            proc.stdin.close()
+        except OSError:  # pytest ended before reading it: its report, if any, reads as unsigned
+            pass
         self._running = proc
         reader = threading.Thread(target=_pump, args=(proc.stdout, output), daemon=True)
         reader.start()
@@ -154,7 +161,7 @@ class LocalSandbox:
         # reads the same every time (stable prompts: cached by the provider, comparable in a replay)
         here = f"{self._work}/"
         return RunResult(proc.returncode, timed_out, output.text().replace(here, ""),
-                         parse_report(text.replace(here, "")), seconds, self._tampered())
+                         parse_report(text, key=key.encode(), strip=here), seconds, self._tampered())
 
     def _tampered(self) -> tuple[str, ...]:
         """Files whose content is no longer what was synced."""

@@ -1,6 +1,8 @@
 """Test results, read from the JSON lines that the sandbox's pytest plugin writes."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 
@@ -104,17 +106,34 @@ def _fold(phases: list[dict]) -> TestCase:
     return TestCase(nodeid, "xpassed" if call.get("wasxfail") else "passed", "", "", duration)
 
 
-def parse_report(text: str) -> TestReport:
-    """Build a TestReport from the plugin's JSON lines; a torn last line (the run was killed) is ignored."""
+def _records(text: str, key: bytes = b"", strip: str = "") -> tuple[list[dict], int]:
+    """The report's records, and how many lines carried no valid signature (with a key: those are dropped, not
+    read). strip: a path prefix removed from the records' text, after the signature is checked."""
+    records, forged = [], 0
+    for line in text.splitlines():
+        body, tab, signature = line.rpartition("\t")
+        if not tab:
+            body, signature = line, ""
+        if key:
+            if not hmac.compare_digest(signature, hmac.new(key, body.encode(), hashlib.sha256).hexdigest()):
+                forged += bool(line.strip())
+                continue
+        try:
+            records.append(json.loads(body.replace(strip, "") if strip else body))
+        except ValueError:
+            continue
+    return records, forged
+
+
+def parse_report(text: str, key: bytes = b"", strip: str = "") -> TestReport:
+    """Build a TestReport from the plugin's JSON lines; a torn last line (the run was killed) is ignored. key: the
+    run's signing key, where the runner gave the plugin one; strip: a path prefix to remove from what is read."""
     phases: dict[str, list[dict]] = {}
     collected: tuple[str, ...] = ()
     errors: list[CollectError] = []
     exitstatus = None
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
+    records, forged = _records(text, key, strip)
+    for record in records:
         event = record.get("event")
         if event == "test":
             phases.setdefault(record["nodeid"], []).append(record)
@@ -134,18 +153,18 @@ def parse_report(text: str) -> TestReport:
         elif event == "finish":
             exitstatus = record["exitstatus"]
     tests = {nodeid: _fold(records) for nodeid, records in phases.items()}
+    anomalies = _anomalies(records)
+    if forged:
+        anomalies.insert(0, f"{forged} record(s) in the report were not written by makegreen's plugin (no valid "
+                            "signature)")
     return TestReport(tests=tests, collected=collected, collect_errors=tuple(errors), exitstatus=exitstatus,
-                      anomalies=tuple(_anomalies(text)))
+                      anomalies=tuple(anomalies))
 
 
-def _anomalies(text: str) -> list[str]:
+def _anomalies(records: list[dict]) -> list[str]:
     """What the plugin never writes: a second end, records after the end, the same phase of a test twice."""
     found, seen, ended = [], set(), False
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
+    for record in records:
         if ended:
             found.append("records follow the end of the run")
             break

@@ -88,6 +88,28 @@ os.__dict__["_ex" + "it"](0)
 def add(a, b):
     return 0
 '''),
+("a forged report, then the run ended early", ADD_TESTS, "calc.py", '''
+import json
+import os
+
+ids = ["tests/test_it.py::test_small", "tests/test_it.py::test_large"]
+lines = [{"event": "collected", "nodeids": ids}]
+for nodeid in ids:
+    for when in ("setup", "call", "teardown"):
+        lines.append({"event": "test", "nodeid": nodeid, "when": when, "outcome": "passed", "wasxfail": False,
+                      "duration": 0.0, "message": "", "longrepr": ""})
+lines.append({"event": "finish", "exitstatus": 0})
+for where in ("/tmp/.makegreen-report.jsonl", os.path.join(os.environ.get("HOME", "/tmp"), "..", "report.jsonl")):
+    try:
+        with open(where, "a") as out:
+            out.write("".join(json.dumps(line) + "\\n" for line in lines))
+    except OSError:
+        pass
+os.__dict__["_ex" + "it"](0)
+
+def add(a, b):
+    return 0
+'''),
 ("pytest skipped from inside", ADD_TESTS, "calc.py", '''
 def add(a, b):
     __import__("py" + "test").skip("later")
@@ -107,4 +129,4 @@ def pytest_runtest_makereport(item, call):
 ]
 
 # caught when the tests run (the results disagree with what pytest's process did), not by reading the code
-AT_RUN_TIME = {"the run ended early, by a path no static check names"}
+AT_RUN_TIME = {"the run ended early, by a path no static check names", "a forged report, then the run ended early"}

@@ -53,6 +53,48 @@ def test_results_are_read_from_the_frame_at_the_end_whatever_came_before():
     report = b'{"event": "finish", "exitstatus": 0}\n'
     changed = b"/workspace/tests/test_a.py\n"
     data = b"junk a process wrote\n" + report + changed + b"\n%d %d\n" % (len(report), len(changed))
-    assert _unframe(data) == (report.decode(), ("tests/test_a.py",))
-    assert _unframe(b"killed before the end") == ("", ())
-    assert _unframe(b"x\n99 1\n") == ("", ())
+    assert _unframe(data) == (report.decode(), ("tests/test_a.py",), "")
+    assert _unframe(data.rstrip(b"\n") + b" 0123abcd\n") == (report.decode(), ("tests/test_a.py",), "0123abcd")
+    assert _unframe(b"killed before the end") == ("", (), "")
+    assert _unframe(b"x\n99 1\n") == ("", (), "")
+
+
+def test_records_not_signed_with_the_runs_key_are_not_read_and_are_named():
+    import hashlib
+    import hmac
+    import json
+
+    from sandbox.results import disagreement
+
+    key = b"0123456789abcdef"
+
+    def signed(record: dict) -> str:
+        text = json.dumps(record)
+        return text + "\t" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+    real = [{"event": "collected", "nodeids": ["t.py::a"]},
+            {"event": "test", "nodeid": "t.py::a", "when": "call", "outcome": "failed", "message": "boom"}]
+    forged = [{"event": "test", "nodeid": "t.py::a", "when": "teardown", "outcome": "passed"},
+              {"event": "finish", "exitstatus": 0}]
+    text = "\n".join([*map(signed, real), *map(json.dumps, forged)]) + "\n"
+    report = parse_report(text, key=key)
+    assert report.tests["t.py::a"].outcome == "failed" and report.exitstatus is None
+    assert report.anomalies == ("2 record(s) in the report were not written by makegreen's plugin (no valid "
+                                "signature)",)
+    assert disagreement(report, 0, timed_out=False)[0].startswith("the results channel disagrees")
+    assert parse_report(text).exitstatus == 0  # without the key (an older runner) everything is read
+
+
+def test_results_that_disagree_with_pytests_process_are_tampering():
+    from sandbox.results import disagreement
+
+    finish = {"event": "finish", "exitstatus": 0}
+    passed = lines({"event": "collected", "nodeids": ["t.py::a", "t.py::b"]},
+                   {"event": "test", "nodeid": "t.py::a", "when": "call", "outcome": "passed"}, finish)
+    report = parse_report(passed)
+    said = " ".join(disagreement(report, 1, timed_out=False))
+    assert "exited with 1" in said and "1 collected test(s) have no result" in said
+    assert disagreement(parse_report(lines({"event": "collected", "nodeids": []})), 0, False) == [
+        "the results channel disagrees with the test run: pytest's process exited 0 before the run's end was "
+        "reported: the test run was ended early"]
+    assert disagreement(report, 1, timed_out=True) == []
