@@ -21,7 +21,7 @@ from .context.prompt import ContextLimits
 from .models.dialects import ModelSettings, context_window, reserved_output
 from .models.pricing import price_for
 from .trajectory import TrajectoryWriter, save_snapshot
-from .workspace import Workspace, interrupts_deferred, recover, save_text, save_undo, state_dir
+from .workspace import UNDO, Workspace, interrupts_deferred, recover, save_text, save_undo, state_dir
 
 Emit = Callable[[ev.Event], None]
 
@@ -290,6 +290,7 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
                     try:
                         workspace.apply(patch, on_written=lambda: summary.update(applied=True))
                     except ApplyConflict as exc:
+                        (run_dir / UNDO).unlink(missing_ok=True)  # nothing was written: nothing to undo
                         summary.update(status="conflict", message=str(exc), conflicts=exc.paths)
                     if summary["applied"] and (settings.commit or settings.branch):
                         _commit(settings, root, workspace, summary, both)
@@ -309,6 +310,7 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
                             applied=True, message=f"the best attempt (not green) was applied (--apply-partial); "
                                                   f"its patch is {os.path.relpath(patch)}"))
                     except ApplyConflict as exc:
+                        (run_dir / UNDO).unlink(missing_ok=True)
                         summary.update(status="conflict", message=str(exc), conflicts=exc.paths)
     except KeyboardInterrupt:
         summary.update(status="interrupted")

@@ -198,8 +198,13 @@ def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, b
                 staged = _stage_all(root, changes, staging, patch_path, diff)
                 if before_write is not None:
                     before_write()
-                # checked again with everything staged: what changed since the first check is not overwritten
-                _check_unchanged(root, original, changes, patch_path, diff, why)
+                try:  # checked again with everything staged: what changed since the first check is not overwritten
+                    _check_unchanged(root, original, changes, patch_path, diff, why)
+                except ApplyConflict:
+                    for _path, temp in staged:  # (those staged beside their targets: another filesystem)
+                        if temp:
+                            Path(temp).unlink(missing_ok=True)
+                    raise
                 journal = state / f"apply-{staging.name}.json"
                 save_text(journal, json.dumps({"files": [{"path": path, "temp": temp} for path, temp in staged]}))
                 _finish(root, staged)
