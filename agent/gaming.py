@@ -191,15 +191,15 @@ def equal_to_anything(path: str, source: str) -> str | None:
                 return f"{path}:{node.lineno}: {name} ignores what it is compared with"
         if isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values):
-                if key is not None and _folded(key) in _COMPARISONS and isinstance(value, ast.Lambda) \
+                if key is not None and folded(key) in _COMPARISONS and isinstance(value, ast.Lambda) \
                         and _ignores_operand(value):
-                    return f"{path}:{node.lineno}: a class built at run time with an {_folded(key)} that ignores " \
+                    return f"{path}:{node.lineno}: a class built at run time with an {folded(key)} that ignores " \
                            "what it is compared with"
         if isinstance(node, ast.Call) and _called_name(node) == "setattr" and len(node.args) == 3 \
-                and _folded(node.args[1]) in _COMPARISONS:
+                and folded(node.args[1]) in _COMPARISONS:
             value = node.args[2]
             if isinstance(value, ast.Lambda) and _ignores_operand(value) or _literal(value)[0]:
-                return f"{path}:{node.lineno}: setattr gives a class an {_folded(node.args[1])} that ignores " \
+                return f"{path}:{node.lineno}: setattr gives a class an {folded(node.args[1])} that ignores " \
                        "what it is compared with"
     return None
 
@@ -215,12 +215,12 @@ def _ignores_operand(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lamb
     return operand is None or not any(isinstance(node, ast.Name) and node.id == operand for node in nodes)
 
 
-def _folded(node: ast.AST) -> str | None:
+def folded(node: ast.AST) -> str | None:
     """A string built from literals ("__e" + "q__"), or None."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _folded(node.left), _folded(node.right)
+        left, right = folded(node.left), folded(node.right)
         return left + right if left is not None and right is not None else None
     if isinstance(node, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in node.values):
         return "".join(str(v.value) for v in node.values)

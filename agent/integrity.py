@@ -9,7 +9,7 @@ from typing import Iterator, Mapping
 
 from sandbox import TestReport
 
-from .gaming import equal_to_anything
+from .gaming import equal_to_anything, folded
 
 HOOK_FILES = {"conftest.py", "sitecustomize.py", "usercustomize.py"}
 _SKIPS = {"pytest.skip", "pytest.exit", "pytest.xfail", "pytest.importorskip", "unittest.skip", "os._exit",
@@ -54,10 +54,6 @@ _ESCAPES = {"_exit", "exit", "skip", "xfail", "importorskip", "SkipTest"}
 def _hidden_escape(text: str) -> str | None:
     """An exit, skip or patch reached by name at run time: getattr(os, "_ex" + "it"), __import__("py" + "test"),
     importlib.import_module("_pytest…")."""
-    import ast
-
-    from .gaming import _folded
-
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
@@ -66,12 +62,12 @@ def _hidden_escape(text: str) -> str | None:
         if not isinstance(node, ast.Call) or not node.args:
             continue
         name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-        if name in ("getattr", "setattr", "delattr") and len(node.args) >= 2 and _folded(node.args[1]) in _ESCAPES:
-            return (f"implementation code may not reach {_folded(node.args[1])} by name ({name}, line "
+        if name in ("getattr", "setattr", "delattr") and len(node.args) >= 2 and folded(node.args[1]) in _ESCAPES:
+            return (f"implementation code may not reach {folded(node.args[1])} by name ({name}, line "
                     f"{node.lineno}): it would end or skip the test run")
-        if name in ("__import__", "import_module") and (_folded(node.args[0]) or "").split(".")[0] in (
+        if name in ("__import__", "import_module") and (folded(node.args[0]) or "").split(".")[0] in (
                 "_pytest", "pytest", "unittest"):
-            return f"implementation code may not import {_folded(node.args[0])} at run time (line {node.lineno})"
+            return f"implementation code may not import {folded(node.args[0])} at run time (line {node.lineno})"
     return None
 
 

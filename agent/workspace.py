@@ -194,6 +194,7 @@ def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, b
         _check_unchanged(root, original, changes, patch_path, diff, why)
         with interrupts_deferred():
             staging = owned_tempdir(".staging-", state)
+            kept = False  # the staging outlives the call only when a journal still needs it
             try:
                 staged = _stage_all(root, changes, staging, patch_path, diff)
                 if before_write is not None:
@@ -207,10 +208,16 @@ def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, b
                     raise
                 journal = state / f"apply-{staging.name}.json"
                 save_text(journal, json.dumps({"files": [{"path": path, "temp": temp} for path, temp in staged]}))
-                _finish(root, staged)
+                try:
+                    _finish(root, staged)
+                except OSError as exc:  # checked while staging, so rare (a disk gone): the journal stays
+                    kept = True
+                    raise ConfigError(f"writing into {root} failed midway ({exc}); the rest is kept in "
+                                      f"{journal.parent}: `makegreen recover` (or the next run) finishes it") from exc
                 journal.unlink()
             finally:
-                shutil.rmtree(staging, ignore_errors=True)
+                if not kept:
+                    shutil.rmtree(staging, ignore_errors=True)
             if on_written is not None:
                 on_written()
     return list(changes)
@@ -218,7 +225,8 @@ def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, b
 
 def _check_unchanged(root: Path, original: Mapping[str, bytes], changes: Mapping[str, bytes | None],
                      patch_path: Path, diff: str, why: str) -> None:
-    conflicts = [path for path in changes if _read(root / path) != original.get(path)]
+    # a folder where a file was (or is to be) counts as changed: its path is not the file's any more
+    conflicts = [path for path in changes if (root / path).is_dir() or _read(root / path) != original.get(path)]
     if conflicts:
         save_text(patch_path, diff)
         raise ApplyConflict(

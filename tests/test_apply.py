@@ -155,3 +155,15 @@ def test_undo_puts_back_exactly_what_the_apply_replaced_and_refuses_once_it_move
     assert (tree / "a.py").read_bytes() == CHANGES["a.py"]  # all or none
     with pytest.raises(ConfigError, match="nothing to undo"):
         undo(tree, tmp_path / "another-run")
+
+
+def test_a_write_failing_midway_says_so_and_keeps_what_is_needed_to_finish_it(tree, tmp_path):
+    """A folder removed between the staging and the renames: the rename into it fails after the journal."""
+    import shutil
+
+    with pytest.raises(ConfigError, match="failed midway .* `makegreen recover` \\(or the next run\\) finishes it"):
+        write_all(tree, ORIGINAL, CHANGES, tmp_path / "fix.patch", "",
+                  before_write=lambda: shutil.rmtree(tree / "pkg"))
+    [journal] = (tree / STATE_DIR).glob("apply-*.json")
+    left = [item["temp"] for item in json.loads(journal.read_text())["files"] if item["path"] == "pkg/new.py"]
+    assert left and Path(left[0]).read_bytes() == CHANGES["pkg/new.py"]

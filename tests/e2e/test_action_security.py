@@ -4,6 +4,7 @@ maintainer's comment, and the credential that pushes. No secret may reach an att
 output; no protected file may be pushed; the normal modes still push only the fix."""
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -161,7 +162,7 @@ def test_a_head_that_moved_after_the_comment_is_refused_with_a_reply(project, tm
         (repo / "notes.txt").write_text("later\n")
         git(repo, "add", "-A")
         subprocess.run(["git", "commit", "-qm", "later"], cwd=repo, check=True,
-                       env={**dict(__import__("os").environ), "GIT_COMMITTER_DATE": "2026-11-30T10:09:00Z"})
+                       env={**os.environ, "GIT_COMMITTER_DATE": "2026-11-30T10:09:00Z"})
     head = open_pull(github, repo, 7, pushed="2026-11-30T10:07:00Z" if how == "pushed after the comment"
                      else "2026-11-30T09:00:00Z")
     if how == "checkout is not the head":

@@ -160,3 +160,23 @@ def test_the_hook_reads_the_staged_configuration_not_the_working_trees(tmp_path)
     git(repo, "add", "pyproject.toml")
     result = makegreen(repo, "hook", "run", "--check")
     assert result.returncode == 2 and "not valid TOML" in result.stderr
+
+
+def test_the_hook_never_imports_an_agent_folder_of_the_repository(tmp_path):
+    """A branch someone else wrote may carry agent/__main__.py: `python -m agent` in the repository would run it,
+    with the committer's environment. The hook starts makegreen from its installed package instead."""
+    marker = tmp_path / "ran"
+    repo = make_repo(tmp_path / "r", {"tests/test_ok.py": "def test_ok():\n    assert True\n",
+                                      "agent/__init__.py": "", "agent/cli/__init__.py": "",
+                                      "agent/__main__.py": f"open({str(marker)!r}, 'w').write('x')\n",
+                                      "agent/launch.py": f"open({str(marker)!r}, 'w').write('x')\n"})
+    from agent import LAUNCH  # (`-m agent` here, as the other tests run makegreen, would import the repo's own)
+
+    installed = subprocess.run([sys.executable, "-c", LAUNCH, "hook", "install"], cwd=repo, env=environ(),
+                               capture_output=True, text=True)
+    assert installed.returncode == 0 and not marker.exists(), installed.stderr
+    (repo / "notes.txt").write_text("a change\n")
+    git(repo, "add", "notes.txt")
+    done = commit(repo, "a change", environ())
+    assert done.returncode == 0 and "the staged tests pass" in done.stdout, done.stdout
+    assert not marker.exists()
