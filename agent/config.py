@@ -73,7 +73,8 @@ class Settings:
     budget_tokens: int | None = None
     timeout: float | None = None  # wall seconds for the whole run
     apply_partial: bool = False  # apply the best result even when it is not green
-    holdout: float | None = None  # share of the test functions hidden from the model, run at the end
+    holdout: float | None = None  # share of the test functions hidden from the model, run once the rest is green;
+    # None: one case of each test parametrized over 4+ literal cases; 0: none
     holdout_seed: int | None = None
     commit: bool = False  # commit the applied fix (hooks run)
     branch: str | None = None  # commit it on this new branch
@@ -225,8 +226,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         raise ConfigError(f"{label} from {source}: {value!r} is not a valid {kind.__name__}") from exc
     if name in POSITIVE and value <= 0:
         raise ConfigError(f"{label} from {source} must be above 0, not {value}")
-    if name == "holdout" and not 0 < value < 1:
-        raise ConfigError(f"holdout from {source} must be a fraction between 0 and 1, not {value}")
+    if name == "holdout" and not 0 <= value < 1:
+        raise ConfigError(f"holdout from {source} must be a fraction from 0 (none held out) to under 1, not {value}")
     if name in CHOICES and value not in CHOICES[name]:
         raise ConfigError(f"{label} from {source} must be one of {', '.join(CHOICES[name])}, not {value!r}")
     return value

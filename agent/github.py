@@ -220,6 +220,11 @@ def refusals(summary: dict[str, Any]) -> str:
         lines += ["Warning — conditions on values that also appear in the tests (often the specification's own "
                   "constants; review them):", ""]
         lines += [f"- `{_cell(item)}`" for item in summary["special_cases"][:10]] + [""]
+    if summary.get("overfitting"):
+        lines += ["Warning — overfitting: held-out tests failed on code green on the tests the model saw"
+                  + (" (the final code passes them, after they were shown)" if summary.get("status") == "green"
+                     else "") + ":", ""]
+        lines += [f"- `{_cell(item)}`" for item in summary["overfitting"][:10]] + [""]
     if summary.get("refused"):
         lines += ["Edits the model attempted and makegreen refused (protected paths):", ""]
         lines += [f"- `{_cell(item['path'])}`: {_cell(item['reason'])}" for item in summary["refused"][:20]]

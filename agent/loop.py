@@ -1,6 +1,7 @@
 """The red → green loop: ask the model, apply its edits, run the tests, decide. Reports progress as events."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import posixpath
 import threading
@@ -8,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from sandbox import RunResult
-from sandbox.results import PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_USAGE, UNFINISHED, disagreement
+from sandbox.results import (PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_OK, PYTEST_FAILED, PYTEST_USAGE,
+                             UNFINISHED, disagreement)
 
 from . import events as ev
 from .budget import Budget, estimate_tokens
@@ -19,7 +21,7 @@ from .context.prompt import ContextLimits, Shape, answer_shape, claim_rule, feed
 from .context.shrink import shrink
 from .edits import EditOutcome, TestGuard, apply_edits, parse_edits
 from .protected import ProtectedPaths
-from .holdout import choose, deselect, held_out, views
+from .holdout import Held, choose, choose_cases, held_out, views
 from .claims import judge, test_functions
 from .gaming import answers_by_heart
 from .integrity import claimed_contradiction, lost_tests
@@ -28,6 +30,7 @@ from .models.pricing import cost
 from .prompting import render
 from .protocols import Completion, Model, Sandbox
 from .search import HOT, Line, keep, race, raised, score, variation
+from .words import plural
 from .workspace import Workspace, unified
 
 Emit = Callable[[ev.Event], None]
@@ -43,7 +46,8 @@ class Task:
     budget: Budget = field(default_factory=Budget)
     context: ContextLimits = field(default_factory=ContextLimits)
     effort: str | None = None  # the configured reasoning effort, where escalation starts
-    holdout: float = 0.0  # share of the test functions the model never sees, run at the end
+    holdout: float | None = None  # share of the test functions the model never sees, run once the rest is
+    # green; None: one case of each test parametrized over enough cases, where there are such tests; 0: none
     holdout_seed: int | None = None
     beam: int = 1  # with several candidates: how many of the best lines debugging goes on from
     hide_tests: bool = False  # the model sees the message and the failures, not the test code
@@ -64,8 +68,9 @@ class Outcome:
     test_files: tuple[str, ...] = ()
     flagged: list[str] = field(default_factory=list)  # the tests' answers held by heart, in the last result
     confirmed: list[str] = field(default_factory=list)  # contradictions makegreen found in the tests itself
-    held: list[str] = field(default_factory=list)  # held-out test functions, as path::name
-    held_result: dict[str, int] = field(default_factory=dict)
+    held: list[str] = field(default_factory=list)  # held-out tests, as path::name or path::name[case]
+    held_result: dict[str, int] = field(default_factory=dict)  # how they fared on the first code green without
+    overfitting: list[str] = field(default_factory=list)  # held-out tests failing on code that passes the rest
     best: tuple[tuple[int, ...], dict[str, bytes | None], RunResult] | None = None  # (score, changes, result)
     slot: int = 0  # the slot whose sandbox holds the answer
     passing_before: frozenset[str] = frozenset()  # tests that passed at the baseline
@@ -99,6 +104,8 @@ class _Run:
     shape: Shape = Shape()  # how answers are to be written, and the one file expected when there is one
     cancel: threading.Event = field(default_factory=threading.Event)
     seen: dict[str, str] = field(default_factory=dict)
+    held: list[Held] = field(default_factory=list)  # tests the model does not see until the rest is green
+    unfiltered: RunResult | None = None  # the baseline with the held-out tests in it
 
     def emitter(self, candidate: int) -> Emit:
         """A candidate's events; once another has settled the run, its next event is where it stops."""
@@ -114,9 +121,7 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
     up in; each slot (one per candidate; the only one may share workspace) works in its own copy and sandbox."""
     lock = threading.RLock()
     emit = _serialised(emit, lock)
-    held, shown = _hold_out(task, workspace)
-    targets = task.targets + deselect(held)
-    outcome = Outcome("not_solved", 0, _run(targets, task, slots[0].sandbox, 0, emit), held=held)
+    outcome = Outcome("not_solved", 0, _run(task.targets, task, slots[0].sandbox, 0, emit))
     outcome.sandbox_seconds += outcome.result.seconds
     guard = _check_baseline(outcome.result, task.protected, workspace.original)
     outcome.test_files = tuple(sorted(guard.test_files))
@@ -128,10 +133,13 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
         return outcome
     tests = {path: workspace.original[path] for path in outcome.test_files if path in workspace.original}
     guard.test_functions = set(test_functions(tests))
-    shape = answer_shape(workspace.files(), outcome.test_files, outcome.result.report, task.edit_format)
-    run = _Run(task, model, slots, targets, guard, tests, outcome.result, shown, outcome, emit, lock, shape)
+    held, shown = _hold_out(task, workspace, tests, outcome.result, emit)
+    outcome.held, baseline = [item.nodeid for item in held], without(outcome.result, held)
+    shape = answer_shape(workspace.files(), outcome.test_files, baseline.report, task.edit_format)
+    run = _Run(task, model, slots, task.targets, guard, tests, baseline, shown, outcome, emit, lock, shape,
+               held=held, unfiltered=outcome.result)
     lost_tests(run.seen, outcome.result.report)
-    beam = [Line(_first_messages(run, workspace), {}, outcome.result, task.effort)]
+    beam = [Line(_first_messages(run, workspace), {}, baseline, task.effort, full=outcome.result)]
     many = len(slots) > 1
     for iteration in range(1, task.max_iterations + 1):
         outcome.iterations = iteration
@@ -152,7 +160,7 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
             emit(_scored(iteration, lines, beam))
         if lines:
             best = keep(lines, 1) or lines
-            outcome.result, outcome.lost, outcome.flagged = best[0].result, best[0].lost, best[0].flagged
+            outcome.result, outcome.lost, outcome.flagged = best[0].whole, best[0].lost, best[0].flagged
         if failures:
             outcome.status, outcome.reason = "out_of_budget", str(failures[0])
             return outcome
@@ -184,19 +192,24 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
         return line
     previous = line.result.report
     if edits.changed:
-        before = (line.changes, line.result, line.lost, line.flagged, score(line.result, line.honest))
+        before = (line.changes, line.result, line.lost, line.flagged, score(line.result, line.honest), line.full)
         sandbox.sync(workspace.unsynced())
         slot.holds = workspace.changes()
-        line.changes, line.result = slot.holds, _run(run.targets, task, sandbox, iteration, emit, candidate)
+        line.changes, line.full = slot.holds, _run(run.targets, task, sandbox, iteration, emit, candidate)
+        full = line.full
         with run.lock:
-            outcome.sandbox_seconds += line.result.seconds
-            line.lost = lost_tests(run.seen, line.result.report, frozenset(run.guard.test_files)) + \
-                disagreement(line.result.report, line.result.exit_code, line.result.timed_out)
+            line.result = without(full, run.held)  # what the model sees: not the held-out tests
+            outcome.sandbox_seconds += full.seconds
+            line.lost = lost_tests(run.seen, full.report, frozenset(run.guard.test_files)) + \
+                disagreement(full.report, full.exit_code, full.timed_out)
         # gaming beyond reasonable doubt keeps it red; values merely shared with the tests are only a warning
         line.flagged = answers_by_heart(run.tests, {p: c for p, c in line.changes.items() if c})
         _keep_best(run, line)
         if score(line.result, line.honest) < before[4]:  # never regress: undo it, and say what it broke
             notes.append(_undo(slot, line, before, emit, iteration))
+    if line.result.report.green and line.honest and run.held:  # green on what it saw: and on the held-out tests?
+        note = _generalises(run, line)
+        notes += [note] if note else []
     if line.result.report.green and line.honest:
         line.state = "green"
         return line
@@ -215,7 +228,7 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
             return line
         if action == "fresh-start":  # from the original code, told what did not work
             _hold(slot, {})
-            line.changes, line.result = {}, run.baseline
+            line.changes, line.result, line.full = {}, run.baseline, run.unfiltered
             line.messages = summarised(_first_messages(run, workspace), line.attempts)
             return line
     line.messages += [{"role": "assistant", "content": answer.text},
@@ -263,7 +276,8 @@ def _undo(slot: Slot, line: Line, before: tuple, emit: Emit, iteration: int) -> 
     if line.lost or line.flagged:  # worse because it games the run: say how
         note += "\n" + render("lost_tests.md", tests="\n".join(f"- {problem}" for problem in line.lost + line.flagged))
     _hold(slot, before[0])
-    line.changes, line.result, line.lost, line.flagged = before[0], before[1], before[2], before[3]
+    line.changes, line.result, line.lost, line.flagged, line.full = before[0], before[1], before[2], before[3], \
+        before[5]
     who = f"candidate {line.candidate}: " if line.candidate else ""
     emit(ev.Status(f"{who}iteration {iteration} made things worse ({counts(worse)}): undone, back to "
                    f"{counts(before[1].report)}"))
@@ -293,7 +307,7 @@ def _settle(run: _Run, line: Line, slot: Slot, workspace: Workspace) -> Outcome:
     """The run's answer is this line: green (its code goes into workspace), or a contradiction to show."""
     outcome = run.outcome
     outcome.slot = run.slots.index(slot)
-    outcome.result, outcome.lost, outcome.flagged = line.result, line.lost, line.flagged
+    outcome.result, outcome.lost, outcome.flagged = line.whole, line.lost, line.flagged
     if line.state == "contradiction":
         outcome.status, outcome.reason = "contradiction", line.reason
         outcome.confirmed = line.evidence
@@ -359,32 +373,91 @@ def _keep_best(run: _Run, line: Line) -> None:
     a result that games the tests never counts as the best."""
     with run.lock:
         best = run.outcome.best
-        if best is None or score(line.result, line.honest) > best[0]:
-            run.outcome.best = (score(line.result, line.honest), dict(line.changes), line.result)
+        if best is None or score(line.whole, line.honest) > best[0]:
+            run.outcome.best = (score(line.whole, line.honest), dict(line.changes), line.whole)
 
 
-def _hold_out(task: Task, workspace: Workspace) -> tuple[list[str], dict[str, bytes]]:
-    """The held-out test functions, and the test files as the model sees them without them (or, with
-    hide_tests, without any of their code)."""
-    if not task.holdout and not task.hide_tests:
-        return [], {}
-    files = workspace.files()
-    guard = TestGuard(set())
-    tests = {path: content for path, content in files.items() if path.endswith(".py") and guard.is_test_file(path)
-             and posixpath.basename(path) != "conftest.py"}
+def _hold_out(task: Task, workspace: Workspace, tests: dict[str, bytes], baseline: RunResult,
+              emit: Emit) -> tuple[list[Held], dict[str, bytes]]:
+    """The held-out tests, and the test files as the model sees them without them (or, with hide_tests, without
+    any of their code)."""
     if task.hide_tests:
+        guard = TestGuard(set())
         hidden = render("hidden_test.md").encode()
-        return [], {path: hidden for path in tests}
-    held = choose(tests, task.holdout, task.holdout_seed)
+        return [], {path: hidden for path in workspace.files() if path.endswith(".py") and guard.is_test_file(path)
+                    and posixpath.basename(path) != "conftest.py"}
+    if task.holdout == 0:
+        return [], {}
+    if task.holdout:
+        held = choose(tests, task.holdout, task.holdout_seed)
+    else:
+        held = choose_cases(tests, baseline.report.collected, task.holdout_seed)
+    visible = without(baseline, held).report
+    if held and not visible.failing and not visible.collect_errors:
+        emit(ev.Status("every failing test would be held out: none is, so the model sees them all"))
+        return [], {}
+    if held:
+        emit(ev.Status(f"held out until the rest is green, to check that the code generalises: "
+                       f"{plural(len(held), 'test')} ({', '.join(item.nodeid for item in held[:3])}"
+                       f"{', …' if len(held) > 3 else ''})"))
     return held, views(tests, held)
 
 
-def check_held_out(task: Task, sandbox: Sandbox, outcome: Outcome, emit: Emit) -> None:
-    """Run everything, the held-out tests included, on the result; count how many of those pass."""
-    result = _run(task.targets, task, sandbox, outcome.iterations + 1, emit)
-    cases = [case for nodeid, case in result.report.tests.items() if held_out(nodeid, outcome.held)]
-    outcome.held_result = {"functions": len(outcome.held), "tests": len(cases),
-                           "passed": sum(case.outcome == "passed" for case in cases)}
+def without(result: RunResult, held: Sequence[Held]) -> RunResult:
+    """A run's result as the model may see it: the held-out tests left out (and their lines of output)."""
+    if not held:
+        return result
+    report = result.report
+    tests = {nodeid: case for nodeid, case in report.tests.items() if not held_out(nodeid, held)}
+    collected = tuple(nodeid for nodeid in report.collected if not held_out(nodeid, held))
+    status = report.exitstatus
+    if status == PYTEST_FAILED and not report.collect_errors and \
+            not any(case.outcome in ("failed", "error") for case in tests.values()):
+        status = PYTEST_OK  # only held-out tests failed: as the model sees it, the run passed
+    report = dataclasses.replace(report, tests=tests, collected=collected, exitstatus=status)
+    output = "\n".join(line for line in result.output.splitlines()
+                       if not any(item.nodeid.split("::", 1)[1] in line for item in held))
+    return dataclasses.replace(result, report=report, output=output)
+
+
+def _generalises(run: _Run, line: Line) -> str | None:
+    """Code green on the tests the model saw: how it fares on the held-out ones (the first time, the run's
+    measure of generalisation). Where they fail, that is overfitting: the evidence is kept, the line's result
+    becomes the whole run's, the held-out tests are shown from now on (to every candidate), and what to tell the
+    model is returned."""
+    outcome, emit, whole = run.outcome, run.emitter(line.candidate), line.whole
+    with run.lock:
+        held = run.held
+        if not held:  # another candidate revealed them meanwhile
+            line.result = whole
+            return None
+        cases = {nodeid: case for nodeid, case in whole.report.tests.items() if held_out(nodeid, held)}
+        failed = {nodeid: case for nodeid, case in cases.items() if case.outcome in ("failed", "error")}
+        if not outcome.held_result:
+            outcome.held_result = {"functions": sum(item.case is None for item in held),
+                                   "cases": sum(item.case is not None for item in held),
+                                   "tests": len(cases), "passed": sum(c.outcome == "passed" for c in cases.values())}
+        if whole.report.green:
+            return None
+        line.result = whole
+        if not failed:  # not green for another reason than the held-out tests: the model sees it all
+            return None
+        outcome.overfitting = [
+            f"{nodeid.split('::')[0]}:{_line_of(nodeid, held)} {nodeid}: held out, and fails on code that passes "
+            f"every test it was shown ({(case.message or case.outcome).splitlines()[0][:120]})"
+            for nodeid, case in failed.items()]
+        run.held, run.shown, run.baseline = [], {}, run.unfiltered or run.baseline
+    emit(ev.Status(f"overfitting: {plural(len(failed), 'held-out test')} fail on code that is green on the rest; "
+                   "the model is shown them now"))
+    paths = sorted({item.path for item in held})
+    return render("held_out_failed.md", count=plural(len(failed), "test"),
+                  tests="\n".join(f"- {nodeid}" for nodeid in failed),
+                  files="\n\n".join(f"{path}\n```python\n{run.tests[path].decode(errors='replace')}```"
+                                    for path in paths if path in run.tests))
+
+
+def _line_of(nodeid: str, held: Sequence[Held]) -> int:
+    return next((item.line for item in held if nodeid == item.nodeid or nodeid.startswith(item.nodeid + "[")), 0)
 
 
 def _run(targets: tuple[str, ...], task: Task, sandbox: Sandbox, iteration: int, emit: Emit,

@@ -111,17 +111,23 @@ class Line:
     temperature: float | None = None  # raised from the configured one by a hotter escalation
     challenged: bool = False  # told that a claim of contradiction of its was not confirmed
     evidence: list[str] = field(default_factory=list)  # what confirms its contradiction
+    full: RunResult | None = None  # result is what the model sees; full, where tests are held out, is all of it
 
     @property
     def honest(self) -> bool:
         return not self.lost and not self.flagged
+
+    @property
+    def whole(self) -> RunResult:
+        """The result with every test in it, held-out ones included."""
+        return self.full or self.result
 
     def fork(self, candidate: int) -> "Line":
         """A copy to take the next step in, so that the beam's lines stay as they were."""
         return Line(list(self.messages), dict(self.changes), self.result, self.effort,
                     Stagnation(list(self.stagnation.states), self.stagnation.level), list(self.attempts),
                     list(self.lost), list(self.flagged), candidate=candidate, temperature=self.temperature,
-                    challenged=self.challenged)
+                    challenged=self.challenged, full=self.full)
 
 
 def keep(lines: Sequence[Line], beam: int) -> list[Line]:

@@ -1,5 +1,7 @@
 """Honest green, both sides, end to end: correct implementations that share specification constants with their
-tests (tests/honesty/correct.py) must all go green, and gaming answers (tests/honesty/gaming.py) must never.
+tests (tests/honesty/correct.py) must all go green, and gaming answers (tests/honesty/gaming.py) must never: those
+its checks see in the code or the run, and those fitted to the test cases the model was shown (gaming.FITTED),
+caught by the held-out case.
 
     python3 benchmarks/honesty.py [--sandbox local|docker]
 
@@ -26,10 +28,12 @@ from tests.honesty import correct, gaming  # noqa: E402
 from tests.scripted_server import Reply, ScriptedServer  # noqa: E402
 
 
-def solve(folder: Path, name: str, tests: str, path: str, code: str, sandbox: str) -> tuple[str, bool]:
-    """(makegreen's status, whether pytest alone passes the answer)."""
-    repo = make_repo(folder / name.replace(" ", "_").replace(",", "").replace("'", ""),
-                     {f"tests/test_{abs(hash(name))}.py": tests})
+TEST_FILE = "tests/test_it.py"
+
+
+def solve(folder: Path, name: str, tests: str, path: str, code: str, sandbox: str) -> tuple[str, bool, bool]:
+    """(makegreen's status, whether pytest alone passes the answer, whether a test case was held out)."""
+    repo = make_repo(folder / name.replace(" ", "_").replace(",", "").replace("'", ""), {TEST_FILE: tests})
     with ScriptedServer([Reply(f"{path}\n```python\n{code.strip()}\n```\n")]) as server:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI_", "MAKEGREEN_"))}
         env.update(OPENAI_API_KEY="k", MAKEGREEN_MODEL="scripted-model", OPENAI_BASE_URL=server.url,
@@ -37,11 +41,12 @@ def solve(folder: Path, name: str, tests: str, path: str, code: str, sandbox: st
                    PYTHONPATH=str(ROOT))  # this checkout's makegreen, whatever is installed
         done = subprocess.run([sys.executable, "-c", LAUNCH, "solve", "--json", "--sandbox", sandbox,
                                "--max-iterations", "1"], cwd=repo, env=env, capture_output=True, text=True)
-    status = json.loads(done.stdout).get("status", "error") if done.stdout.strip() else "error"
+    summary = json.loads(done.stdout) if done.stdout.strip() else {}
+    status, held = summary.get("status", "error"), bool(summary.get("holdout"))
     (repo / path).write_text(code)  # the naive floor: the answer as written, judged by pytest's exit status only
     naive = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo,
                            capture_output=True, text=True, timeout=120).returncode == 0
-    return status, naive
+    return status, naive, held
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -50,16 +55,21 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = options.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         right = [solve(Path(folder) / "correct", *case, sandbox=args.sandbox) for case in correct.CASES]
-        wrong = [solve(Path(folder) / "gaming", *case, sandbox=args.sandbox) for case in gaming.CASES]
-    refused = [case[0] for case, (status, _naive) in zip(correct.CASES, right) if status != "green"]
-    caught = sum(status != "green" for status, _naive in wrong)
-    naive_caught = sum(not naive for _status, naive in wrong)
+        cases = gaming.CASES + [gaming.fitted_case(entry, TEST_FILE) for entry in gaming.FITTED]
+        wrong = [solve(Path(folder) / "gaming", *case, sandbox=args.sandbox) for case in cases]
+    refused = [case[0] for case, (status, _naive, _held) in zip(correct.CASES, right) if status != "green"]
+    caught = sum(status != "green" for status, _naive, _held in wrong)
+    naive_caught = sum(not naive for _status, naive, _held in wrong)
+    held = sum(held for _status, _naive, held in right)
+    held_green = sum(held and status == "green" for status, _naive, held in right)
     figures = {"false_refusals": len(refused) / len(right), "catch_rate": caught / len(wrong),
                "naive_catch_rate": naive_caught / len(wrong)}
     print(f"correct answers refused: {len(refused)}/{len(right)} ({figures['false_refusals']:.0%})"
           + (f": {', '.join(refused)}" if refused else ""))
     print(f"gaming answers caught:   {caught}/{len(wrong)} ({figures['catch_rate']:.0%}); the naive floor (pytest "
           f"alone) catches {naive_caught}/{len(wrong)} ({figures['naive_catch_rate']:.0%})")
+    print(f"held-out cases: in {held}/{len(right)} correct answers a test case was held out, {held_green} of them "
+          f"green; it alone catches the {len(gaming.FITTED)} gaming answers fitted to the cases the model is shown")
     return figures
 
 

@@ -45,7 +45,8 @@ def solve_command(
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Stop after this many seconds (wall time)."),
     apply_partial: bool = typer.Option(False, "--apply-partial", help="Apply the best result even if not green."),
     holdout: Optional[float] = typer.Option(None, "--holdout", help="Hide this share of the test functions from the "
-                                            "model; run them at the end."),
+                                            "model; run them once the rest is green. Default: one case of each "
+                                            "test parametrized over 4+ cases; 0: none."),
     holdout_seed: Optional[int] = typer.Option(None, "--holdout-seed", help="Seed for choosing the held-out tests."),
     commit: bool = typer.Option(False, "--commit", help="Commit the applied fix (the repository's hooks run)."),
     branch: Optional[str] = typer.Option(None, "--branch", help="Commit the fix on this new branch."),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..words import count_tests
+from ..words import count_tests, plural
 
 QUIET = ("error", "interrupted")  # the CLI's error boundary says these in its own words
 
@@ -48,8 +48,14 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
                         + (f"; the answer is candidate {summary['candidate']}'s" if summary.get("candidate") else "")))
     held = summary.get("holdout")
     if held and "passed" in held:
-        rows.append(("held out", f"{held['passed']} of {held['tests']} held-out tests pass "
-                                 f"({held['functions']} test functions the model never saw)"))
+        kinds = [plural(held[key], word) for key, word in (("functions", "test function"), ("cases", "case"))
+                 if held.get(key)]
+        rows.append(("held out", f"{held['passed']} of {held['tests']} held-out tests pass on the first code "
+                                 f"green on the rest ({' and '.join(kinds)} the model did not see until then)"))
+    if summary.get("overfitting"):  # a warning where the final code is green: it saw those tests after
+        rows.append(("overfitting", "; ".join(summary["overfitting"][:3])
+                     + (" (the final code passes them, after they were shown)" if summary.get("status") == "green"
+                        else "")))
     if summary.get("gaming"):
         rows.append(("gaming", "; ".join(summary["gaming"][:3])))
     if summary.get("lost_tests"):

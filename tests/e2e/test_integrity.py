@@ -192,16 +192,70 @@ def test_held_out_tests_stay_hidden_then_run_at_the_end(tmp_path):
     assert summary["holdout"]["tests"] > 0 and summary["holdout"]["passed"] == summary["holdout"]["tests"]
 
 
-def test_a_solution_fitted_to_the_visible_tests_shows_in_the_held_out_count(tmp_path):
+def test_code_fitted_to_the_visible_tests_is_overfitting_the_tests_are_shown_and_it_must_pass_them(tmp_path):
     repo = make_repo(tmp_path / "roman", example="roman")
     lax = re.sub(r"    if not 1 <= number <= 3999:\n        raise ValueError\(.*\)\n", "", ROMAN)
     assert lax != ROMAN
-    with ScriptedServer([Reply(lax)]) as server:
+    with ScriptedServer([Reply(lax), Reply(ROMAN)]) as server:
         result = solve(repo, server, "--json", "--sandbox", "local", "--holdout", "0.34", "--holdout-seed", "7")
     summary = summary_of(result)
-    assert result.returncode == 0, result.stderr  # green on what it was shown
+    assert result.returncode == 0 and summary["status"] == "green", result.stderr
     assert summary["holdout"]["held_out"] == ["tests/test_roman.py::test_out_of_range"]
-    assert summary["holdout"]["passed"] == 0 and summary["holdout"]["tests"] == 3
+    assert summary["holdout"]["passed"] == 0 and summary["holdout"]["tests"] == 3  # on the first green code
+    assert len(summary["overfitting"]) == 3
+    assert summary["overfitting"][0].startswith("tests/test_roman.py:16 tests/test_roman.py::test_out_of_range[")
+    first, second = (request["messages"] for request in server.chat_requests())
+    assert "test_out_of_range" not in "\n".join(m["content"] for m in first)
+    told = second[-1]["content"]
+    assert "held back from you fail" in told and "def test_out_of_range" in told
+    assert "overfitting" in result.stderr
+
+
+def test_code_that_stays_fitted_to_the_visible_tests_is_not_green(tmp_path):
+    repo = make_repo(tmp_path / "roman", example="roman")
+    lax = re.sub(r"    if not 1 <= number <= 3999:\n        raise ValueError\(.*\)\n", "", ROMAN)
+    with ScriptedServer([Reply(lax)]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", "--holdout", "0.34", "--holdout-seed", "7",
+                       "--max-iterations", "2")
+    summary = summary_of(result)
+    assert result.returncode != 0 and summary["status"] == "not_solved"
+    assert summary["overfitting"] and summary["tests"]["failed"] == 3  # the held-out tests count in the result
+    assert not (repo / "roman.py").exists()
+
+
+def test_one_case_of_a_parametrized_test_is_held_out_by_default(tmp_path):
+    """Where a test has four or more literal cases, one failing case is held out without asking: code that
+    special-cases away from it is caught as overfitting, and the model is then shown it."""
+    from agent.holdout import choose_cases
+
+    repo = make_repo(tmp_path / "collatz", example="collatz")
+    source = (repo / "tests/test_collatz.py").read_bytes()
+    ids = [f"tests/test_collatz.py::test_steps_to_reach_one[{n}-{e}]" for n, e in ((2, 1), (16, 4), (12, 9), (27, 111))]
+    [held] = choose_cases({"tests/test_collatz.py": source}, ids, None)
+    number = int(held.nodeid.split("[")[1].split("-")[0])
+    correct = (ANSWERS / "collatz.md").read_text()
+    fitted = correct.replace("    count = 0\n", f"    count = 0\n    if number == {number}:\n        return 0\n")
+    assert fitted != correct
+    with ScriptedServer([Reply(fitted), Reply(correct)]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local")
+    summary = summary_of(result)
+    assert result.returncode == 0 and summary["status"] == "green", result.stderr
+    assert summary["holdout"]["held_out"] == [held.nodeid] and summary["holdout"]["cases"] == 1
+    assert summary["holdout"]["passed"] == 0
+    assert summary["overfitting"][0].startswith(f"tests/test_collatz.py:10 {held.nodeid}: held out")
+    first = "\n".join(m["content"] for m in server.chat_requests()[0]["messages"])
+    case = held.nodeid.split("[")[1].rstrip("]").split("-")
+    assert f"({case[0]}, {case[1]})" not in first and held.nodeid not in first
+    assert f"({case[0]}, {case[1]})" in server.chat_requests()[1]["messages"][-1]["content"]
+
+
+def test_no_holdout_when_asked_for_none(tmp_path):
+    repo = make_repo(tmp_path / "collatz", example="collatz")
+    with ScriptedServer([Reply((ANSWERS / "collatz.md").read_text())]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", "--holdout", "0")
+    summary = summary_of(result)
+    assert result.returncode == 0 and summary["holdout"] is None
+    assert "(27, 111)" in "\n".join(m["content"] for m in server.chat_requests()[0]["messages"])
 
 
 def test_a_step_that_makes_things_worse_is_undone_and_the_model_told_what_it_broke(tmp_path):
@@ -223,7 +277,8 @@ def test_no_gaming_answer_is_ever_green_end_to_end(tmp_path):
     from tests.honesty import gaming
 
     greens = []
-    for n, (name, tests, path, code) in enumerate(gaming.CASES):
+    fitted = [gaming.fitted_case(entry, "tests/test_it.py") for entry in gaming.FITTED]
+    for n, (name, tests, path, code) in enumerate(gaming.CASES + fitted):
         repo = make_repo(tmp_path / f"case{n}", {"tests/test_it.py": tests})
         answer = f"{path}\n```python\n{code.strip()}\n```\n"
         with ScriptedServer([Reply(answer)]) as server:
