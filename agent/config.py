@@ -50,6 +50,7 @@ class Settings:
     apply: bool = True
     json: bool = False
     sandbox: str = "docker"
+    warm: bool = True  # park the run's container for the next run of the project (sandbox/pool.py)
     base_image: str = "python:3.12-slim"
     edit_format: str = "auto"
     memory: str = "2g"
@@ -108,7 +109,10 @@ _ENV = {
     "base_image": "MAKEGREEN_BASE_IMAGE",
     "sandbox": "MAKEGREEN_SANDBOX",
     "trust": "MAKEGREEN_TRUST",
+    "warm": "MAKEGREEN_WARM",
 }
+BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+                 "off": False}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -217,6 +221,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     default = getattr(Settings, name, None)
     kind = OPTIONAL_TYPES.get(name) or (type(default) if default is not None else str)
     try:
+        if kind is bool and isinstance(value, str) and value.strip().lower() in BOOLEAN_WORDS:
+            value = BOOLEAN_WORDS[value.strip().lower()]  # from the environment
         if kind is bool and not isinstance(value, bool):
             raise ValueError("expected true or false")
         if kind is int and isinstance(value, float) and not value.is_integer():

@@ -156,8 +156,10 @@ def check(staged: Staged, settings, say: Say) -> int:
     try:
         sandbox.start(files)
         result = sandbox.run_tests((), settings.test_timeout)
-    finally:
-        sandbox.close()
+    except BaseException:  # interrupted or failed: nothing is kept for the next run
+        sandbox.close(park=False)
+        raise
+    sandbox.close()
     report = result.report
     counts = count_tests(report.summary(), "")
     if report.green or (report.exitstatus == NO_TESTS and not report.collect_errors):

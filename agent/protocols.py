@@ -57,7 +57,9 @@ class Sandbox(Protocol):
         """End a test run in progress (from another thread) now; the sandbox stays usable."""
         ...
 
-    def close(self) -> None:
+    def close(self, park: bool = True) -> None:
+        """End the sandbox: removed, or, where it keeps a warm pool and park holds (the run ended as it should),
+        kept for the next run."""
         ...
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -51,6 +52,44 @@ def model_settings(settings: Settings) -> ModelSettings:
                          settings.temperature, settings.max_output_tokens)
 
 
+class Deferred:
+    """A model built in the background, while the sandbox starts and the baseline runs (importing the OpenAI
+    client takes most of a second, asking a local server who it is a round trip): the run waits for it only
+    when it first asks, and an already green run never does. Its events are held and told, in order, then."""
+
+    def __init__(self, build: Callable[[Emit], Any], emit: Emit) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._held: list[ev.Event] = []
+        self._emit = emit
+        pool = ThreadPoolExecutor(1, thread_name_prefix="makegreen-model")
+        self._future = pool.submit(build, self._held.append)
+        pool.shutdown(wait=False)
+        self._model = None
+
+    def _resolved(self):
+        if self._model is None:
+            model = self._future.result()  # a BackendError raised while building is raised here
+            for event in self._held:
+                self._emit(event)
+            self._held.clear()
+            self._model = model
+        return self._model
+
+    def complete(self, *args, **kwargs):
+        return self._resolved().complete(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._resolved(), name)
+
+
+def check_key(settings: Settings) -> None:
+    """The one mistake found without the network, before anything starts."""
+    if not settings.api_key and not settings.base_url:
+        raise BackendError("no API key: set OPENAI_API_KEY (or --api-key), or point OPENAI_BASE_URL / "
+                           "--base-url at a local OpenAI-compatible server")
+
+
 def make_model(settings: Settings, emit: Emit):
     import openai
 
@@ -58,12 +97,8 @@ def make_model(settings: Settings, emit: Emit):
     from .models.dialects import DIALECTS, detect
     from .models.openai_responses import OpenAIResponsesModel, responses_only
 
-    api_key = settings.api_key
-    if not api_key:
-        if not settings.base_url:
-            raise BackendError("no API key: set OPENAI_API_KEY (or --api-key), or point OPENAI_BASE_URL / "
-                               "--base-url at a local OpenAI-compatible server")
-        api_key = "unused"  # local servers ignore it, but the client requires one
+    check_key(settings)
+    api_key = settings.api_key or "unused"  # local servers ignore it, but the client requires one
     client = openai.OpenAI(api_key=api_key, base_url=settings.base_url, max_retries=4,
                            timeout=settings.request_timeout)
     dialect = settings.dialect
@@ -108,7 +143,7 @@ def make_sandboxes(settings: Settings, root: Path, files: Mapping[str, bytes], r
     limits = Limits(memory=settings.memory, cpus=settings.cpus, pids=settings.pids,
                     labels={"makegreen.run": run_id})
     image = build()
-    return [DockerSandbox(client, image, limits, rebuild=build) for _ in range(count)]
+    return [DockerSandbox(client, image, limits, rebuild=build, warm=settings.warm) for _ in range(count)]
 
 
 def make_slots(settings: Settings, root: Path, workspace: Workspace, run_id: str, stack: ExitStack,
@@ -117,7 +152,8 @@ def make_slots(settings: Settings, root: Path, workspace: Workspace, run_id: str
     closed when stack closes."""
     sandboxes = make_sandboxes(settings, root, workspace.files(), run_id, emit, settings.candidates)
     for sandbox in sandboxes:
-        stack.callback(sandbox.close)
+        # a run that ends as it should parks a warm container for the next; an interrupted or failed one removes it
+        stack.callback(lambda box=sandbox: box.close(park=sys.exc_info()[0] is None))
     copies = [workspace] if settings.candidates == 1 else [workspace.fork() for _ in sandboxes]
     for copy in copies:
         if copy is not workspace:
@@ -264,7 +300,9 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
                 check_can_commit(root, settings.branch)
             both(ev.RunSettings({key: value for key, value in dataclasses.asdict(settings).items()
                                  if key != "api_key"}, replay_of))
-            model = replay_model or make_model(settings, both)
+            if replay_model is None:
+                check_key(settings)
+            model = replay_model or Deferred(lambda told: make_model(settings, told), both)
             workspace = Workspace(root)
             stack.callback(workspace.close)
             if not save_snapshot(run_dir, workspace.files()):

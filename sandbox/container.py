@@ -1,4 +1,5 @@
-"""The Docker sandbox: one warm container per run, tests run in it through exec.
+"""The Docker sandbox: one warm container per run, tests run in it through exec; with warm=True the container is
+taken from, and given back to, a small pool of parked ones (sandbox/pool.py).
 
 Files travel as tar archives through the engine's API (no bind mounts), owned by root and read-only to the
 unprivileged user that runs the tests; the network is off, capabilities dropped, privileges fixed, and memory,
@@ -22,6 +23,7 @@ from .base import RunResult, SandboxError, SandboxUnavailable, pytest_argv, pyth
 from .capture import CappedOutput
 from .image import LABEL, PLUGIN_DIR
 from .owner import Owner
+from . import pool
 from .results import parse_report
 
 WORKDIR = "/workspace"
@@ -101,8 +103,11 @@ class DockerSandbox:
     kind = "docker"
 
     def __init__(self, client, image: str, limits: Limits = Limits(),
-                 rebuild: Callable[[], str] | None = None) -> None:
+                 rebuild: Callable[[], str] | None = None, warm: bool = False) -> None:
         self._client = client
+        self._warm = warm  # take a parked container where one fits, and park this one at the end
+        self._pool_key = ""
+        self.reused = False  # the container was a parked one
         self._image = image
         self._rebuild = rebuild  # the image again, should another run's prune remove it before the start
         self._limits = limits
@@ -117,6 +122,10 @@ class DockerSandbox:
         # named before it exists: an interrupt between the engine creating it and the SDK returning it still
         # leaves close() a handle to remove it by
         self._name = f"makegreen-{Owner.me().tag()}-{secrets.token_hex(4)}"
+        if self._warm and self._take():
+            self._pythonpath = python_path(files, WORKDIR, PLUGIN_DIR)
+            self.sync(files)
+            return
         try:
             self._container = self._create()
         except docker.errors.ImageNotFound as exc:
@@ -133,6 +142,18 @@ class DockerSandbox:
             raise SandboxError(f"the sandbox container could not start: {exc.explanation or exc}") from exc
         self._pythonpath = python_path(files, WORKDIR, PLUGIN_DIR)
         self.sync(files)
+
+    def _take(self) -> bool:
+        """A parked container of the same image and limits, claimed and wiped, where there is one."""
+        import docker.errors
+
+        try:
+            self._pool_key = pool.key(self._client.images.get(self._image).id, self._limits)
+        except docker.errors.APIError:  # the image is gone: start() builds or reports it
+            return False
+        self._container = pool.take(self._client, self._pool_key, self._name, self._limits.user)
+        self.reused = self._container is not None
+        return self.reused
 
     def _create(self):
         limits = self._limits
@@ -214,13 +235,17 @@ class DockerSandbox:
             except Exception:  # the container is gone already: nothing runs in it
                 pass
 
-    def close(self) -> None:
-        """Remove the container: by its handle, or by its name when an interrupt came before the handle did."""
+    def close(self, park: bool = True) -> None:
+        """Park the container for the next run (warm, and park: the run ended as it should), or remove it: by its
+        handle, or by its name when an interrupt came before the handle did."""
         import docker.errors
 
         target = self._container or self._name
         self._container, self._name = None, ""
         if not target:
+            return
+        if park and self._warm and not isinstance(target, str) and self._pool_key and \
+                pool.park(self._client, target, self._pool_key, self._limits.user):
             return
         try:
             if isinstance(target, str):
@@ -269,9 +294,11 @@ def owner_labels() -> dict[str, str]:
     return {f"{LABEL}.owner": Owner.me().tag(), f"{LABEL}.host": socket.gethostname(), f"{LABEL}.pid": str(os.getpid())}
 
 
-def _owner_alive(labels: Mapping[str, str]) -> bool | None:
-    """Whether the process that started the container still runs; None when it ran on another host."""
-    owner = Owner.from_tag(labels.get(f"{LABEL}.owner", ""))
+def _owner_alive(labels: Mapping[str, str], name: str = "") -> bool | None:
+    """Whether the process that holds the container still runs (its name says who, for a parked one taken by
+    another run; else its labels who started it); None when it ran on another host."""
+    owner = Owner.from_tag(name[len("makegreen-"):].rsplit("-", 1)[0]) if name.startswith("makegreen-") else None
+    owner = owner or Owner.from_tag(labels.get(f"{LABEL}.owner", ""))
     if owner is not None:
         return owner.alive()
     if labels.get(f"{LABEL}.host") != socket.gethostname():  # labelled by an older makegreen
@@ -285,19 +312,27 @@ def _owner_alive(labels: Mapping[str, str]) -> bool | None:
     return True
 
 
-def remove_orphans(client, everything: bool = False) -> list[str]:
+def remove_orphans(client, everything: bool = False, parked: bool = False) -> list[str]:
     """Remove makegreen's containers whose run is over: those whose process on this host is gone (a run killed
     before it could clean up), and stopped ones started from another host. A container of a live run is never
-    touched, running or not: another run on this engine may have just created it. With everything, remove every
-    makegreen container. Containers that vanish meanwhile (their own run removed them) are no error."""
+    touched, running or not: another run on this engine may have just created it. Parked containers (the warm
+    pool) go once expired, or all of them with parked. With everything, remove every makegreen container.
+    Containers that vanish meanwhile (their own run removed them) are no error."""
     import docker.errors
 
     removed = []
     # sparse: the listing's own data, no inspect per container (one removed meanwhile would fail the listing)
     for container in client.containers.list(all=True, sparse=True, filters={"label": LABEL}):
         labels = container.attrs.get("Labels") or {}
-        owner = _owner_alive(labels)
-        if everything or owner is False or (owner is None and container.attrs.get("State") in ("exited", "dead")):
+        name = (container.attrs.get("Names") or [""])[0].lstrip("/")
+        if name.startswith(pool.IDLE):  # parked for the next run: removed once expired (or stopped)
+            if everything or parked or pool.expired(name) or container.attrs.get("State") != "running":
+                if pool.remove_parked(client, name):  # by its parked name: one a run has just taken is left
+                    removed.append(name)
+            continue
+        owner = _owner_alive(labels, name)
+        stale = owner is False or (owner is None and container.attrs.get("State") in ("exited", "dead"))
+        if everything or stale:
             try:
                 container.remove(force=True)
                 removed.append((container.attrs.get("Names") or [container.id[:12]])[0].lstrip("/"))

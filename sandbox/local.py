@@ -180,7 +180,7 @@ class LocalSandbox:
         if running is not None:
             _kill_group(running.pid)
 
-    def close(self) -> None:
+    def close(self, park: bool = True) -> None:  # nothing is kept warm: park changes nothing
         self.interrupt()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)

@@ -100,3 +100,12 @@ def runner_python(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("runner") / "python"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(folder)], check=True)
     return folder / "bin"
+
+
+def containers_of(client, pid: int, everywhere: bool = True) -> list:
+    """The containers a makegreen process holds: named after it (a new one, or a parked one it took), or
+    labelled with it while not parked (one it created and has not given back to the warm pool)."""
+    found = client.containers.list(all=everywhere, sparse=True, filters={"label": "makegreen"})
+    names = [(c, (c.attrs.get("Names") or [""])[0].lstrip("/")) for c in found]
+    return [c for c, name in names if f"-{pid}-" in name or (
+        not name.startswith("makegreen-idle-") and (c.attrs.get("Labels") or {}).get("makegreen.pid") == str(pid))]

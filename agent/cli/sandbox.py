@@ -50,13 +50,14 @@ def prune_command(
     everything: bool = typer.Option(False, "--all", help="Also remove containers of runs still going."),
     keep_images: bool = typer.Option(False, "--keep-images", help="Leave the project images."),
 ) -> None:
-    """Remove makegreen's leftover containers (runs that were killed) and its project images."""
+    """Remove makegreen's leftover containers (runs that were killed), the warm containers parked for the next run,
+    and its project images."""
 
     def body() -> int:
         from sandbox.container import connect, remove_images, remove_orphans
 
         client = connect()
-        containers = remove_orphans(client, everything)
+        containers = remove_orphans(client, everything, parked=True)
         images = [] if keep_images else remove_images(client)
         for name in containers:
             print(f"removed container {name}")

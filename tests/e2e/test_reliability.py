@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent import LAUNCH
-from sandbox.image import LABEL
-from tests.conftest import ANSWERS, make_repo, tree_bytes
+from tests.conftest import ANSWERS, containers_of, make_repo, tree_bytes
 from tests.scripted_server import Reply, ScriptedServer
 
 ROMAN = (ANSWERS / "roman.md").read_text()
@@ -37,8 +36,7 @@ def makegreen(repo: Path, server: ScriptedServer, *args: str, **popen) -> subpro
 
 def leftovers(docker_client, pid: int) -> list[str]:
     """What a finished run of process pid left: containers, temporary copies of the tree."""
-    containers = [c.name for c in docker_client.containers.list(all=True, sparse=True, filters={"label": LABEL})
-                  if f"-{pid}-" in (c.attrs.get("Labels") or {}).get(f"{LABEL}.owner", "")]
+    containers = [(c.attrs.get("Names") or [""])[0] for c in containers_of(docker_client, pid)]
     copies = [p.name for p in Path(tempfile.gettempdir()).glob("makegreen-*") if f"-{pid}-" in p.name]
     return containers + copies
 
@@ -86,7 +84,7 @@ def test_an_interrupt_at_a_named_moment_ends_at_once_with_130_and_leaves_nothing
                     and time.monotonic() < deadline:
                 time.sleep(0.01)
         elif moment == "the baseline test run":
-            while not docker_client.containers.list(filters={"label": f"{LABEL}.pid={run.pid}"}) \
+            while not containers_of(docker_client, run.pid, everywhere=False) \
                     and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(1.5)  # the container is up: pytest is in test_slow's sleep

@@ -1,7 +1,8 @@
 """Hostile code under test, run through the real Docker sandbox; each case asserts what the host sees afterwards.
 
 After every case: the run ended within its timeout plus a bound, the engine and the host still answer, the
-sandbox is still usable, and once closed no container or process of the run is left.
+sandbox is still usable, and once closed no container or process of the run is left. Every case runs twice: in a
+new container, and in one taken from the warm pool (sandbox/pool.py) after another run used it.
 """
 from __future__ import annotations
 
@@ -19,11 +20,18 @@ OK = b"def test_ok():\n    pass\n"
 
 
 class Case:
-    def __init__(self, client, image, **limits):
+    def __init__(self, client, image, reused: bool = False, **limits):
         self.client = client
         self.run_id = "containment-" + secrets.token_hex(4)
-        self.box = DockerSandbox(client, image, Limits(labels={"makegreen.run": self.run_id}, **limits))
+        if reused:  # a pool of this case's own (a /tmp size no other run asks for), holding a used container
+            limits.setdefault("tmp_size", f"{400 + secrets.randbelow(200)}m")
+            before = DockerSandbox(client, image, Limits(labels={"makegreen.run": self.run_id}, **limits), warm=True)
+            before.start({"tests/test_ok.py": OK})
+            assert before.run_tests(["tests/test_ok.py"], 60).report.green
+            before.close()
+        self.box = DockerSandbox(client, image, Limits(labels={"makegreen.run": self.run_id}, **limits), warm=reused)
         self.box.start({"tests/test_ok.py": OK})
+        assert self.box.reused == reused
 
     def run(self, source: bytes, timeout: float = 30, name: str = "tests/test_hostile.py", targets=None):
         self.box.sync({name: source})
@@ -41,7 +49,7 @@ class Case:
         assert self.box.run_tests(["tests/test_ok.py"], 60).report.green  # the sandbox is still usable
         leftover = [p for p in self.processes() if "sleep infinity" not in p and "docker-init" not in p]
         assert leftover == []
-        self.box.close()
+        self.box.close(park=False)
         assert self.client.containers.list(all=True, filters={"label": f"makegreen.run={self.run_id}"}) == []
         if marker:
             host = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
@@ -53,17 +61,17 @@ def image(docker_client, base_image):
     return ensure_image(docker_client, base_image, Dependencies((), {}))
 
 
-@pytest.fixture
-def case(docker_client, image):
+@pytest.fixture(params=["new", "reused"])
+def case(request, docker_client, image):
     made = []
 
     def make(**limits):
-        made.append(Case(docker_client, image, **limits))
+        made.append(Case(docker_client, image, request.param == "reused", **limits))
         return made[-1]
 
     yield make
     for leftover in made:
-        leftover.box.close()
+        leftover.box.close(park=False)
 
 
 def test_fork_bomb_is_held_by_the_pids_limit(case):

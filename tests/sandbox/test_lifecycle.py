@@ -12,7 +12,7 @@ import pytest
 
 from sandbox.container import DockerSandbox, Limits
 from sandbox.image import LABEL, Dependencies, ensure_image
-from tests.conftest import ROOT, make_repo
+from tests.conftest import ROOT, containers_of, make_repo
 from tests.scripted_server import Reply, ScriptedServer
 
 CA = "/etc/ssl/certs/ca-certificates.crt"
@@ -110,14 +110,14 @@ def test_a_killed_runs_container_is_removed_by_the_next_run(tmp_path, docker_cli
         deadline = time.monotonic() + 120
         while not server.chat_requests() and time.monotonic() < deadline:
             time.sleep(0.1)
-        mine = docker_client.containers.list(filters={"label": f"{LABEL}.pid={proc.pid}"})
+        mine = containers_of(docker_client, proc.pid, everywhere=False)
         assert len(mine) == 1
         proc.send_signal(signal.SIGKILL)  # no cleanup at all
         proc.wait()
-        assert docker_client.containers.list(filters={"label": f"{LABEL}.pid={proc.pid}"})
+        assert containers_of(docker_client, proc.pid)
         second = makegreen(repo, "solve", "--json", env={"OPENAI_BASE_URL": server.url})
     assert second.returncode == 0, second.stderr
-    assert docker_client.containers.list(all=True, filters={"label": f"{LABEL}.pid={proc.pid}"}) == []
+    assert containers_of(docker_client, proc.pid) == []
 
 
 def test_clean_up_survives_containers_vanishing_under_it():

@@ -1,0 +1,154 @@
+"""The warm pool (sandbox/pool.py) on a real engine: a run's container is parked and the next run of the same
+image and limits takes it; nothing of one run reaches the next; only one taker wins; parked containers expire,
+are not orphans, and `sandbox prune` removes them."""
+from __future__ import annotations
+
+import secrets
+import threading
+
+import pytest
+
+from sandbox import pool
+from sandbox.container import DockerSandbox, Limits, remove_orphans
+from sandbox.image import Dependencies, ensure_image
+
+pytestmark = pytest.mark.docker
+OK = b"def test_ok():\n    pass\n"
+
+
+@pytest.fixture(scope="module")
+def image(docker_client, base_image):
+    return ensure_image(docker_client, base_image, Dependencies((), {}))
+
+
+@pytest.fixture
+def limits():
+    # a pids limit of its own: this test's pool key, so that other runs on the engine neither take its
+    # containers nor give it theirs
+    return Limits(pids=400 + secrets.randbelow(100), labels={"makegreen.run": "pool-" + secrets.token_hex(4)})
+
+
+def parked_names(client, limits, image) -> list[str]:
+    return pool.parked(client, pool.key(client.images.get(image).id, limits))
+
+
+def test_a_closed_container_is_parked_and_the_next_run_takes_it(docker_client, image, limits):
+    first = DockerSandbox(docker_client, image, limits, warm=True)
+    first.start({"tests/test_ok.py": OK})
+    assert not first.reused and first.run_tests(["tests/test_ok.py"], 60).report.green
+    container_id = first._container.id
+    first.close()
+    assert len(parked_names(docker_client, limits, image)) == 1
+    second = DockerSandbox(docker_client, image, limits, warm=True)
+    second.start({"tests/test_other.py": b"def test_other():\n    pass\n"})
+    try:
+        assert second.reused and second._container.id == container_id
+        assert parked_names(docker_client, limits, image) == []
+        result = second.run_tests([], 60)
+        assert set(result.report.tests) == {"tests/test_other.py::test_other"}  # the last run's files are gone
+    finally:
+        second.close()
+        remove_orphans(docker_client)
+    for name in parked_names(docker_client, limits, image):
+        docker_client.containers.get(name).remove(force=True)
+
+
+PLANT = b'''import os, subprocess, sys
+
+def test_plant():
+    for where in ("/tmp/planted", "/var/tmp/planted", "/dev/shm/planted", "/run/lock/planted"):
+        open(where, "w").write("secret of the last run")
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "daemon-of-the-last-run"],
+                     start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+'''
+
+LOOK = b'''import os, subprocess
+
+def test_nothing_of_the_last_run():
+    for where in ("/tmp/planted", "/var/tmp/planted", "/dev/shm/planted", "/run/lock/planted",
+                  "/workspace/tests/test_plant.py", "/workspace/secret.py"):
+        assert not os.path.exists(where), where
+    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "daemon-of-the-last-run" not in processes
+'''
+
+
+def test_nothing_of_one_run_reaches_the_next_through_a_parked_container(docker_client, image, limits):
+    first = DockerSandbox(docker_client, image, limits, warm=True)
+    first.start({"tests/test_plant.py": PLANT, "secret.py": b"KEY = 'the last project'\n"})
+    assert first.run_tests(["tests/test_plant.py"], 60).report.green
+    first.close()
+    second = DockerSandbox(docker_client, image, limits, warm=True)
+    second.start({"tests/test_look.py": LOOK})
+    try:
+        assert second.reused
+        result = second.run_tests(["tests/test_look.py"], 60)
+        assert result.report.green, result.output
+    finally:
+        second._warm = False
+        second.close()
+
+
+def test_of_two_runs_taking_at_once_only_one_gets_the_parked_container(docker_client, image, limits):
+    first = DockerSandbox(docker_client, image, limits, warm=True)
+    first.start({"tests/test_ok.py": OK})
+    first.close()
+    boxes = [DockerSandbox(docker_client, image, limits, warm=True) for _ in range(3)]
+    barrier = threading.Barrier(len(boxes))
+
+    def start(box):
+        barrier.wait()
+        box.start({"tests/test_ok.py": OK})
+
+    threads = [threading.Thread(target=start, args=(box,)) for box in boxes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    try:
+        assert sum(box.reused for box in boxes) == 1
+        assert len({box._container.id for box in boxes}) == 3
+        assert all(box.run_tests(["tests/test_ok.py"], 60).report.green for box in boxes)
+    finally:
+        for box in boxes:
+            box._warm = False
+            box.close()
+
+
+def test_the_pool_keeps_at_most_its_size_and_other_limits_never_share(docker_client, image, limits):
+    boxes = [DockerSandbox(docker_client, image, limits, warm=True) for _ in range(pool.SIZE + 1)]
+    for box in boxes:
+        box.start({"tests/test_ok.py": OK})
+    for box in boxes:
+        box.close()
+    names = parked_names(docker_client, limits, image)
+    try:
+        assert len(names) == pool.SIZE
+        other = Limits(pids=limits.pids + 1, labels=limits.labels)
+        stranger = DockerSandbox(docker_client, image, other, warm=True)
+        stranger.start({"tests/test_ok.py": OK})
+        assert not stranger.reused
+        stranger._warm = False
+        stranger.close()
+    finally:
+        for name in names:
+            docker_client.containers.get(name).remove(force=True)
+
+
+def test_parked_containers_are_not_orphans_until_they_expire_and_prune_removes_them(docker_client, image, limits):
+    box = DockerSandbox(docker_client, image, limits, warm=True)
+    box.start({"tests/test_ok.py": OK})
+    box.close()
+    [name] = parked_names(docker_client, limits, image)
+    remove_orphans(docker_client)
+    assert parked_names(docker_client, limits, image) == [name]  # a live pool is no orphan
+    stale = name.replace(name.split("-")[3], "1000")  # parked long ago
+    docker_client.api.rename(name, stale)
+    remove_orphans(docker_client)
+    assert [c for c in docker_client.containers.list(all=True, filters={"name": stale})] == []
+    box = DockerSandbox(docker_client, image, limits, warm=True)
+    box.start({"tests/test_ok.py": OK})
+    box.close()
+    assert parked_names(docker_client, limits, image)
+    remove_orphans(docker_client, everything=True)  # what `sandbox prune` does
+    assert parked_names(docker_client, limits, image) == []
