@@ -5,6 +5,7 @@ import dataclasses
 import os
 import secrets
 import sys
+import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -53,27 +54,43 @@ def model_settings(settings: Settings) -> ModelSettings:
 
 
 class Deferred:
-    """A model built in the background, while the sandbox starts and the baseline runs (importing the OpenAI
-    client takes most of a second, asking a local server who it is a round trip): the run waits for it only
-    when it first asks, and an already green run never does. Its events are held and told, in order, then."""
+    """A model built in the background while the baseline runs (importing the OpenAI client takes most of a
+    second of CPU, asking a local server who it is a round trip): the run waits for it only when it first asks,
+    and an already green run never does — nor waits for it to finish at exit (a daemon thread). Its events are
+    held and told, in order, then."""
 
     def __init__(self, build: Callable[[Emit], Any], emit: Emit) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
+        self._build, self._emit = build, emit
         self._held: list[ev.Event] = []
-        self._emit = emit
-        pool = ThreadPoolExecutor(1, thread_name_prefix="makegreen-model")
-        self._future = pool.submit(build, self._held.append)
-        pool.shutdown(wait=False)
-        self._model = None
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._model: Any = None
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Begin building (once the sandbox is up: before, the import would only slow its start)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="makegreen-model", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._model = self._build(self._held.append)
+        except BaseException as exc:  # raised where the model is first used
+            self._error = exc
+        finally:
+            self._done.set()
 
     def _resolved(self):
-        if self._model is None:
-            model = self._future.result()  # a BackendError raised while building is raised here
-            for event in self._held:
-                self._emit(event)
-            self._held.clear()
-            self._model = model
+        self.start()
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        with self._lock:  # candidates ask from several threads: the held events are told once
+            held, self._held[:] = list(self._held), []
+        for event in held:
+            self._emit(event)
         return self._model
 
     def complete(self, *args, **kwargs):
@@ -308,6 +325,8 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             if not save_snapshot(run_dir, workspace.files()):
                 both(ev.Status("the tree is too large to keep a snapshot of: this run cannot be replayed"))
             slots = make_slots(settings, root, workspace, run_id, stack, both)
+            if isinstance(model, Deferred):
+                model.start()  # while the baseline runs
             budget = make_budget(settings, both)
             limits = context_limits(settings, record_root or root)
             task = Task(targets, settings.message, settings.max_iterations, settings.test_timeout,

@@ -52,7 +52,7 @@ def exercise(folder: Path, index: int, case: tuple, image: str) -> dict[str, flo
     name, tests, path, code = case
     answer = f"{path}\n```python\n{code.strip()}\n```\n"
     figures = {}
-    makegreen = [sys.executable, "-c", LAUNCH, "solve", "--max-iterations", "1", "--quiet", "--holdout", "0"]
+    makegreen = [sys.executable, "-c", LAUNCH, "solve", "--max-iterations", "1", "--json"]
     for who in ("naive", "makegreen") if index % 2 else ("makegreen", "naive"):  # interleaved, order alternating
         repo = make_repo(folder / f"{who}{index}", {TEST_FILE: tests})
         with ScriptedServer([Reply(answer)] * 3) as server:

@@ -217,7 +217,7 @@ class DockerSandbox:
             self.interrupt()
             reader.join(KILL_GRACE)
         seconds = time.monotonic() - started
-        exit_code = api.exec_inspect(exec_id).get("ExitCode")
+        exit_code = exit_status(api, exec_id)
         exit_code = 137 if exit_code is None else exit_code
         timed_out = exit_code in (124, 137) and seconds >= timeout
         report, changed, key = _unframe(bytes(results))
@@ -245,7 +245,7 @@ class DockerSandbox:
         if not target:
             return
         if park and self._warm and not isinstance(target, str) and self._pool_key and \
-                pool.park(self._client, target, self._pool_key, self._limits.user):
+                pool.park(self._client, target, self._pool_key):
             return
         try:
             if isinstance(target, str):
@@ -258,6 +258,25 @@ class DockerSandbox:
 
 
 RESULTS_LIMIT = 64 * 1024 * 1024
+
+
+def exit_status(api, exec_id: str, wait: float = 5.0) -> int | None:
+    """An exec's exit status. The engine records it a moment after the exec's output ends (on a busy engine, long
+    enough to read None): wait for it, a few seconds at most; None where the exec is still running."""
+    deadline = time.monotonic() + wait
+    while True:
+        state = api.exec_inspect(exec_id)
+        if not state.get("Running") and state.get("ExitCode") is not None or time.monotonic() > deadline:
+            return state.get("ExitCode") if not state.get("Running") else None
+        time.sleep(0.01)
+
+
+def run_as(container, argv: Sequence[str], user: str) -> tuple[int | None, bytes]:
+    """Run a command in the container to its end: (exit status, output)."""
+    api = container.client.api
+    exec_id = api.exec_create(container.id, list(argv), user=user, workdir="/")["Id"]
+    output = api.exec_start(exec_id)
+    return exit_status(api, exec_id), output
 
 
 def _pump(stream, output: CappedOutput, results: bytearray) -> None:

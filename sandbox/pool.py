@@ -2,10 +2,11 @@
 image and limits, so that the hook's everyday green run is one exec, not a container start.
 
 A parked container is named `makegreen-idle-<key>-<expiry>-<random>`: key is the image and the limits it was made
-with, expiry the time after which any run removes it. A run takes one by renaming it to its own name (the name
-says who owns it, as a new container's does) and then by making `/.makegreen-claim` in it, which only one can do;
-then, as root, everything of the last run goes: its processes, the workspace, the temporary folders and every file
-the test user owns anywhere. The containment is the container's own: network off, capabilities dropped, limits,
+with, expiry the time after which any run removes it. A run takes one by making a claim folder in it, which only one run can do, and
+then renames it to its own name (the name says who holds it, as a new container's does); in the same exec, as
+root, everything of the last run goes: its processes, the workspace, the temporary folders and every file
+the test user owns anywhere. Parking is a rename: the run's processes are gone already (each test run ends them
+all), and an interrupted or failed run removes its container instead. The containment is the container's own: network off, capabilities dropped, limits,
 a read-only workspace — the same for a new and a parked one. Off with `MAKEGREEN_WARM=0` (or `warm = false` in
 the user's config); `makegreen sandbox prune` removes the parked ones.
 """
@@ -17,8 +18,9 @@ import time
 from typing import Any
 
 IDLE = "makegreen-idle-"
-CLAIM = "/.makegreen-claim"
+CLAIM = "/.makegreen-claim-"  # + the parked name it was taken under: one claim per parking
 TTL = 600  # seconds a parked container waits for the next run before any run may remove it
+MARGIN = 30  # seconds before its expiry when a parked container is no longer taken (another run may remove it)
 SIZE = 2  # parked containers at most per key: a third run's container is removed instead
 
 # As root, once claimed: end whatever the test user left running, then empty the workspace, the temporary folders
@@ -26,9 +28,10 @@ SIZE = 2  # parked containers at most per key: a third run's container is remove
 KILL = ('for p in /proc/[0-9]*; do [ "$(stat -c %u "$p" 2>/dev/null)" = {uid} ] && kill -9 "${{p#/proc/}}" '
         '2>/dev/null; done; ')
 WIPE = (KILL +
-        "rm -rf /workspace /tmp/* /tmp/.[!.]* /var/tmp/* /var/tmp/.[!.]* /dev/shm/* /dev/shm/.[!.]* 2>/dev/null; "
+        "rm -rf /workspace/* /workspace/.[!.]* /tmp/* /tmp/.[!.]* /var/tmp/* /var/tmp/.[!.]* /dev/shm/* "
+        "/dev/shm/.[!.]* 2>/dev/null; "
         "find / -xdev \\( -path /proc -o -path /sys \\) -prune -o -user {uid} -print0 2>/dev/null "
-        "| xargs -0 -r rm -rf 2>/dev/null; mkdir -p /workspace; true")
+        "| xargs -0 -r rm -rf 2>/dev/null; true")
 
 
 def key(image_id: str, limits: Any) -> str:
@@ -49,46 +52,52 @@ def expired(name: str, now: float | None = None) -> bool:
         return True
 
 
-def parked(client, pool_key: str) -> list[str]:
-    """Names of the running containers parked under this key, newest first."""
+def _parked(client, pool_key: str) -> list[tuple[str, Any]]:
+    """(name, container) of the running containers parked under this key, not about to expire, newest first."""
     found = client.containers.list(sparse=True, filters={"name": f"{IDLE}{pool_key}-", "status": "running"})
-    names = [(c.attrs.get("Names") or [""])[0].lstrip("/") for c in found]
-    return sorted((n for n in names if n.startswith(f"{IDLE}{pool_key}-") and not expired(n)), reverse=True)
+    named = [((c.attrs.get("Names") or [""])[0].lstrip("/"), c) for c in found]
+    soon = time.time() + MARGIN
+    return sorted(((n, c) for n, c in named if n.startswith(f"{IDLE}{pool_key}-") and not expired(n, soon)),
+                  key=lambda pair: pair[0], reverse=True)
+
+
+def parked(client, pool_key: str) -> list[str]:
+    """Names of the containers parked under this key that a run may take."""
+    return [name for name, _ in _parked(client, pool_key)]
 
 
 def take(client, pool_key: str, name: str, uid: str):
-    """A parked container renamed to name, claimed and wiped; None where none could be had."""
+    """A parked container claimed, wiped and renamed to name; None where none could be had. The claim is made
+    inside the container (a folder only one taker can make), not by renaming it: the engine renames a container
+    twice over when two runs ask at once."""
     import docker.errors
 
-    for idle in parked(client, pool_key):
+    from .container import run_as
+
+    for idle, container in _parked(client, pool_key):
         try:
-            client.api.rename(idle, name)  # by its parked name: a second taker finds it gone
-            container = client.containers.get(name)
-            claimed = container.exec_run(["mkdir", CLAIM], user="0")
-            if claimed.exit_code != 0:  # another run took it in the same instant, and holds the claim
+            status, _ = run_as(container, ["sh", "-c", f"mkdir {CLAIM}{idle} || exit 3; rm -rf $(ls -d {CLAIM}* | "
+                                                     f"grep -vx {CLAIM}{idle}); " + WIPE.format(uid=uid.split(":")[0])],
+                               "0")
+            if status == 3:  # another run took it first
                 continue
-            if container.name != name:  # renamed under us by the loser of that race: the name is ours again
-                client.api.rename(container.id, name)
-            wiped = container.exec_run(["sh", "-c", WIPE.format(uid=uid.split(":")[0])], user="0")
-            if wiped.exit_code != 0:
+            if status != 0:  # it could not be wiped: nobody gets it
                 container.remove(force=True)
                 continue
-            return container
-        except docker.errors.APIError:  # gone, taken, or being removed: try the next
+            client.api.rename(container.id, name)  # from now on its name says who holds it
+            return client.containers.get(container.id)
+        except docker.errors.APIError:  # gone, or being removed: try the next
             continue
     return None
 
 
-def park(client, container, pool_key: str, uid: str) -> bool:
-    """Park the container for the next run (its test user's processes ended, its claim given up); False where
-    the pool is full or the container cannot be parked, and the caller removes it."""
+def park(client, container, pool_key: str) -> bool:
+    """Park the container for the next run; False where the pool is full or the container cannot be parked, and
+    the caller removes it."""
     import docker.errors
 
     try:
         if len(parked(client, pool_key)) >= SIZE:
-            return False
-        done = container.exec_run(["sh", "-c", KILL.format(uid=uid.split(":")[0]) + f"rm -rf {CLAIM}"], user="0")
-        if done.exit_code != 0:
             return False
         client.api.rename(container.id, idle_name(pool_key))
         return True
