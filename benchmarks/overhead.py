@@ -38,6 +38,7 @@ def environment(server_url: str, image: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI_", "MAKEGREEN_"))}
     env.update(OPENAI_API_KEY="k", MAKEGREEN_MODEL="scripted-model", OPENAI_BASE_URL=server_url,
                MAKEGREEN_BASE_IMAGE=image, PYTHONPATH=str(ROOT))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: modules compiled once, not at every start
     return env
 
 

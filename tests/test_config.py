@@ -143,3 +143,15 @@ def test_makegreen_config_shows_each_value_its_source_and_what_was_not_obeyed(tm
     table = subprocess.run([sys.executable, "-c", LAUNCH, "config"], cwd=root, env=env, capture_output=True,
                            text=True).stdout
     assert "http://attacker.invalid/v1" in table and "pyproject.toml [tool.makegreen]" in table
+
+
+def test_the_warm_sandbox_is_on_unless_turned_off_and_a_checkout_cannot_turn_it_on(tmp_path):
+    assert load_settings(tmp_path, {}, {}).warm is True
+    for word in ("0", "false", "off", "no"):
+        assert load_settings(tmp_path, {"MAKEGREEN_WARM": word}, {}).warm is False
+    with pytest.raises(ConfigError, match="warm from the environment"):
+        load_settings(tmp_path, {"MAKEGREEN_WARM": "sometimes"}, {})
+    (tmp_path / "pyproject.toml").write_text("[tool.makegreen]\nwarm = false\n")
+    assert load_settings(tmp_path, {}, {}).warm is False
+    untrusted = load_settings(tmp_path, {"MAKEGREEN_TRUST": "untrusted"}, {})
+    assert untrusted.warm is True and any("warm" in item for item in untrusted.ignored)
