@@ -19,6 +19,8 @@ from agent import LAUNCH
 from tests.conftest import ANSWERS, containers_of, make_repo, tree_bytes
 from tests.scripted_server import Reply, ScriptedServer
 
+pytestmark = pytest.mark.xdist_group("engine")  # prunes the engine: one worker runs these, one at a time
+
 ROMAN = (ANSWERS / "roman.md").read_text()
 
 

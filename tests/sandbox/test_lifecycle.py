@@ -15,6 +15,8 @@ from sandbox.image import LABEL, Dependencies, ensure_image
 from tests.conftest import ROOT, containers_of, make_repo
 from tests.scripted_server import Reply, ScriptedServer
 
+pytestmark = pytest.mark.xdist_group("engine")  # prunes the engine: one worker runs these, one at a time
+
 CA = "/etc/ssl/certs/ca-certificates.crt"
 
 

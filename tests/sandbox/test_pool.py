@@ -12,7 +12,7 @@ from sandbox import pool
 from sandbox.container import DockerSandbox, Limits, remove_orphans
 from sandbox.image import Dependencies, ensure_image
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("engine")]  # prunes and pool counts: one worker
 OK = b"def test_ok():\n    pass\n"
 
 
