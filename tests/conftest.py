@@ -43,7 +43,8 @@ def base_image(docker_client) -> str:
     try:
         docker_client.images.get(image)
     except Exception:  # noqa: BLE001
-        message = f"base image {image} is missing: run sandbox/build-offline-base.sh (or .ci/run)"
+        message = (f"base image {image} is missing: build one offline with `sudo sandbox/build-offline-base.sh "
+                   "makegreen-base:offline`, then `export MAKEGREEN_BASE_IMAGE=makegreen-base:offline`")
         if os.environ.get("MAKEGREEN_REQUIRE_DOCKER") == "1":
             pytest.fail(message)
         pytest.skip(message)

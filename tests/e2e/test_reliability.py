@@ -93,12 +93,15 @@ def test_an_interrupt_at_a_named_moment_ends_at_once_with_130_and_leaves_nothing
         else:
             while not server.chat_requests() and time.monotonic() < deadline:
                 time.sleep(0.05)
+        held = [c.id for c in containers_of(docker_client, run.pid)]
         run.send_signal(sig)
         _out, err = run.communicate(timeout=60)
     assert run.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
     assert tree_bytes(repo) == before
     assert leftovers(docker_client, run.pid) == []
+    # removed, not parked for the next run: an interrupted run keeps nothing
+    assert [c for c in docker_client.containers.list(all=True, sparse=True) if c.id in held] == []
 
 
 def test_an_interrupt_in_the_first_half_second_says_so_and_exits_130(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ANSWERS, ROOT, make_repo, tree_bytes
+from tests.conftest import ANSWERS, ROOT, containers_of, make_repo, tree_bytes
 from tests.scripted_server import Reply, ScriptedServer
 
 ROMAN = (ANSWERS / "roman.md").read_text()
@@ -213,16 +213,15 @@ def test_ctrl_c_leaves_the_tree_as_it_was_and_no_container(roman, docker_client,
         while not server.chat_requests() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.1)
         assert server.chat_requests(), proc.communicate()[1]
-        run_ids = {c.labels.get("makegreen.run") for c in docker_client.containers.list(filters={"label": "makegreen"})}
-        assert run_ids, "the run's container should be up while the model thinks"
+        held = [c.id for c in containers_of(docker_client, proc.pid)]
+        assert held, "the run's container should be up while the model thinks"
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert tree_bytes(roman) == before
-    left = [c for c in docker_client.containers.list(all=True, filters={"label": "makegreen"})
-            if c.labels.get("makegreen.run") in run_ids]
-    assert left == []
+    # removed, not parked for the next run: an interrupted run keeps nothing
+    assert [c for c in docker_client.containers.list(all=True, sparse=True) if c.id in held] == []
 
 
 def test_a_file_changed_during_the_run_blocks_the_apply_and_saves_the_patch(roman):
