@@ -3,6 +3,7 @@ the model to write; a missing `numpy` is not — the model must never be asked t
 the real package in the user's repository. The user is told how to declare it instead."""
 from __future__ import annotations
 
+import importlib.util
 from importlib import metadata
 from typing import Mapping
 
@@ -30,6 +31,11 @@ def distribution_of(module: str) -> str | None:
     top = module.split(".")[0]
     if top in KNOWN:
         return KNOWN[top]
+    try:  # not importable here: no installed distribution has it (and reading them all takes most of a second)
+        if importlib.util.find_spec(top) is None:
+            return None
+    except (ImportError, ValueError):
+        return None
     try:
         found = metadata.packages_distributions().get(top)
     except Exception:  # a broken installation's metadata: nothing can be told from it
