@@ -10,7 +10,6 @@ from typing import Optional
 import typer
 from rich.console import Console, Group
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -112,6 +111,8 @@ def show_command(
                     parts.append(Text(f"SEARCH block {miss.get('number')} for {miss.get('path')} did not match",
                                       style="yellow"))
                 if edits.get("diff"):
+                    from rich.syntax import Syntax  # pygments: loaded only where a diff is shown
+
                     parts.append(Syntax(edits["diff"], "diff", theme="ansi_dark", word_wrap=True))
             if step.tests:
                 parts.append(Text(f"tests: {_counts(step.tests.get('summary'))} ({step.tests.get('seconds', 0):.1f} s)",
