@@ -83,3 +83,13 @@ def test_honesty_benchmark_prints_its_figures(capsys):
     out = capsys.readouterr().out
     assert "correct answers refused:" in out and "gaming answers caught:" in out
     assert set(figures) == {"false_refusals", "catch_rate", "naive_catch_rate"}
+
+
+@pytest.mark.slow
+def test_overhead_benchmark_prints_its_ratios(base_image, capsys):
+    from benchmarks import overhead
+
+    figures = overhead.main(["--exercises", "3", "--image", base_image])
+    out = capsys.readouterr().out
+    assert "| solve (1 answer, 2 test runs) |" in out and "| already green |" in out
+    assert {"ratio_solve", "ratio_green"} <= set(figures)
