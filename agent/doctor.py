@@ -144,9 +144,9 @@ def _ask(client, model: str) -> str | None:
 def check_repo(root: Path, environ: Mapping[str, str], trust: str = "trusted") -> list[Check]:
     from sandbox.local import find_python
 
-    from .workspace import _git
+    from .workspace import gitpython
 
-    git = _git()
+    git = gitpython()
     try:
         if git is None:
             raise LookupError

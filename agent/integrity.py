@@ -151,7 +151,7 @@ def special_cases(tests: Mapping[str, bytes], changed: Mapping[str, bytes]) -> l
     `if n == 1994: return "MCMXCIV"` is special-casing; `if n > 3999` (a bound from the specification) is not."""
     from .context.python_analysis import PythonAnalyzer
 
-    parser = PythonAnalyzer.shared()._parser
+    parser = PythonAnalyzer.shared()
     from_tests = set()
     for source in tests.values():
         from_tests |= set(_literals(parser.parse(source).root_node))
@@ -200,7 +200,7 @@ def contradictions(tests: Mapping[str, bytes]) -> list[str]:
     """The same call expected to give two different literal results: `assert f(2) == 4` here, `== 5` there."""
     from .context.python_analysis import PythonAnalyzer
 
-    parser = PythonAnalyzer.shared()._parser
+    parser = PythonAnalyzer.shared()
     expected: dict[str, dict[str, list[str]]] = {}
     imported: dict[str, set[str]] = {}
     literal_types = {"string", "integer", "float", "true", "false", "none"}

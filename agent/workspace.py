@@ -28,7 +28,7 @@ _WALK_SKIP = {".git", STATE_DIR, ".venv", "venv", "__pycache__", ".tox", ".nox",
               ".pytest_cache", ".ruff_cache", "build", "dist"}
 
 
-def _git():
+def gitpython():
     """gitpython, or None where git itself is not installed (gitpython fails to import then)."""
     try:
         import git
@@ -39,7 +39,7 @@ def _git():
 
 def find_root(start: Path) -> Path:
     """The git work tree holding start, or start itself outside git."""
-    git = _git()
+    git = gitpython()
     if git is None:
         return start
     try:
@@ -50,7 +50,7 @@ def find_root(start: Path) -> Path:
 
 def list_files(root: Path) -> list[str]:
     """Tracked and untracked-but-not-ignored files (git), or every file outside the usual junk (no git)."""
-    git = _git()
+    git = gitpython()
     repo = None
     if git is not None:
         try:

@@ -39,7 +39,7 @@ def split_thinking(content: str) -> tuple[str, str]:
     return "", content
 
 
-class _Dropped(Exception):
+class StreamDropped(Exception):
     """The stream ended without a finish reason: the connection went away half-way."""
 
 
@@ -53,7 +53,7 @@ def broken_stream(exc: Exception) -> bool:
 
 
 @dataclass
-class _Stream:
+class StreamState:
     """One streamed answer as it accumulates, with running counts cheap enough to check at every chunk."""
 
     thinking: list[str] = field(default_factory=list)
@@ -161,13 +161,13 @@ class OpenAIChatModel:
         return Completion(text=answer, thinking=thinking, finish_reason=stream.finish_reason, usage=usage,
                           seconds=self._clock() - started, forced=forced, retries=retries)
 
-    def _request(self, messages, on_progress, started: float, params: dict) -> tuple[_Stream, int]:
+    def _request(self, messages, on_progress, started: float, params: dict) -> tuple[StreamState, int]:
         import openai
 
         for attempt in range(STREAM_RETRIES + 1):
             try:
                 return self._stream(messages, params, on_progress, started), attempt
-            except _Dropped:
+            except StreamDropped:
                 # only a stream that broke off after it began: failures to connect were the client's to retry
                 if attempt == STREAM_RETRIES:
                     raise BackendError(f"the answer stream from {self._client.base_url} broke off "
@@ -180,8 +180,8 @@ class OpenAIChatModel:
     def _params(self, settings: ModelSettings, output_cap: int | None, wrap_up: bool) -> dict:
         return request_params(self.dialect, settings, output_cap, wrap_up)
 
-    def _stream(self, messages, params: dict, on_progress, started: float) -> _Stream:
-        stream = _Stream()
+    def _stream(self, messages, params: dict, on_progress, started: float) -> StreamState:
+        stream = StreamState()
         response = self._client.chat.completions.create(
             model=self.name, messages=self._messages(messages), stream=True,
             stream_options={"include_usage": True}, **params,
@@ -198,13 +198,13 @@ class OpenAIChatModel:
 
         self._read(response, take, stream, on_progress, started)
         if stream.finish_reason is None and not stream.over_budget:
-            raise _Dropped()
+            raise StreamDropped()
         on_progress(stream.progress(self._clock() - started))
         return stream
 
-    def _read(self, response, take: Callable[[object], None], stream: _Stream, on_progress, started: float) -> None:
+    def _read(self, response, take: Callable[[object], None], stream: StreamState, on_progress, started: float) -> None:
         """Feed each streamed item to take, reporting progress; stop reading once thinking passes its budget with
-        no answer begun (the server enforces none, or overshot it); a stream that breaks off is _Dropped."""
+        no answer begun (the server enforces none, or overshot it); a stream that breaks off is StreamDropped."""
         on_progress(stream.progress(self._clock() - started))
         budget = self.settings.think_budget
         last_report = 0.0
@@ -220,7 +220,7 @@ class OpenAIChatModel:
                     on_progress(stream.progress(now - started))
         except Exception as exc:
             if broken_stream(exc):
-                raise _Dropped() from exc
+                raise StreamDropped() from exc
             raise
         finally:
             response.close()

@@ -8,7 +8,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 from .dialects import ANSWER_ALLOWANCE, effort_for
-from .openai_chat import OpenAIChatModel, _Dropped, _Stream
+from .openai_chat import OpenAIChatModel, StreamDropped, StreamState
 
 RESPONSES_ONLY = re.compile(r"(-pro\b|-pro-|codex)", re.IGNORECASE)
 
@@ -45,8 +45,8 @@ class OpenAIResponsesModel(OpenAIChatModel):
             items.append({"role": message["role"], "content": message["content"]})
         return instructions, items
 
-    def _stream(self, messages, params: dict, on_progress, started: float) -> _Stream:
-        stream = _Stream()
+    def _stream(self, messages, params: dict, on_progress, started: float) -> StreamState:
+        stream = StreamState()
         instructions, items = self._input(messages)
         response = self._client.responses.create(
             model=self.name, instructions=instructions, input=items, stream=True, store=False,
@@ -66,11 +66,11 @@ class OpenAIResponsesModel(OpenAIChatModel):
                 stream.finish_reason = "length" if kind == "response.incomplete" and incomplete is not None \
                     and getattr(incomplete, "reason", "") == "max_output_tokens" else "stop"
             elif kind in ("error", "response.failed"):
-                raise _Dropped()
+                raise StreamDropped()
 
         self._read(response, take, stream, on_progress, started)
         if not final and not stream.over_budget:
-            raise _Dropped()
+            raise StreamDropped()
         if final:
             stream.usage = _usage(final[0].usage)
             carried = [_plain(item) for item in final[0].output or [] if getattr(item, "type", "") == "reasoning"]
