@@ -28,8 +28,9 @@ EFFORTS = ("minimal", "low", "medium", "high")
 APIS = ("auto", "chat", "responses")
 THINKING = ("auto", "on", "off")
 TRUST = ("trusted", "untrusted")
+ENGINES = ("vllm", "sglang", "llama.cpp", "ollama")  # the local engines `serve` can start
 CHOICES = {"trust": TRUST, "sandbox": SANDBOXES, "edit_format": EDIT_FORMATS, "dialect": DIALECTS, "effort": EFFORTS,
-           "api": APIS, "thinking": THINKING, "engine": ("vllm", "sglang", "llama.cpp", "ollama")}
+           "api": APIS, "thinking": THINKING, "engine": ENGINES}
 POSITIVE = ("context_window", "max_iterations", "test_timeout", "request_timeout", "cpus", "pids", "think_budget",
             "max_output_tokens", "budget_usd", "budget_tokens", "timeout", "candidates", "beam")
 # The type of each setting whose default is None (the others take their default's type).

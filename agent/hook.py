@@ -17,6 +17,8 @@ from typing import Callable
 
 from sandbox.owner import owned_tempdir
 
+from sandbox.results import PYTEST_NO_TESTS as NO_TESTS
+
 from . import LAUNCH
 from .errors import ApplyConflict, ConfigError
 from .git import git_path, open_repo
@@ -28,7 +30,6 @@ MARKER = "# makegreen pre-commit hook"
 CHAINED = "pre-commit.before-makegreen"  # a hook that was there first: kept, and run before makegreen's
 MODES = ("check", "fix")
 SHOWN_FAILURES = 8
-NO_TESTS = 5  # pytest's exit status when nothing was collected
 
 Say = Callable[[str], None]
 

@@ -18,9 +18,9 @@ from typing import Callable, Sequence
 
 from sandbox import RunResult, TestReport
 
+from .config import EFFORTS
 from .errors import BudgetExhausted, Cancelled
 
-EFFORTS = ("minimal", "low", "medium", "high")
 LADDER = ("more-effort", "fresh-start", "stop")
 HOT = 0.8  # the temperature a stuck line samples at, on a server that has no reasoning effort
 

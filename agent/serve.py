@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from .errors import BackendError, ConfigError
+from .config import ENGINES
 from .localmodel import INSTALL_HINT
 
-ENGINES = ("vllm", "sglang", "llama.cpp", "ollama")
 INSTALL = {
     "vllm": "pip install vllm (Linux with a CUDA or ROCm GPU)",
     "sglang": 'pip install "sglang[all]"',
