@@ -261,27 +261,33 @@ def parse_edits(text: str, default_path: str | None = None, complete: bool = Tru
         closed = i < len(lines)
         i += 1
         last_line = ""
-        if body and (commented := _COMMENT_PATH.match(body[0])) and (path is None or path == commented.group(1)):
-            path = commented.group(1)
-            body = body[1:]
-        if any(_SEARCH.match(line) for line in body):
-            edits += _search_blocks(body, path, numbering, closed)
-        elif _is_diff(body) or (info.split()[:1] in (["diff"], ["patch"]) and any(_HUNK.match(b) for b in body)):
-            if not closed:
-                edits.append(CutOff(path or "", "the diff", "the answer ended inside it"))
-            else:
-                edits += _diff_hunks(body, numbering)
-        elif path is not None:
-            content = _join(body)
-            if closed or (complete and _parses(path, content)):
-                edits.append(WholeFile(path, content))
-            else:
-                edits.append(CutOff(path, "the block", "the answer ended inside it"))
-        elif _looks_like_code(body, info) and (closed or complete):
-            pathless.append(body)
+        edits += _block_edits(body, path, info, closed, complete, numbering, pathless)
     if default_path and pathless and not any(edit.path for edit in edits):
         edits.append(WholeFile(default_path, _join(max(pathless, key=len))))
     return edits
+
+
+def _block_edits(body: list[str], path: str | None, info: str, closed: bool, complete: bool, numbering: list[int],
+                 pathless: list[list[str]]) -> list[Edit]:
+    """What one fenced block means: SEARCH/REPLACE blocks, a diff, a whole file (its path before the block, in the
+    info string or as a comment on its first line), or code with no path (kept in pathless)."""
+    if body and (commented := _COMMENT_PATH.match(body[0])) and (path is None or path == commented.group(1)):
+        path = commented.group(1)
+        body = body[1:]
+    if any(_SEARCH.match(line) for line in body):
+        return _search_blocks(body, path, numbering, closed)
+    if _is_diff(body) or (info.split()[:1] in (["diff"], ["patch"]) and any(_HUNK.match(b) for b in body)):
+        if not closed:
+            return [CutOff(path or "", "the diff", "the answer ended inside it")]
+        return _diff_hunks(body, numbering)
+    if path is not None:
+        content = _join(body)
+        if closed or (complete and _parses(path, content)):
+            return [WholeFile(path, content)]
+        return [CutOff(path, "the block", "the answer ended inside it")]
+    if _looks_like_code(body, info) and (closed or complete):
+        pathless.append(body)
+    return []
 
 
 def check_path(root: Path, path: str, protected: Callable[[str], str | None]) -> str | None:

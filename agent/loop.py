@@ -216,26 +216,31 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
     line.attempts.append(attempt_summary(iteration, edits, line.result, workspace.diff_stat(edits.changed)))
     stuck = line.stagnation.observe(line.result.report)
     if stuck and iteration < task.max_iterations:  # after the last iteration there is nothing to escalate to
-        action = line.stagnation.escalate(getattr(run.model, "honours_effort", True),
-                                          getattr(run.model, "honours_sampling", False))
-        line.effort = raised(line.effort) if action == "more-effort" else line.effort
-        line.temperature = HOT if action == "hotter" else line.temperature
-        emit(ev.Escalated(iteration, action, stuck, line.effort, candidate=candidate, temperature=line.temperature))
-        if action == "more-effort":  # stuck: perhaps the tests cannot all pass; a reasoning model may now say so
-            notes.append(claim_rule())  # (small models echo the rule wherever they see it: they are not told)
-        if action == "stop":
-            line.state, line.reason = "stopped", f"stopped early: {stuck}, after escalating and a fresh start"
-            return line
-        if action == "fresh-start":  # from the original code, told what did not work
-            _hold(slot, {})
-            line.changes, line.result, line.full = {}, run.baseline, run.unfiltered
-            line.messages = summarised(_first_messages(run, workspace), line.attempts)
+        if _escalate(run, slot, line, stuck, iteration, notes, emit) in ("stop", "fresh-start"):
             return line
     line.messages += [{"role": "assistant", "content": answer.text},
                       {"role": "user", "content": feedback_message(edits, line.result, previous,
                                                                      line.lost + line.flagged, run.shape, notes)}]
     line.messages = with_history(line.messages, line.attempts)
     return line
+
+
+def _escalate(run: _Run, slot: Slot, line: Line, stuck: str, iteration: int, notes: list[str], emit: Emit) -> str:
+    """A stuck line's next step up (more effort or hotter sampling, a fresh start, or stop), taken; which."""
+    action = line.stagnation.escalate(getattr(run.model, "honours_effort", True),
+                                      getattr(run.model, "honours_sampling", False))
+    line.effort = raised(line.effort) if action == "more-effort" else line.effort
+    line.temperature = HOT if action == "hotter" else line.temperature
+    emit(ev.Escalated(iteration, action, stuck, line.effort, candidate=line.candidate, temperature=line.temperature))
+    if action == "more-effort":  # stuck: perhaps the tests cannot all pass; a reasoning model may now say so
+        notes.append(claim_rule())  # (small models echo the rule wherever they see it: they are not told)
+    if action == "stop":
+        line.state, line.reason = "stopped", f"stopped early: {stuck}, after escalating and a fresh start"
+    if action == "fresh-start":  # from the original code, told what did not work
+        _hold(slot, {})
+        line.changes, line.result, line.full = {}, run.baseline, run.unfiltered
+        line.messages = summarised(_first_messages(run, slot.workspace), line.attempts)
+    return action
 
 
 def _answer(run: _Run, workspace: Workspace, line: Line, messages: list[dict[str, str]], effort: str | None,

@@ -303,22 +303,13 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
 
     try:
         with CleanUp() as stack:
-            finished = recover(record_root or root)  # a write a killed run left half done: done now, and said
-            if finished:
-                both(ev.Status(f"finished the apply an interrupted run left half done: {', '.join(finished)}"))
-            if wants_local(settings) and replay_model is None:
-                settings = with_local_default(settings, both)
-            if settings.serve:
-                settings = start_engine(settings, root, stack, both)
-                summary["model"] = settings.model
-            settings = with_profile(settings)
+            settings = _set_up(settings, root, record_root, stack, both, replay_model is not None)
+            summary["model"] = settings.model
             both(ev.RunStarted(run_id, str(root), settings.model, settings.sandbox, targets))
             if settings.commit or settings.branch:  # before anything is spent
                 check_can_commit(root, settings.branch)
             both(ev.RunSettings({key: value for key, value in dataclasses.asdict(settings).items()
                                  if key != "api_key"}, replay_of))
-            if replay_model is None:
-                check_key(settings)
             model = replay_model or Deferred(lambda told: make_model(settings, told), both)
             workspace = Workspace(root)
             stack.callback(workspace.close)
@@ -327,46 +318,11 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             slots = make_slots(settings, root, workspace, run_id, stack, both)
             if isinstance(model, Deferred):
                 model.start()  # while the baseline runs
-            budget = make_budget(settings, both)
-            limits = context_limits(settings, record_root or root)
-            task = Task(targets, settings.message, settings.max_iterations, settings.test_timeout,
-                        settings.edit_format, budget, limits, settings.effort,
-                        settings.holdout, settings.holdout_seed, settings.beam, settings.hide_tests,
-                        ProtectedPaths(settings.protect, settings.unprotect))
-            outcome = solve(task, model, workspace, slots, both)
+            outcome = solve(make_task(settings, targets, record_root or root, both), model, workspace, slots, both)
             summary.update(_outcome_summary(outcome, workspace), candidates=settings.candidates, beam=settings.beam)
             if settings.candidates > 1 and outcome.status == "green":
                 summary["candidate"] = outcome.slot + 1
-            if outcome.status == "green":
-                patch = run_dir / "changes.patch"
-                save_text(patch, summary["diff"])
-                if settings.apply:
-                    _before_apply(root, workspace, run_dir, summary, both)
-                    try:
-                        workspace.apply(patch, on_written=lambda: summary.update(applied=True))
-                    except ApplyConflict as exc:
-                        (run_dir / UNDO).unlink(missing_ok=True)  # nothing was written: nothing to undo
-                        summary.update(status="conflict", message=str(exc), conflicts=exc.paths)
-                    if summary["applied"] and (settings.commit or settings.branch):
-                        _commit(settings, root, workspace, summary, both)
-                else:
-                    summary["message"] = f"not applied (--no-apply); the patch is in {os.path.relpath(patch)}"
-            elif outcome.status in ("not_solved", "out_of_budget") and outcome.best is not None:
-                # the answer is the best result, not the last one
-                workspace.restore(outcome.best[1])
-                summary.update(_outcome_summary(outcome, workspace, best=True))
-                patch = run_dir / "best-attempt.patch"
-                save_text(patch, workspace.diff())
-                summary["message"] = f"your files are untouched; the best attempt is in {os.path.relpath(patch)}"
-                if settings.apply_partial and settings.apply:
-                    _before_apply(root, workspace, run_dir, summary, both)
-                    try:
-                        workspace.apply(patch, on_written=lambda: summary.update(
-                            applied=True, message=f"the best attempt (not green) was applied (--apply-partial); "
-                                                  f"its patch is {os.path.relpath(patch)}"))
-                    except ApplyConflict as exc:
-                        (run_dir / UNDO).unlink(missing_ok=True)
-                        summary.update(status="conflict", message=str(exc), conflicts=exc.paths)
+            _deliver(settings, root, workspace, outcome, run_dir, summary, both)
     except KeyboardInterrupt:
         summary.update(status="interrupted")
         raise
@@ -379,6 +335,67 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             both(ev.Finished(dict(summary)))
             trajectory.close()
     return summary
+
+
+def _set_up(settings: Settings, root: Path, record_root: Path | None, stack: ExitStack, emit: Emit,
+            replay: bool) -> Settings:
+    """Before the run: a write a killed run left half done finished (and said), the model to use settled (the local
+    default, an engine started around the run, the model's profile), the key checked."""
+    finished = recover(record_root or root)
+    if finished:
+        emit(ev.Status(f"finished the apply an interrupted run left half done: {', '.join(finished)}"))
+    if wants_local(settings) and not replay:
+        settings = with_local_default(settings, emit)
+    if settings.serve:
+        settings = start_engine(settings, root, stack, emit)
+    settings = with_profile(settings)
+    if not replay:
+        check_key(settings)
+    return settings
+
+
+def make_task(settings: Settings, targets: tuple[str, ...], root: Path, emit: Emit) -> Task:
+    """What the loop is asked to do, and within what."""
+    return Task(targets, settings.message, settings.max_iterations, settings.test_timeout, settings.edit_format,
+                make_budget(settings, emit), context_limits(settings, root), settings.effort, settings.holdout,
+                settings.holdout_seed, settings.beam, settings.hide_tests,
+                ProtectedPaths(settings.protect, settings.unprotect))
+
+
+def _deliver(settings: Settings, root: Path, workspace: Workspace, outcome: Outcome, run_dir: Path,
+             summary: dict[str, Any], emit: Emit) -> None:
+    """Green: the patch saved, applied (unless --no-apply) and committed if asked. Not green: the best attempt (not
+    the last one) saved as a patch, and applied with --apply-partial."""
+    if outcome.status == "green":
+        patch = run_dir / "changes.patch"
+        save_text(patch, summary["diff"])
+        if not settings.apply:
+            summary["message"] = f"not applied (--no-apply); the patch is in {os.path.relpath(patch)}"
+            return
+        _apply(root, workspace, run_dir, patch, summary, emit, lambda: summary.update(applied=True))
+        if summary["applied"] and (settings.commit or settings.branch):
+            _commit(settings, root, workspace, summary, emit)
+    elif outcome.status in ("not_solved", "out_of_budget") and outcome.best is not None:
+        workspace.restore(outcome.best[1])
+        summary.update(_outcome_summary(outcome, workspace, best=True))
+        patch = run_dir / "best-attempt.patch"
+        save_text(patch, workspace.diff())
+        summary["message"] = f"your files are untouched; the best attempt is in {os.path.relpath(patch)}"
+        if settings.apply_partial and settings.apply:
+            _apply(root, workspace, run_dir, patch, summary, emit, lambda: summary.update(
+                applied=True, message=f"the best attempt (not green) was applied (--apply-partial); its patch is "
+                                      f"{os.path.relpath(patch)}"))
+
+
+def _apply(root: Path, workspace: Workspace, run_dir: Path, patch: Path, summary: dict[str, Any], emit: Emit,
+           on_written: Callable[[], None]) -> None:
+    """Write the patch into the user's tree (the way back kept first); a conflict writes nothing."""
+    _before_apply(root, workspace, run_dir, summary, emit)
+    try:
+        workspace.apply(patch, on_written=on_written)
+    except ApplyConflict as exc:
+        (run_dir / UNDO).unlink(missing_ok=True)  # nothing was written: nothing to undo
+        summary.update(status="conflict", message=str(exc), conflicts=exc.paths)
 
 
 def make_budget(settings: Settings, emit: Emit) -> Budget:

@@ -91,38 +91,7 @@ def show_command(
                                 title_align="left"))
         for step in found:
             title = f"iteration {step.iteration}" + (f" · candidate {step.candidate}" if step.candidate else "")
-            parts: list = []
-            answer = step.answer
-            if answer:
-                usage = answer.get("usage") or {}
-                parts.append(Text(f"model: {answer.get('seconds', 0):.1f} s, {usage.get('prompt_tokens', 0)} prompt "
-                                  f"+ {usage.get('completion_tokens', 0)} output tokens"
-                                  + (f", {usage['reasoning_tokens']} thinking" if usage.get("reasoning_tokens") else "")
-                                  + (f", ${answer['cost_usd']:.4f}" if answer.get("cost_usd") is not None else "")
-                                  + (" (thinking cut short: answer forced)" if answer.get("forced") else "")))
-                if answer.get("thinking"):
-                    parts.append(Text("thinking:\n" + _clip(answer["thinking"], full), style="dim"))
-            edits = step.edits
-            if edits:
-                parts.append(Text(f"edits: {', '.join(edits.get('changed') or []) or 'nothing changed'}"))
-                for refusal in edits.get("refused") or []:
-                    parts.append(Text(f"refused {refusal.get('path')}: {refusal.get('reason')}", style="yellow"))
-                for miss in edits.get("misses") or []:
-                    parts.append(Text(f"SEARCH block {miss.get('number')} for {miss.get('path')} did not match",
-                                      style="yellow"))
-                if edits.get("diff"):
-                    from rich.syntax import Syntax  # pygments: loaded only where a diff is shown
-
-                    parts.append(Syntax(edits["diff"], "diff", theme="ansi_dark", word_wrap=True))
-            if step.tests:
-                parts.append(Text(f"tests: {_counts(step.tests.get('summary'))} ({step.tests.get('seconds', 0):.1f} s)",
-                                  style="green" if step.tests.get("green") else "red"))
-            for escalation in step.escalations:
-                parts.append(Text(f"no progress ({escalation.get('reason')}): {escalation.get('action')}",
-                                  style="yellow"))
-            if step.feedback:
-                parts.append(Text("told the model:\n" + _clip(step.feedback, full), style="dim"))
-            console.print(Panel(Group(*parts), title=title, title_align="left"))
+            console.print(Panel(Group(*_step_parts(step, full)), title=title, title_align="left"))
         table = Table(show_header=False, title="summary", title_justify="left")
         for key, value in summary_rows(summary):
             table.add_row(key, value)
@@ -130,6 +99,41 @@ def show_command(
         return 0
 
     raise typer.Exit(run_guarded(body))
+
+
+def _step_parts(step, full: bool) -> list:
+    """One step of a run, told: the answer's cost, the thinking, the edits, the tests, escalations, feedback."""
+    parts: list = []
+    answer = step.answer
+    if answer:
+        usage = answer.get("usage") or {}
+        parts.append(Text(f"model: {answer.get('seconds', 0):.1f} s, {usage.get('prompt_tokens', 0)} prompt "
+                          f"+ {usage.get('completion_tokens', 0)} output tokens"
+                          + (f", {usage['reasoning_tokens']} thinking" if usage.get("reasoning_tokens") else "")
+                          + (f", ${answer['cost_usd']:.4f}" if answer.get("cost_usd") is not None else "")
+                          + (" (thinking cut short: answer forced)" if answer.get("forced") else "")))
+        if answer.get("thinking"):
+            parts.append(Text("thinking:\n" + _clip(answer["thinking"], full), style="dim"))
+    edits = step.edits
+    if edits:
+        parts.append(Text(f"edits: {', '.join(edits.get('changed') or []) or 'nothing changed'}"))
+        for refusal in edits.get("refused") or []:
+            parts.append(Text(f"refused {refusal.get('path')}: {refusal.get('reason')}", style="yellow"))
+        for miss in edits.get("misses") or []:
+            parts.append(Text(f"SEARCH block {miss.get('number')} for {miss.get('path')} did not match",
+                              style="yellow"))
+        if edits.get("diff"):
+            from rich.syntax import Syntax  # pygments: loaded only where a diff is shown
+
+            parts.append(Syntax(edits["diff"], "diff", theme="ansi_dark", word_wrap=True))
+    if step.tests:
+        parts.append(Text(f"tests: {_counts(step.tests.get('summary'))} ({step.tests.get('seconds', 0):.1f} s)",
+                          style="green" if step.tests.get("green") else "red"))
+    for escalation in step.escalations:
+        parts.append(Text(f"no progress ({escalation.get('reason')}): {escalation.get('action')}", style="yellow"))
+    if step.feedback:
+        parts.append(Text("told the model:\n" + _clip(step.feedback, full), style="dim"))
+    return parts
 
 
 def replay_command(

@@ -64,8 +64,6 @@ def solve_command(
                                    "budgets or protected paths (env MAKEGREEN_TRUST=untrusted)."),
 ) -> None:
     """Make the failing tests pass: draft, test in a sandbox, iterate, then apply the change."""
-    cwd = Path.cwd()
-    root = find_root(cwd)
     flags = dict(model=model, base_url=base_url, api_key=api_key, message=message, max_iterations=max_iterations,
                  test_timeout=test_timeout, sandbox=sandbox, edit_format=edit_format,
                  apply=False if no_apply else None, json=json_output or None, dialect=dialect, api=api, effort=effort,
@@ -74,13 +72,25 @@ def solve_command(
                  timeout=timeout, apply_partial=apply_partial or None, holdout=holdout, holdout_seed=holdout_seed,
                  candidates=candidates, beam=beam, commit=commit or None, branch=branch,
                  hide_tests=hide_tests or None, trust="untrusted" if untrusted else None)
+    raise typer.Exit(solve(paths or [], flags, json_output, show_thinking))
+
+
+def _renderer(json_output: bool, show_thinking: bool):
+    """The terminal's live view, plain lines where stdout is not a terminal, or (--json) lines on stderr."""
     console = Console(file=sys.stdout)
     if json_output:
-        render = PlainRenderer(sys.stderr, show_result=False)
-    elif console.is_terminal:
-        render = TerminalRenderer(console, show_thinking=show_thinking)
-    else:
-        render = PlainRenderer(sys.stdout)
+        return PlainRenderer(sys.stderr, show_result=False)
+    if console.is_terminal:
+        return TerminalRenderer(console, show_thinking=show_thinking)
+    return PlainRenderer(sys.stdout)
+
+
+def solve(paths: List[str], flags: dict, json_output: bool, show_thinking: bool) -> int:
+    """Run `solve` with these flags; its exit code. The error boundary: every known failure becomes a message and
+    an exit code (what it does not know is re-raised: a bug shows its traceback)."""
+    cwd = Path.cwd()
+    root = find_root(cwd)
+    render = _renderer(json_output, show_thinking)
     finished: dict = {}  # the run's summary as the Finished event carries it, kept for errors too
 
     def consume(event) -> None:
@@ -90,29 +100,35 @@ def solve_command(
 
     try:
         settings: Settings = load_settings(root, os.environ, flags)
-        targets = resolve_targets(root, cwd, paths or [])
+        targets = resolve_targets(root, cwd, paths)
         if wants_local(settings):
             assemble_with_bar(packaged(settings.model) or DEFAULT)
         summary = run_solve(settings, root, targets, consume)
         code = STATUS_EXIT[summary["status"]]
-    except BaseException as error:  # the error boundary: every known failure becomes a message and an exit code
+    except BaseException as error:
         if isinstance(error, (SystemExit, typer.Exit)):
             raise
-        code = exit_code_for(error)  # re-raises what it does not know: a bug shows its traceback
-        text, detail = describe(error)
-        if code == EXIT_INTERRUPTED and finished.get("applied"):  # it came after the write: say so
-            text = ("interrupted after the fix was written: it is in your files ("
-                    + ", ".join(finished.get("changed_files") or []) + ")")
+        code = exit_code_for(error)
         if isinstance(render, TerminalRenderer):
             render.close()
-        summary = {**finished, "status": finished.get("status", "error"), "message": text}
-        if not json_output:
-            print(f"makegreen: error: {text}" if code != EXIT_INTERRUPTED else f"makegreen: {text}", file=sys.stderr)
-            if detail:
-                print(detail, file=sys.stderr)
-        elif detail:
-            summary["detail"] = detail
+        summary = _failed(error, code, finished, json_output)
     if json_output:
         summary["exit_code"] = code
         print(json.dumps(summary, default=str))
-    raise typer.Exit(code)
+    return code
+
+
+def _failed(error: BaseException, code: int, finished: dict, json_output: bool) -> dict:
+    """The summary of a run that ended in an error, which is told on stderr (or, with --json, in the summary)."""
+    text, detail = describe(error)
+    if code == EXIT_INTERRUPTED and finished.get("applied"):  # it came after the write: say so
+        text = "interrupted after the fix was written: it is in your files (" + \
+            ", ".join(finished.get("changed_files") or []) + ")"
+    summary = {**finished, "status": finished.get("status", "error"), "message": text}
+    if not json_output:
+        print(f"makegreen: error: {text}" if code != EXIT_INTERRUPTED else f"makegreen: {text}", file=sys.stderr)
+        if detail:
+            print(detail, file=sys.stderr)
+    elif detail:
+        summary["detail"] = detail
+    return summary
