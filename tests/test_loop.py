@@ -1,0 +1,90 @@
+"""The loop in this process, through its protocols: a Model that answers from a script, the real local sandbox,
+a real workspace. What a newcomer reads to see the red → green loop work, step by step, without a subprocess."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pytest
+
+from agent import events as ev
+from agent.loop import Slot, Task, solve
+from agent.protocols import Completion
+from agent.workspace import Workspace
+from sandbox.local import LocalSandbox
+from tests.conftest import ANSWERS, make_repo
+
+COLLATZ = (ANSWERS / "collatz.md").read_text()
+
+
+@dataclass
+class Scripted:
+    """A Model: the answers in order (the last one again once they run out); what it was asked, kept."""
+
+    answers: list[str]
+    name: str = "scripted"
+    asked: list[list[dict]] = field(default_factory=list)
+
+    def complete(self, messages, on_progress, output_cap=None, effort=None, temperature=None) -> Completion:
+        self.asked.append([dict(m) for m in messages])
+        return Completion(self.answers[min(len(self.asked), len(self.answers)) - 1], finish_reason="stop",
+                          usage={"prompt_tokens": 10, "completion_tokens": 5})
+
+
+def run(repo, answers, **task) -> tuple:
+    workspace, sandbox = Workspace(repo), LocalSandbox(isolate_network=False)
+    sandbox.start(workspace.files())
+    model, events = Scripted(answers), []
+    try:
+        outcome = solve(Task(max_iterations=task.pop("max_iterations", 3), **task), model, workspace,
+                        [Slot(workspace, sandbox)], events.append)
+        return outcome, model, events, workspace.changes()
+    finally:
+        sandbox.close()
+        workspace.close()
+
+
+def test_a_right_answer_is_green_in_one_step_and_lands_in_the_workspace(tmp_path):
+    repo = make_repo(tmp_path / "collatz", example="collatz")
+    outcome, model, events, changes = run(repo, [COLLATZ])
+    assert outcome.status == "green" and outcome.iterations == 1 and len(model.asked) == 1
+    assert b"def steps" in changes["collatz.py"]
+    assert [type(e).__name__ for e in events if isinstance(e, ev.TestsRan)] == ["TestsRan", "TestsRan"]
+    assert outcome.held and outcome.held_result["passed"] == outcome.held_result["tests"] == 1
+
+
+def test_code_fitted_to_the_shown_cases_is_overfitting_and_the_held_out_test_is_shown(tmp_path):
+    repo = make_repo(tmp_path / "collatz", example="collatz")
+    first = run(repo, [COLLATZ])[0]
+    [held] = first.held
+    number = int(re.search(r"\[(-?\d+)-", held).group(1))
+    fitted = COLLATZ.replace("    count = 0\n", f"    count = 0\n    if number == {number}:\n        return -1\n")
+    outcome, model, _events, _ = run(repo, [fitted, COLLATZ])
+    assert outcome.status == "green" and outcome.iterations == 2
+    assert outcome.overfitting and outcome.overfitting[0].split(" ")[1] == held + ":"
+    assert held.split("::")[1] not in str(model.asked[0]) and "held back from you fail" in model.asked[1][-1]["content"]
+
+
+def test_a_step_that_breaks_what_passed_is_undone(tmp_path):
+    repo = make_repo(tmp_path / "collatz", example="collatz")
+    half = COLLATZ.replace('        raise ValueError("only positive numbers have a Collatz sequence")\n', "        return 0\n")
+    broken = "collatz.py\n```python\ndef steps(number):\n    return None\n```\n"
+    outcome, model, events, _ = run(repo, [half, broken, COLLATZ], holdout=0)
+    assert outcome.status == "green" and outcome.iterations == 3
+    assert any("made things worse" in e.text for e in events if isinstance(e, ev.Status))
+    assert "That change made things worse" in model.asked[2][-1]["content"]
+
+
+def test_the_iterations_run_out_and_the_best_result_is_kept(tmp_path):
+    repo = make_repo(tmp_path / "collatz", example="collatz")
+    half = COLLATZ.replace('        raise ValueError("only positive numbers have a Collatz sequence")\n', "        return 0\n")
+    outcome, _model, _events, _ = run(repo, [half], max_iterations=2, holdout=0)
+    assert outcome.status == "not_solved" and outcome.best is not None
+    assert outcome.best[2].report.summary()["failed"] == 2  # the two non-positive inputs
+
+
+@pytest.mark.parametrize("answer", ["no code at all", "collatz.py\n```python\ndef steps(:\n```\n"])
+def test_an_answer_that_changes_nothing_useful_leaves_the_run_red(tmp_path, answer):
+    repo = make_repo(tmp_path / "collatz", example="collatz")
+    outcome, _model, _events, _ = run(repo, [answer], max_iterations=1)
+    assert outcome.status == "not_solved"
