@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 
 from . import LAUNCH
 from .errors import ConfigError
+from .status import Status
 
 MODES = ("test-first", "hidden-tests")
 INSTRUCTION_FILES = ("README.md", "INSTRUCTIONS.md", "instructions.md")
@@ -116,7 +117,7 @@ def task_metrics(summary: dict[str, Any], records: list[dict]) -> dict[str, Any]
         return max(rate(s) for s in runs[max(known)]) if known else 0.0
 
     usage = summary.get("usage") or {}
-    solved = summary.get("status") in ("green", "already_green")
+    solved = summary.get("status") in (Status.GREEN, Status.ALREADY_GREEN)
     return {
         "status": summary.get("status"), "solved": solved,
         "iterations": summary.get("iterations", 0),
@@ -153,7 +154,7 @@ def run_task(task: BenchTask, mode: str, work: Path, solve_args: Sequence[str], 
         return {"task": task.name, "status": "crashed", "solved": False, "exit": done.returncode,
                 "seconds": round(time.monotonic() - started, 3), "error": done.stderr.strip()[-2000:]}
     return {"task": task.name, "exit": done.returncode, **task_metrics(summary, records),
-            "error": summary.get("message", "") if summary.get("status") == "error" else ""}
+            "error": summary.get("message", "") if summary.get("status") == Status.ERROR else ""}
 
 
 def overall(results: Sequence[dict]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any, Callable, Mapping
 
 from . import LAUNCH
 from .errors import ConfigError, RemoteError
+from .status import Status
 from .words import plural, count_tests
 
 MODES = ("commit", "pull-request", "comment")
@@ -192,7 +193,7 @@ def job_summary(summary: dict[str, Any], mode: str, where: str) -> str:
              f"| {mode} | {_cell(where) or '-'} |", ""]
     if summary.get("reason"):
         lines += [f"Stopped: {summary['reason']}", ""]
-    if summary.get("message") and not (mode == "comment" and summary.get("status") == "green"):
+    if summary.get("message") and not (mode == "comment" and summary.get("status") == Status.GREEN):
         lines += [summary["message"], ""]  # comment mode's "the patch is in <a file on the runner>" helps no one
     lines += [refusals(summary)] if refusals(summary) else []
     text = "\n".join(lines)
@@ -222,7 +223,7 @@ def refusals(summary: dict[str, Any]) -> str:
         lines += [f"- `{_cell(item)}`" for item in summary["special_cases"][:10]] + [""]
     if summary.get("overfitting"):
         lines += ["Warning — overfitting: held-out tests failed on code green on the tests the model saw"
-                  + (" (the final code passes them, after they were shown)" if summary.get("status") == "green"
+                  + (" (the final code passes them, after they were shown)" if summary.get("status") == Status.GREEN
                      else "") + ":", ""]
         lines += [f"- `{_cell(item)}`" for item in summary["overfitting"][:10]] + [""]
     if summary.get("refused"):
@@ -293,10 +294,10 @@ def run(env: Mapping[str, str], cwd: Path, say: Callable[[str], None]) -> int:
         summary = json.loads(done.stdout)
     except json.JSONDecodeError:
         raise GitHubError(f"makegreen solve ended with exit {done.returncode} and no summary (see the log above)")
-    solved = summary.get("status") in ("green", "already_green")
+    solved = summary.get("status") in (Status.GREEN, Status.ALREADY_GREEN)
     patch_file = _patch_file(cwd, summary)
     where, failed = "", None
-    if summary.get("status") == "green":
+    if summary.get("status") == Status.GREEN:
         try:
             where = _deliver(inputs, summary, patch_file, branch, event, api, cwd, env, pinned)
         except GitHubError as exc:  # the summary and outputs are still written: the fix is in the patch output

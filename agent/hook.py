@@ -20,6 +20,7 @@ from sandbox.owner import owned_tempdir
 from sandbox.results import PYTEST_NO_TESTS as NO_TESTS
 
 from . import LAUNCH
+from .status import Status
 from .errors import ApplyConflict, ConfigError
 from .git import git_path, open_repo
 from .workspace import STATE_DIR, TEMP_PREFIXES
@@ -188,11 +189,11 @@ def fix(staged: Staged, settings, say: Say, emit) -> int:
     settings = dataclasses.replace(settings, apply=True, apply_partial=False, commit=False, branch=None)
     summary = run_solve(settings, staged.folder, (), emit, record_root=staged.root)
     status = summary["status"]
-    if status == "already_green":
+    if status == Status.ALREADY_GREEN:
         say("makegreen: the staged tests pass")
         return 0
     record = Path(os.path.abspath(summary["run_dir"]))  # relative to where makegreen runs
-    if status != "green":
+    if status != Status.GREEN:
         say(f"makegreen: the staged tests are red and makegreen did not make them pass ({status}"
             + (f": {summary['reason']}" if summary.get("reason") else "") + "):")
         for line in failure_lines(summary.get("failing", [])):

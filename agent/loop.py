@@ -30,6 +30,7 @@ from .models.pricing import cost
 from .prompting import render
 from .protocols import Completion, Model, Sandbox
 from .search import HOT, Line, keep, race, raised, score, variation
+from .status import Status
 from .words import plural
 from .workspace import Workspace, unified
 
@@ -54,9 +55,18 @@ class Task:
     protected: ProtectedPaths = field(default_factory=ProtectedPaths)  # CI and automation files, off limits
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A result and the code that gave it: the changes against the user's files, and how they score."""
+
+    score: tuple[int, ...]
+    changes: dict[str, bytes | None]
+    result: RunResult
+
+
 @dataclass
 class Outcome:
-    status: str  # green, already_green, not_solved, out_of_budget, contradiction
+    status: Status
     iterations: int
     result: RunResult
     usage: dict[str, int] = field(default_factory=dict)
@@ -71,7 +81,7 @@ class Outcome:
     held: list[str] = field(default_factory=list)  # held-out tests, as path::name or path::name[case]
     held_result: dict[str, int] = field(default_factory=dict)  # how they fared on the first code green without
     overfitting: list[str] = field(default_factory=list)  # held-out tests failing on code that passes the rest
-    best: tuple[tuple[int, ...], dict[str, bytes | None], RunResult] | None = None  # (score, changes, result)
+    best: Candidate | None = None  # the best result so far, and the code that gave it
     slot: int = 0  # the slot whose sandbox holds the answer
     passing_before: frozenset[str] = frozenset()  # tests that passed at the baseline
     before: dict[str, int] = field(default_factory=dict)  # the baseline's counts
@@ -121,7 +131,7 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
     up in; each slot (one per candidate; the only one may share workspace) works in its own copy and sandbox."""
     lock = threading.RLock()
     emit = _serialised(emit, lock)
-    outcome = Outcome("not_solved", 0, _run(task.targets, task, slots[0].sandbox, 0, emit))
+    outcome = Outcome(Status.NOT_SOLVED, 0, _run(task.targets, task, slots[0].sandbox, 0, emit))
     outcome.sandbox_seconds += outcome.result.seconds
     guard = _check_baseline(outcome.result, task.protected, workspace.original)
     outcome.test_files = tuple(sorted(guard.test_files))
@@ -129,7 +139,7 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
     outcome.passing_before = frozenset(nodeid for nodeid, case in outcome.result.report.tests.items()
                                        if case.outcome == "passed")
     if outcome.result.report.green:
-        outcome.status = "already_green"
+        outcome.status = Status.ALREADY_GREEN
         return outcome
     tests = {path: workspace.original[path] for path in outcome.test_files if path in workspace.original}
     guard.test_functions = set(test_functions(tests))
@@ -162,7 +172,7 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
             best = keep(lines, 1) or lines
             outcome.result, outcome.lost, outcome.flagged = best[0].whole, best[0].lost, best[0].flagged
         if failures:
-            outcome.status, outcome.reason = "out_of_budget", str(failures[0])
+            outcome.status, outcome.reason = Status.OUT_OF_BUDGET, str(failures[0])
             return outcome
         if not beam:  # every line stagnated past every escalation
             outcome.reason = lines[0].reason
@@ -314,10 +324,10 @@ def _settle(run: _Run, line: Line, slot: Slot, workspace: Workspace) -> Outcome:
     outcome.slot = run.slots.index(slot)
     outcome.result, outcome.lost, outcome.flagged = line.whole, line.lost, line.flagged
     if line.state == "contradiction":
-        outcome.status, outcome.reason = "contradiction", line.reason
+        outcome.status, outcome.reason = Status.CONTRADICTION, line.reason
         outcome.confirmed = line.evidence
         return outcome
-    outcome.status = "green"
+    outcome.status = Status.GREEN
     if workspace is not slot.workspace:
         workspace.restore(line.changes)
     return outcome
@@ -378,8 +388,8 @@ def _keep_best(run: _Run, line: Line) -> None:
     a result that games the tests never counts as the best."""
     with run.lock:
         best = run.outcome.best
-        if best is None or score(line.whole, line.honest) > best[0]:
-            run.outcome.best = (score(line.whole, line.honest), dict(line.changes), line.whole)
+        if best is None or score(line.whole, line.honest) > best.score:
+            run.outcome.best = Candidate(score(line.whole, line.honest), dict(line.changes), line.whole)
 
 
 def _hold_out(task: Task, workspace: Workspace, tests: dict[str, bytes], baseline: RunResult,

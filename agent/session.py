@@ -18,6 +18,7 @@ from .errors import ApplyConflict, BackendError, ConfigError
 from .git import CommitRefused, check_can_commit, commit_fix, commit_message
 from .integrity import special_cases
 from .loop import Outcome, Slot, Task, solve
+from .status import Status
 from .protected import ProtectedPaths
 from .context.prompt import ContextLimits
 from .models.dialects import ModelSettings, context_window, reserved_output
@@ -289,7 +290,7 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
     run_dir = state_dir(record_root or root) / "runs" / run_id
     trajectory = TrajectoryWriter(run_dir)
     summary: dict[str, Any] = {"run_id": run_id, "run_dir": os.path.relpath(run_dir), "model": settings.model,
-                               "sandbox": settings.sandbox, "status": "error", "applied": False,
+                               "sandbox": settings.sandbox, "status": Status.ERROR, "applied": False,
                                "trust": settings.trust, "ignored_settings": list(settings.ignored), "refused": []}
 
     refused: dict[str, str] = {}  # protected paths the model tried to write, shown with the result
@@ -320,14 +321,14 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
                 model.start()  # while the baseline runs
             outcome = solve(make_task(settings, targets, record_root or root, both), model, workspace, slots, both)
             summary.update(_outcome_summary(outcome, workspace), candidates=settings.candidates, beam=settings.beam)
-            if settings.candidates > 1 and outcome.status == "green":
+            if settings.candidates > 1 and outcome.status == Status.GREEN:
                 summary["candidate"] = outcome.slot + 1
             _deliver(settings, root, workspace, outcome, run_dir, summary, both)
     except KeyboardInterrupt:
-        summary.update(status="interrupted")
+        summary.update(status=Status.INTERRUPTED)
         raise
     except Exception as exc:
-        summary.update(status="error", message=str(exc))
+        summary.update(status=Status.ERROR, message=str(exc))
         raise
     finally:
         with interrupts_deferred():  # the record's last line is written whole, whatever arrives
@@ -366,7 +367,7 @@ def _deliver(settings: Settings, root: Path, workspace: Workspace, outcome: Outc
              summary: dict[str, Any], emit: Emit) -> None:
     """Green: the patch saved, applied (unless --no-apply) and committed if asked. Not green: the best attempt (not
     the last one) saved as a patch, and applied with --apply-partial."""
-    if outcome.status == "green":
+    if outcome.status == Status.GREEN:
         patch = run_dir / "changes.patch"
         save_text(patch, summary["diff"])
         if not settings.apply:
@@ -375,8 +376,8 @@ def _deliver(settings: Settings, root: Path, workspace: Workspace, outcome: Outc
         _apply(root, workspace, run_dir, patch, summary, emit, lambda: summary.update(applied=True))
         if summary["applied"] and (settings.commit or settings.branch):
             _commit(settings, root, workspace, summary, emit)
-    elif outcome.status in ("not_solved", "out_of_budget") and outcome.best is not None:
-        workspace.restore(outcome.best[1])
+    elif outcome.status.unsolved and outcome.best is not None:
+        workspace.restore(outcome.best.changes)
         summary.update(_outcome_summary(outcome, workspace, best=True))
         patch = run_dir / "best-attempt.patch"
         save_text(patch, workspace.diff())
@@ -395,7 +396,7 @@ def _apply(root: Path, workspace: Workspace, run_dir: Path, patch: Path, summary
         workspace.apply(patch, on_written=on_written)
     except ApplyConflict as exc:
         (run_dir / UNDO).unlink(missing_ok=True)  # nothing was written: nothing to undo
-        summary.update(status="conflict", message=str(exc), conflicts=exc.paths)
+        summary.update(status=Status.CONFLICT, message=str(exc), conflicts=exc.paths)
 
 
 def make_budget(settings: Settings, emit: Emit) -> Budget:
@@ -438,7 +439,7 @@ def _commit(settings: Settings, root: Path, workspace: Workspace, summary: dict[
         summary["commit"] = commit_fix(root, workspace.original, summary["changed_files"], message, settings.branch,
                                        hooks=settings.trust == "trusted")
     except CommitRefused as exc:
-        summary.update(status="not_committed", message=str(exc))
+        summary.update(status=Status.NOT_COMMITTED, message=str(exc))
         return
     summary["branch"] = settings.branch or _branch_name(root)
     emit(ev.Status(f"committed {summary['commit'][:12]} on {summary['branch']}"))
@@ -452,8 +453,8 @@ def _branch_name(root: Path) -> str:
 
 
 def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False) -> dict[str, Any]:
-    result = outcome.best[2] if best and outcome.best else outcome.result
-    changed = list(workspace.changes()) if outcome.status == "green" or best else []
+    result = outcome.best.result if best and outcome.best else outcome.result
+    changed = list(workspace.changes()) if outcome.status == Status.GREEN or best else []
     tests = {path: workspace.original[path] for path in outcome.test_files if path in workspace.original}
     return {
         "status": outcome.status,

@@ -80,7 +80,7 @@ def test_the_iterations_run_out_and_the_best_result_is_kept(tmp_path):
     half = COLLATZ.replace('        raise ValueError("only positive numbers have a Collatz sequence")\n', "        return 0\n")
     outcome, _model, _events, _ = run(repo, [half], max_iterations=2, holdout=0)
     assert outcome.status == "not_solved" and outcome.best is not None
-    assert outcome.best[2].report.summary()["failed"] == 2  # the two non-positive inputs
+    assert outcome.best.result.report.summary()["failed"] == 2  # the two non-positive inputs
 
 
 @pytest.mark.parametrize("answer", ["no code at all", "collatz.py\n```python\ndef steps(:\n```\n"])

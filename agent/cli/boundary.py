@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sandbox import ImageBuildError, SandboxError
 
+from ..status import Status
 from ..errors import BackendError, ConfigError, MakegreenError, RemoteError, TestSuiteError
 
 EXIT_GREEN = 0
@@ -14,9 +15,9 @@ EXIT_CONFLICT = 5  # solved, but the user's files changed meanwhile: the patch w
 EXIT_NOT_COMMITTED = 6  # solved and applied, but --commit could not commit it (a hook refused; the user's work)
 EXIT_INTERRUPTED = 130
 
-STATUS_EXIT = {"green": EXIT_GREEN, "already_green": EXIT_GREEN, "not_solved": EXIT_NOT_SOLVED,
-               "out_of_budget": EXIT_NOT_SOLVED, "contradiction": EXIT_CONTRADICTION,
-               "conflict": EXIT_CONFLICT, "not_committed": EXIT_NOT_COMMITTED}
+STATUS_EXIT = {Status.GREEN: EXIT_GREEN, Status.ALREADY_GREEN: EXIT_GREEN, Status.NOT_SOLVED: EXIT_NOT_SOLVED,
+               Status.OUT_OF_BUDGET: EXIT_NOT_SOLVED, Status.CONTRADICTION: EXIT_CONTRADICTION,
+               Status.CONFLICT: EXIT_CONFLICT, Status.NOT_COMMITTED: EXIT_NOT_COMMITTED}
 
 
 _told: list[int] = []  # an interrupt's message was printed (agent/launch.py prints one where none was)

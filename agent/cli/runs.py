@@ -15,6 +15,7 @@ from rich.text import Text
 
 from ..config import load_settings
 from ..records import find_run, list_runs, steps, summary_of, when
+from ..status import Status
 from ..trajectory import read_records
 from ..ui.summary import headline, summary_rows
 from ..workspace import find_root
@@ -154,14 +155,14 @@ def replay_command(
         if json_output:
             print(json.dumps(summary, indent=2, default=str))
         else:
-            ended = summary["reason"] if summary["status"] == "out_of_budget" else headline(summary)
+            ended = summary["reason"] if summary["status"] == Status.OUT_OF_BUDGET else headline(summary)
             print(f"replay of {summary['replay_of']}: {ended}, after {plural(summary['iterations'], 'iteration')}; "
                   f"record {summary['run_dir']}")
             if summary["reproduced"]:
                 print("reproduced: every test run and the result match the record")
             for line in summary["divergences"]:
                 print(f"diverged: {line}")
-        return 0 if summary["reproduced"] else STATUS_EXIT["not_solved"]
+        return 0 if summary["reproduced"] else STATUS_EXIT[Status.NOT_SOLVED]
 
     raise typer.Exit(run_guarded(body))
 

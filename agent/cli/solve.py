@@ -13,6 +13,7 @@ from rich.console import Console
 from ..config import Settings, load_settings
 from ..events import Finished
 from ..localmodel import DEFAULT, packaged
+from ..status import Status
 from ..session import resolve_targets, run_solve, wants_local
 from .local import assemble_with_bar
 from ..ui import PlainRenderer, TerminalRenderer
@@ -124,7 +125,7 @@ def _failed(error: BaseException, code: int, finished: dict, json_output: bool) 
     if code == EXIT_INTERRUPTED and finished.get("applied"):  # it came after the write: say so
         text = "interrupted after the fix was written: it is in your files (" + \
             ", ".join(finished.get("changed_files") or []) + ")"
-    summary = {**finished, "status": finished.get("status", "error"), "message": text}
+    summary = {**finished, "status": finished.get("status", Status.ERROR), "message": text}
     if not json_output:
         print(f"makegreen: error: {text}" if code != EXIT_INTERRUPTED else f"makegreen: {text}", file=sys.stderr)
         if detail:

@@ -3,18 +3,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..status import Status
 from ..words import count_tests, plural
 
-QUIET = ("error", "interrupted")  # the CLI's error boundary says these in its own words
+QUIET = (Status.ERROR, Status.INTERRUPTED)  # the CLI's error boundary says these in its own words
 
 HEADLINES = {
-    "green": "GREEN: the tests pass",
-    "already_green": "Already green: nothing to do",
-    "not_solved": "Not solved within the iterations",
-    "out_of_budget": "Stopped before overspending: not solved within the budget",
-    "contradiction": "Stopped: the tests cannot all pass as written",
-    "conflict": "Solved, but not applied: your files changed meanwhile",
-    "not_committed": "Solved and applied, but not committed",
+    Status.GREEN: "GREEN: the tests pass",
+    Status.ALREADY_GREEN: "Already green: nothing to do",
+    Status.NOT_SOLVED: "Not solved within the iterations",
+    Status.OUT_OF_BUDGET: "Stopped before overspending: not solved within the budget",
+    Status.CONTRADICTION: "Stopped: the tests cannot all pass as written",
+    Status.CONFLICT: "Solved, but not applied: your files changed meanwhile",
+    Status.NOT_COMMITTED: "Solved and applied, but not committed",
 }
 
 
@@ -54,7 +55,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
                                  f"green on the rest ({' and '.join(kinds)} the model did not see until then)"))
     if summary.get("overfitting"):  # a warning where the final code is green: it saw those tests after
         rows.append(("overfitting", "; ".join(summary["overfitting"][:3])
-                     + (" (the final code passes them, after they were shown)" if summary.get("status") == "green"
+                     + (" (the final code passes them, after they were shown)" if summary.get("status") == Status.GREEN
                         else "")))
     if summary.get("gaming"):
         rows.append(("gaming", "; ".join(summary["gaming"][:3])))
@@ -71,11 +72,11 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
                      + " (protected: the model may not write them)"))
     if summary.get("ignored_settings"):
         rows.append(("not obeyed", "; ".join(summary["ignored_settings"]) + " (untrusted checkout)"))
-    if summary.get("status") == "contradiction":
+    if summary.get("status") == Status.CONTRADICTION:
         rows.append(("the model says", summary.get("reason", "")))
         confirmed = summary.get("contradictions_confirmed") or []
         rows.append(("evidence", "\n\n".join(confirmed) if confirmed else "(none recorded)"))
-    if summary.get("reason") and summary.get("status") in ("not_solved", "out_of_budget"):
+    if summary.get("reason") and summary.get("status") in (Status.NOT_SOLVED, Status.OUT_OF_BUDGET):
         rows.append(("stopped", summary["reason"]))
     if summary.get("message"):
         rows.append(("note", summary["message"]))
