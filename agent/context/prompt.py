@@ -127,16 +127,16 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
             answer_format=answer_format(shape),
         )
 
-    kept = list(sources)
-    text = task(kept, limits.repo_map_tokens)
+    kept, map_tokens = list(sources), limits.repo_map_tokens
+    text = task(kept, map_tokens)
     while estimate_tokens([{"content": system}, {"content": text}]) > limits.prompt_tokens:
-        if "(nothing else)" not in text:  # the map goes first, then source files from the least relevant
-            text = task(kept, 0)
+        if map_tokens:  # the map goes first, then source files from the least relevant
+            map_tokens = 0
         elif kept:
             kept.pop()
-            text = task(kept, 0)
         else:
             break  # what is left is the tests and the failures: the context-overflow shrink takes it from here
+        text = task(kept, map_tokens)
     return [{"role": "system", "content": system}, {"role": "user", "content": text}]
 
 
