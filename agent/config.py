@@ -36,7 +36,8 @@ POSITIVE = ("context_window", "max_iterations", "test_timeout", "request_timeout
 # The type of each setting whose default is None (the others take their default's type).
 OPTIONAL_TYPES = {"holdout": float, "holdout_seed": int, "timeout": float, "context_window": int, "serve": str,
                   "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
-                  "max_output_tokens": int, "budget_usd": float, "budget_tokens": int, "branch": str}
+                  "max_output_tokens": int, "budget_usd": float, "budget_tokens": int, "branch": str,
+                  "prompts_dir": str}
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Settings:
     json: bool = False
     sandbox: str = "docker"
     warm: bool = True  # park the run's container for the next run of the project (sandbox/pool.py)
+    prompts_dir: str | None = None  # the user's own templates, overriding prompts/ by name
     base_image: str = "python:3.12-slim"
     edit_format: str = "auto"
     memory: str = "2g"
@@ -111,6 +113,7 @@ _ENV = {
     "sandbox": "MAKEGREEN_SANDBOX",
     "trust": "MAKEGREEN_TRUST",
     "warm": "MAKEGREEN_WARM",
+    "prompts_dir": "MAKEGREEN_PROMPTS_DIR",
 }
 BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
                  "off": False}

@@ -17,6 +17,7 @@ from .config import Settings
 from .errors import ApplyConflict, BackendError, ConfigError
 from .git import CommitRefused, check_can_commit, commit_fix, commit_message
 from .integrity import special_cases
+from . import prompting
 from .loop import Outcome, Slot, Task, solve
 from .status import Status
 from .protected import ProtectedPaths
@@ -352,6 +353,8 @@ def _set_up(settings: Settings, root: Path, record_root: Path | None, stack: Exi
     settings = with_profile(settings)
     if not replay:
         check_key(settings)
+    prompting.use_folder(root / settings.prompts_dir if settings.prompts_dir else None)  # relative: to the root
+    stack.callback(prompting.use_folder, None)
     return settings
 
 

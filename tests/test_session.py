@@ -53,3 +53,23 @@ def test_the_best_attempt_is_applied_on_request(tmp_path):
     summary, _ = solved(repo, [HALF], max_iterations=1, holdout=0, apply_partial=True)
     assert summary["status"] == "not_solved" and summary["applied"]
     assert "--apply-partial" in summary["message"] and (repo / "collatz.py").is_file()
+
+
+def test_a_prompts_dir_overrides_a_template_by_name_and_a_wrong_one_is_named(tmp_path):
+    from agent.errors import ConfigError
+
+    repo = make_repo(tmp_path / "collatz", example="collatz")
+    (repo / "my-prompts").mkdir()
+    (repo / "my-prompts" / "system.md").write_text("You write Python. Be brief.\n")
+    model = Scripted([COLLATZ])
+    summary = run_solve(Settings(sandbox="local", prompts_dir="my-prompts", apply=False), repo, (),
+                        lambda event: None, replay_model=model)
+    assert summary["status"] == "green" and model.asked[0][0]["content"] == "You write Python. Be brief.\n"
+    (repo / "my-prompts" / "system.md").write_text("You write ${language}.\n")
+    try:
+        run_solve(Settings(sandbox="local", prompts_dir="my-prompts"), repo, (), lambda event: None,
+                  replay_model=Scripted([COLLATZ]))
+    except ConfigError as error:
+        assert "names language" in str(error) and "system.md" in str(error)
+    else:
+        raise AssertionError("a template naming an unknown value must be refused")
