@@ -14,6 +14,9 @@ from tests.conftest import ANSWERS, ROOT, git
 from tests.github_runner import comment_event, open_pull, run_action
 from tests.scripted_server import Reply, ScriptedServer
 
+# they build and install this checkout (pip, pre-commit): two at once would write its build folders together
+pytestmark = pytest.mark.xdist_group("install")
+
 ROMAN = (ANSWERS / "roman.md").read_text()
 
 
@@ -97,7 +100,7 @@ def test_commit_mode_refuses_a_pull_request_from_a_fork(project, tmp_path, githu
     status, _outputs, _summary, log = run_action(
         repo, tmp_path, runner_python, "pull_request", event, {"mode": "commit", "base-url": "http://127.0.0.1:9"},
         {"GITHUB_API_URL": github.url, "GITHUB_ACTOR": "mallory"})
-    assert status == 2 and "lives in a fork" in log
+    assert status == 2 and "lives in a fork" in log, log
 
 
 def test_a_refused_push_still_leaves_the_summary_and_outputs(project, tmp_path, github, runner_python):

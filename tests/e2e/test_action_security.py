@@ -15,6 +15,9 @@ from tests.github_runner import (API_KEY, JOB_TOKEN, SECRETS, GitHttpServer, Rec
                                  open_pull, run_action)
 from tests.scripted_server import Reply, ScriptedServer
 
+# they build and install this checkout (pip, pre-commit): two at once would write its build folders together
+pytestmark = pytest.mark.xdist_group("install")
+
 ROMAN = (ANSWERS / "roman.md").read_text()
 FEATURE_PR = {"pull_request": {"number": 7, "head": {"ref": "feature", "repo": {"full_name": "acme/app"}}},
               "repository": {"default_branch": "main"}}

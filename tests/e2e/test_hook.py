@@ -6,8 +6,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ANSWERS, ROOT, git, make_repo, tree_bytes
 from tests.scripted_server import Reply, ScriptedServer
+
+# they build and install this checkout (pip, pre-commit): two at once would write its build folders together
+pytestmark = pytest.mark.xdist_group("install")
 
 ROMAN = (ANSWERS / "roman.md").read_text()
 ROMAN_CODE = ROMAN.split("```python\n", 1)[1].rsplit("```", 1)[0]
