@@ -1,14 +1,15 @@
 """Warm containers: a run's container, once the run is over, is parked for the next run of the same project
 image and limits, so that the hook's everyday green run is one exec, not a container start.
 
-A parked container is named `makegreen-idle-<key>-<expiry>-<random>`: key is the image and the limits it was made
-with, expiry the time after which any run removes it. A run takes one by making a claim folder in it, which only one run can do, and
-then renames it to its own name (the name says who holds it, as a new container's does); in the same exec, as
-root, everything of the last run goes: its processes, the workspace, the temporary folders and every file
-the test user owns anywhere. Parking is a rename: the run's processes are gone already (each test run ends them
-all), and an interrupted or failed run removes its container instead. The containment is the container's own: network off, capabilities dropped, limits,
-a read-only workspace — the same for a new and a parked one. Off with `MAKEGREEN_WARM=0` (or `warm = false` in
-the user's config); `makegreen sandbox prune` removes the parked ones.
+A parked container is named `makegreen-idle-<key>-<expiry>-<random>`: key is the image and the limits it was
+made with, expiry the time after which any run removes it. A run takes one by making a claim folder in it, which
+only one run can do, then renames it to its own name (the name says who holds it, as a new container's does). In
+the same exec as the claim, as root, everything of the last run goes: its processes, the workspace, the
+temporary folders and every file the test user owns anywhere. Parking is a rename: the run's processes are gone
+already (each test run ends them all), and an interrupted or failed run removes its container instead. The
+containment is the container's own — network off, capabilities dropped, limits, a read-only workspace — the
+same for a new and a parked one. Off with `MAKEGREEN_WARM=0` (or `warm = false` in the user's config);
+`makegreen sandbox prune` removes the parked ones.
 """
 from __future__ import annotations
 
