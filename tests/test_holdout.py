@@ -36,6 +36,7 @@ def test_names_as_a_list(p, q):
 
 
 def collect(tmp_path, source: bytes) -> list[str]:
+    """Node ids pytest collects from tmp_path, with source as tests/test_it.py."""
     (tmp_path / "tests").mkdir(exist_ok=True)
     (tmp_path / "tests" / "test_it.py").write_bytes(source)
     (tmp_path / "things.py").write_text("def f(x):\n    return x\n")
@@ -53,10 +54,15 @@ def test_the_ids_of_held_out_cases_are_the_ones_pytest_collects(tmp_path):
 
 
 def test_the_model_sees_the_file_without_the_case_and_the_file_still_runs(tmp_path):
-    for case in range(4):
+    (tmp_path / "tests").mkdir()
+    for case in range(4):  # each view a test file of its own, collected in one run
         held = [Held("tests/test_it.py::test_one_name[x]", 1, case)]
         shown = views({"tests/test_it.py": MANY}, held)["tests/test_it.py"]
-        assert len(collect(tmp_path, shown)) == len(collect(tmp_path, MANY)) - 1
+        (tmp_path / "tests" / f"test_view{case}.py").write_bytes(shown)
+    collected = collect(tmp_path, MANY)
+    whole = [nodeid for nodeid in collected if nodeid.startswith("tests/test_it.py")]
+    for case in range(4):
+        assert len([nodeid for nodeid in collected if nodeid.startswith(f"tests/test_view{case}.py")]) == len(whole) - 1
     held = [Held("tests/test_it.py::test_one_name[value1]", 12, 1)]
     shown = views({"tests/test_it.py": MANY}, held)["tests/test_it.py"].decode()
     assert "(2, 3)" not in shown and "a pair" not in shown and '"s",' in shown

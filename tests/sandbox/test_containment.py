@@ -61,7 +61,8 @@ def image(docker_client, base_image):
     return ensure_image(docker_client, base_image, Dependencies((), {}))
 
 
-@pytest.fixture(params=["new", "reused"])
+# the reused variants run in .ci/run (`full`); the newcomer's suite has the warm pool's own checks (test_pool.py)
+@pytest.fixture(params=["new", pytest.param("reused", marks=pytest.mark.full)])
 def case(request, docker_client, image):
     made = []
 
