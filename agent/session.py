@@ -56,10 +56,10 @@ def model_settings(settings: Settings) -> ModelSettings:
 
 
 class Deferred:
-    """A model built in the background while the baseline runs (importing the OpenAI client takes most of a
-    second of CPU, asking a local server who it is a round trip): the run waits for it only when it first asks,
-    and an already green run never does — nor waits for it to finish at exit (a daemon thread). Its events are
-    held and told, in order, then."""
+    """A model built in the background while the sandbox starts and the baseline runs (importing the OpenAI
+    client takes most of a second of CPU, asking a local server who it is a round trip): the run waits for it only
+    when it first asks. It is waited for when the run ends (close), so that no import is left half done in a
+    thread at exit; by then it is done. Its events are held and told, in order, when it is first used."""
 
     def __init__(self, build: Callable[[Emit], Any], emit: Emit) -> None:
         self._build, self._emit = build, emit
@@ -71,10 +71,15 @@ class Deferred:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Begin building (once the sandbox is up: before, the import would only slow its start)."""
+        """Begin building."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="makegreen-model", daemon=True)
             self._thread.start()
+
+    def close(self, wait: float = 30.0) -> None:
+        """Wait for the building to end (a few tenths of a second at most, by the end of a run)."""
+        if self._thread is not None:
+            self._thread.join(wait)
 
     def _run(self) -> None:
         try:
@@ -313,13 +318,14 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             both(ev.RunSettings({key: value for key, value in dataclasses.asdict(settings).items()
                                  if key != "api_key"}, replay_of))
             model = replay_model or Deferred(lambda told: make_model(settings, told), both)
+            if isinstance(model, Deferred):
+                model.start()
+                stack.callback(model.close)
             workspace = Workspace(root)
             stack.callback(workspace.close)
             if not save_snapshot(run_dir, workspace.files()):
                 both(ev.Status("the tree is too large to keep a snapshot of: this run cannot be replayed"))
             slots = make_slots(settings, root, workspace, run_id, stack, both)
-            if isinstance(model, Deferred):
-                model.start()  # while the baseline runs
             outcome = solve(make_task(settings, targets, record_root or root, both), model, workspace, slots, both)
             summary.update(_outcome_summary(outcome, workspace), candidates=settings.candidates, beam=settings.beam)
             if settings.candidates > 1 and outcome.status == Status.GREEN:

@@ -91,5 +91,5 @@ def test_overhead_benchmark_prints_its_ratios(base_image, capsys):
 
     figures = overhead.main(["--exercises", "3", "--image", base_image])
     out = capsys.readouterr().out
-    assert "| solve (1 answer, 2 test runs) |" in out and "| already green |" in out
+    assert "| solve (1 answer, 2 test runs) |" in out and "| already green: `hook run --check` |" in out
     assert {"ratio_solve", "ratio_green"} <= set(figures)
