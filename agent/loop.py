@@ -17,7 +17,8 @@ from .budget import Budget, estimate_tokens
 from .context.dependencies import declare_message, project_name, undeclared
 from .context.failures import counts, user_errors
 from .context.history import attempt_summary, summarised, with_history
-from .context.prompt import ContextLimits, Shape, answer_shape, claim_rule, feedback_message, first_messages
+from .context.prompt import (ContextLimits, Shape, answer_shape, claim_rule, feedback_message, file_block,
+                             first_messages)
 from .context.shrink import shrink
 from .edits import EditOutcome, TestGuard, apply_edits, parse_edits
 from .protected import ProtectedPaths
@@ -467,8 +468,7 @@ def _generalises(run: _Run, line: Line) -> str | None:
     paths = sorted({item.path for item in held})
     return render("held_out_failed.md", count=plural(len(failed), "test"),
                   tests="\n".join(f"- {nodeid}" for nodeid in failed),
-                  files="\n\n".join(f"{path}\n```python\n{run.tests[path].decode(errors='replace')}```"
-                                    for path in paths if path in run.tests))
+                  files="\n\n".join(file_block(path, run.tests[path]) for path in paths if path in run.tests))
 
 
 def _line_of(nodeid: str, held: Sequence[Held]) -> int:

@@ -22,7 +22,7 @@ from .requirements import requirements
 WHOLE_FILE_LINES = 300  # beyond this, asking for whole files costs too many output tokens: use SEARCH/REPLACE
 
 
-def _file_block(path: str, content: bytes) -> str:
+def file_block(path: str, content: bytes) -> str:
     language = "python" if path.endswith(".py") else ""
     return render("file.md", path=path, language=language, content=content.decode("utf-8", "replace").rstrip("\n"))
 
@@ -118,8 +118,8 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
             failing_tests="\n".join(f"- {nodeid}" for nodeid in failing),
             user_message=render("user_message.md", message=message) if message else "",
             requirements="\n".join(required) or "(nothing beyond the test files below)",
-            test_files="\n\n".join(_file_block(path, files[path]) for path in [*tests, *conftests]),
-            source_files="\n\n".join(_file_block(path, sources[path]) for path in source_paths) or "(none yet)",
+            test_files="\n\n".join(file_block(path, files[path]) for path in [*tests, *conftests]),
+            source_files="\n\n".join(file_block(path, sources[path]) for path in source_paths) or "(none yet)",
             missing_files=render("missing_files.md", modules="\n".join(
                 f"- `{module}` → {path}" for module, path in needs.missing)) if needs.missing else "",
             repo_map=render_map(ranked, facts, shown, map_tokens) or "(nothing else)",
