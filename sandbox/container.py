@@ -1,9 +1,11 @@
 """The Docker sandbox: one warm container per run, tests run in it through exec; with warm=True the container is
 taken from, and given back to, a small pool of parked ones (sandbox/pool.py).
 
-Files travel as tar archives through the engine's API (no bind mounts), owned by root and read-only to the
-unprivileged user that runs the tests; the network is off, capabilities dropped, privileges fixed, and memory,
-CPU and process counts limited. The in-container timeout kills the run's whole process tree.
+The container's root filesystem is read-only: the test user can write only to the temporary folders (tmpfs, emptied
+before each test run), never anywhere a later run would find. Files travel as tar archives on an exec's stdin,
+unpacked by root into the workspace (a tmpfs too), owned by root and read-only to the unprivileged user that runs
+the tests; no bind mounts. The network is off, capabilities dropped, privileges fixed, and memory, CPU and process
+counts limited. The in-container timeout kills the run's whole process tree.
 """
 from __future__ import annotations
 
@@ -32,6 +34,10 @@ STARTED = "/tmp/.makegreen-started"
 CHANGED = "/tmp/.makegreen-changed"
 SKEW = 3600  # files go in dated this far back, so a client clock ahead of the engine's raises no false alarm
 KILL_GRACE = 5.0  # seconds after the timeout before the host gives up on the exec's stream
+TEMPORARY = ("/tmp", "/var/tmp", "/dev/shm")  # where the test user can write: tmpfs, emptied before each run
+# files from stdin, as root: by tar where the image has it, else by Python
+UNPACK = ("if command -v tar >/dev/null; then tar -xf - -C /; else python3 -c 'import sys, tarfile; "
+          "tarfile.open(fileobj=sys.stdin.buffer, mode=\"r|\").extractall(\"/\")'; fi")
 
 
 @dataclass(frozen=True)
@@ -122,10 +128,10 @@ class DockerSandbox:
         # named before it exists: an interrupt between the engine creating it and the SDK returning it still
         # leaves close() a handle to remove it by
         self._name = f"makegreen-{Owner.me().tag()}-{secrets.token_hex(4)}"
-        if self._warm and self._take():
+        if self._warm and self._take(files):  # its files went in with the claim
             self._pythonpath = python_path(files, WORKDIR, PLUGIN_DIR)
-            self.sync(files)
             return
+        # a container starts within a few tenths of a second: its files go in on an exec's stdin once it runs
         try:
             self._container = self._create()
         except docker.errors.ImageNotFound as exc:
@@ -143,15 +149,15 @@ class DockerSandbox:
         self._pythonpath = python_path(files, WORKDIR, PLUGIN_DIR)
         self.sync(files)
 
-    def _take(self) -> bool:
-        """A parked container of the same image and limits, claimed and wiped, where there is one."""
+    def _take(self, files: Mapping[str, bytes]) -> bool:
+        """A parked container of the same image and limits, claimed, with files in it, where there is one."""
         import docker.errors
 
         try:
             self._pool_key = pool.key(self._client.images.get(self._image).id, self._limits)
         except docker.errors.APIError:  # the image is gone: start() builds or reports it
             return False
-        self._container = pool.take(self._client, self._pool_key, self._name, self._limits.user)
+        self._container = pool.take(self._client, self._pool_key, self._name, _tar(files), WORKDIR, UNPACK)
         self.reused = self._container is not None
         return self.reused
 
@@ -162,7 +168,9 @@ class DockerSandbox:
             network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
             mem_limit=limits.memory, memswap_limit=limits.memory,
             nano_cpus=int(min(limits.cpus, os.cpu_count() or 1) * 1e9),
-            pids_limit=limits.pids, tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777"},
+            pids_limit=limits.pids, read_only=True,
+            tmpfs={**{folder: f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777" for folder in TEMPORARY[:2]},
+                   WORKDIR: "rw,nosuid,nodev,mode=755", pool.STATE: "rw,nosuid,nodev,noexec,size=1m,mode=755"},
             working_dir=WORKDIR, labels={LABEL: "1", **owner_labels(), **limits.labels},
             environment={"HOME": "/tmp", "USER": "makegreen", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
                          "PYTHONNOUSERSITE": "1"},
@@ -171,17 +179,21 @@ class DockerSandbox:
     def sync(self, changes: Mapping[str, bytes | None]) -> None:
         written = {path: content for path, content in changes.items() if content is not None}
         removed = [f"{WORKDIR}/{path}" for path, content in changes.items() if content is None]
-        if written and not self._container.put_archive("/", _tar(written)):
+        if written and run_with_input(self._container, ["sh", "-c", UNPACK], "0", _tar(written)) != 0:
             raise SandboxError("copying files into the sandbox container failed")
         if removed:
             self._container.exec_run(["rm", "-f", "--", *removed], user="0")
 
     def run_tests(self, targets: Sequence[str], timeout: float) -> RunResult:
         argv = pytest_argv("python3", REPORT, targets)
+        temporary = " ".join(TEMPORARY)
         script = (
-            # The temporary folders are the only places the code can write, and they outlive a run: empty them, so
-            # that nothing one run leaves (a usercustomize.py, a .pth, a fake report) reaches the next.
-            f"find /tmp /var/tmp /dev/shm -mindepth 1 -maxdepth 1 -exec rm -rf {{}} + 2>/dev/null; "
+            # The temporary folders are the only places the code can write, and they outlive a run (in a parked
+            # container, the last run's): end whatever the last run left running, then empty them, its locked
+            # folders opened first, so that nothing one run leaves (a usercustomize.py, a .pth, a fake report, a
+            # secret) reaches the next.
+            f"kill -9 -1 2>/dev/null; find {temporary} -mindepth 1 -type d ! -perm -u+rwx -exec chmod u+rwx {{}} \\; "
+            f"2>/dev/null; find {temporary} -mindepth 1 -maxdepth 1 -exec rm -rf {{}} + 2>/dev/null; "
             # A fresh key for the plugin to sign its records with, given on pytest's stdin (a builtin's pipe: on no
             # command line), told to makegreen only at the end, when every process of the run is gone.
             f"k=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n'); "
@@ -271,12 +283,21 @@ def exit_status(api, exec_id: str, wait: float = 5.0) -> int | None:
         time.sleep(0.01)
 
 
-def run_as(container, argv: Sequence[str], user: str) -> tuple[int | None, bytes]:
-    """Run a command in the container to its end: (exit status, output)."""
+def run_with_input(container, argv: Sequence[str], user: str, data: bytes) -> int | None:
+    """Run a command in the container to its end, data on its stdin: its exit status (its output is not kept)."""
     api = container.client.api
-    exec_id = api.exec_create(container.id, list(argv), user=user, workdir="/")["Id"]
-    output = api.exec_start(exec_id)
-    return exit_status(api, exec_id), output
+    exec_id = api.exec_create(container.id, list(argv), user=user, workdir="/", stdin=True)["Id"]
+    sock = api.exec_start(exec_id, socket=True)
+    raw = getattr(sock, "_sock", sock)  # the SDK's file-like wrapper around the engine's connection
+    try:
+        raw.sendall(data)
+        raw.shutdown(socket.SHUT_WR)  # end of stdin
+        while raw.recv(65536):  # until the command ends
+            pass
+    finally:
+        sock.close()
+        raw.close()
+    return exit_status(api, exec_id)
 
 
 def _pump(stream, output: CappedOutput, results: bytearray) -> None:

@@ -2,14 +2,14 @@
 image and limits, so that the hook's everyday green run is one exec, not a container start.
 
 A parked container is named `makegreen-idle-<key>-<expiry>-<random>`: key is the image and the limits it was
-made with, expiry the time after which any run removes it. A run takes one by making a claim folder in it, which
-only one run can do, then renames it to its own name (the name says who holds it, as a new container's does). In
-the same exec as the claim, as root, everything of the last run goes: its processes, the workspace, the
-temporary folders and every file the test user owns anywhere. Parking is a rename: the run's processes are gone
-already (each test run ends them all), and an interrupted or failed run removes its container instead. The
-containment is the container's own — network off, capabilities dropped, limits, a read-only workspace — the
-same for a new and a parked one. Off with `MAKEGREEN_WARM=0` (or `warm = false` in the user's config);
-`makegreen sandbox prune` removes the parked ones.
+made with, expiry the time after which any run removes it. Parking is a rename: each test run ends every process
+of the test user as it ends, and the test user can write only to the temporary folders, which each test run empties
+before anything of its own runs (sandbox/container.py). A run takes a parked container by making a claim folder in
+it, which only one run can do, emptying the workspace and unpacking its own files, all in one exec as root, then
+renames it to its own name (the name says who holds it, as a new container's does). An interrupted or failed run
+removes its container instead of parking it. The containment is the container's own — network off, capabilities
+dropped, limits, a read-only root and workspace — the same for a new and a parked one. Off with
+`MAKEGREEN_WARM=0` (or `warm = false` in the user's config); `makegreen sandbox prune` removes the parked ones.
 """
 from __future__ import annotations
 
@@ -19,25 +19,17 @@ import time
 from typing import Any
 
 IDLE = "makegreen-idle-"
-CLAIM = "/.makegreen-claim-"  # + the parked name it was taken under: one claim per parking
+STATE = "/run/makegreen"  # root's own tmpfs in the container: the test user cannot write there
+CLAIM = f"{STATE}/claim-"  # + the parked name it was taken under: one claim per parking
+VERSION = 2  # of the container's making: containers parked by another version are never taken (they expire)
 TTL = 600  # seconds a parked container waits for the next run before any run may remove it
 MARGIN = 30  # seconds before its expiry when a parked container is no longer taken (another run may remove it)
 SIZE = 2  # parked containers at most per key: a third run's container is removed instead
 
-# As root, once claimed: end whatever the test user left running, then empty the workspace, the temporary folders
-# and every file the test user owns (it can write nowhere else), so nothing of the last run reaches this one.
-KILL = ('for p in /proc/[0-9]*; do [ "$(stat -c %u "$p" 2>/dev/null)" = {uid} ] && kill -9 "${{p#/proc/}}" '
-        '2>/dev/null; done; ')
-WIPE = (KILL +
-        "rm -rf /workspace/* /workspace/.[!.]* /tmp/* /tmp/.[!.]* /var/tmp/* /var/tmp/.[!.]* /dev/shm/* "
-        "/dev/shm/.[!.]* 2>/dev/null; "
-        "find / -xdev \\( -path /proc -o -path /sys \\) -prune -o -user {uid} -print0 2>/dev/null "
-        "| xargs -0 -r rm -rf 2>/dev/null; true")
-
 
 def key(image_id: str, limits: Any) -> str:
     """What a parked container must match to be taken: the image and every limit it was created with."""
-    made = (image_id, limits.memory, limits.cpus, limits.pids, limits.tmp_size, limits.user)
+    made = (VERSION, image_id, limits.memory, limits.cpus, limits.pids, limits.tmp_size, limits.user)
     return hashlib.sha256(repr(made).encode()).hexdigest()[:12]
 
 
@@ -67,22 +59,27 @@ def parked(client, pool_key: str) -> list[str]:
     return [name for name, _ in _parked(client, pool_key)]
 
 
-def take(client, pool_key: str, name: str, uid: str):
-    """A parked container claimed, wiped and renamed to name; None where none could be had. The claim is made
-    inside the container (a folder only one taker can make), not by renaming it: the engine renames a container
-    twice over when two runs ask at once."""
+def claim_script(idle: str, workspace: str, unpack: str) -> list[str]:
+    """The taker's exec, as root: the claim (exit 3: another run has it), the last run's workspace emptied, then
+    the run's files from stdin, unpacked by the command unpack."""
+    return ["sh", "-c", f"mkdir {CLAIM}{idle} || exit 3; rm -rf $(ls -d {CLAIM}* | grep -vx {CLAIM}{idle}) "
+                        f"{workspace}/* {workspace}/.[!.]*; {unpack}"]
+
+
+def take(client, pool_key: str, name: str, archive: bytes, workspace: str, unpack: str):
+    """A parked container claimed, its workspace's files replaced by archive's (unpacked by the shell command
+    unpack), and renamed to name; None where none could be had. The claim is made inside the container (a folder only one taker can
+    make), not by renaming it: the engine renames a container twice over when two runs ask at once."""
     import docker.errors
 
-    from .container import run_as
+    from .container import run_with_input
 
     for idle, container in _parked(client, pool_key):
         try:
-            status, _ = run_as(container, ["sh", "-c", f"mkdir {CLAIM}{idle} || exit 3; rm -rf $(ls -d {CLAIM}* | "
-                                                     f"grep -vx {CLAIM}{idle}); " + WIPE.format(uid=uid.split(":")[0])],
-                               "0")
+            status = run_with_input(container, claim_script(idle, workspace, unpack), "0", archive)
             if status == 3:  # another run took it first
                 continue
-            if status != 0:  # it could not be wiped: nobody gets it
+            if status != 0:  # the files would not go in: nobody gets it
                 container.remove(force=True)
                 continue
             client.api.rename(container.id, name)  # from now on its name says who holds it

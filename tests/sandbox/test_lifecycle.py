@@ -99,7 +99,8 @@ def test_prune_removes_leftovers(tmp_path, docker_client, image):
     stale = stale_container(docker_client, image, dead_pid())
     result = makegreen(tmp_path, "sandbox", "prune", "--keep-images")
     assert result.returncode == 0, result.stderr
-    assert stale.name in result.stdout
+    assert "container(s)" in result.stderr
+    # gone: prune removed it, or (in a parallel suite) another run's start got there first
     assert stale.id not in [c.id for c in docker_client.containers.list(all=True)]
 
 

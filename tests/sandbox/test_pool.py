@@ -56,8 +56,18 @@ def test_a_closed_container_is_parked_and_the_next_run_takes_it(docker_client, i
 PLANT = b'''import os, subprocess, sys
 
 def test_plant():
-    for where in ("/tmp/planted", "/var/tmp/planted", "/dev/shm/planted", "/run/lock/planted"):
-        open(where, "w").write("secret of the last run")
+    for where in ("/tmp", "/var/tmp", "/dev/shm"):
+        open(f"{where}/planted", "w").write("secret of the last run")
+        os.makedirs(f"{where}/locked/inner")  # folders their owner closed: emptied all the same
+        open(f"{where}/locked/inner/planted", "w").write("secret of the last run")
+        os.chmod(f"{where}/locked/inner", 0)
+        os.chmod(f"{where}/locked", 0o500)
+    for where in ("/run/lock", "/var/lock", "/", "/usr/lib", "/workspace"):  # the rest is read-only to it
+        try:
+            open(f"{where}/planted", "w").write("secret of the last run")
+        except OSError:
+            continue
+        raise AssertionError(f"wrote in {where}")
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "daemon-of-the-last-run"],
                      start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 '''
@@ -65,8 +75,8 @@ def test_plant():
 LOOK = b'''import os, subprocess
 
 def test_nothing_of_the_last_run():
-    for where in ("/tmp/planted", "/var/tmp/planted", "/dev/shm/planted", "/run/lock/planted",
-                  "/workspace/tests/test_plant.py", "/workspace/secret.py"):
+    for where in ("/tmp/planted", "/var/tmp/planted", "/dev/shm/planted", "/tmp/locked", "/var/tmp/locked",
+                  "/dev/shm/locked", "/workspace/tests/test_plant.py", "/workspace/secret.py"):
         assert not os.path.exists(where), where
     processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert "daemon-of-the-last-run" not in processes
@@ -150,5 +160,5 @@ def test_parked_containers_are_not_orphans_until_they_expire_and_prune_removes_t
     box.start({"tests/test_ok.py": OK})
     box.close()
     assert parked_names(docker_client, limits, image)
-    remove_orphans(docker_client, everything=True)  # what `sandbox prune` does
+    remove_orphans(docker_client, parked=True)  # what `sandbox prune` does (with --all, live runs' too)
     assert parked_names(docker_client, limits, image) == []
