@@ -86,7 +86,7 @@ def check_backend(settings: Settings, make_client: Callable[[], object],
                   environ: Mapping[str, str] = {}) -> list[Check]:
     import openai
 
-    from .session import wants_local
+    from .wiring import wants_local
 
     where = settings.base_url or "OpenAI's API"
     if wants_local(settings, environ):

@@ -31,6 +31,16 @@ def open_repo(root: Path):
         return None
 
 
+def toplevel(path: Path) -> Path | None:
+    """The working tree path is in, by git itself (no gitpython: the hook's everyday path starts fast); None outside
+    one (a bare repository, or none)."""
+    import subprocess
+
+    done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True)
+    top = done.stdout.strip()
+    return Path(top) if done.returncode == 0 and top else None
+
+
 def git_path(repo, name: str) -> Path:
     """Where git keeps name for this working tree (linked worktrees and core.hooksPath included)."""
     found = Path(repo.git.rev_parse("--git-path", name))

@@ -22,7 +22,7 @@ from sandbox.results import PYTEST_NO_TESTS as NO_TESTS
 from . import LAUNCH
 from .status import Status
 from .errors import ApplyConflict, ConfigError
-from .git import git_path, open_repo
+from .git import git_path, open_repo, toplevel
 from .workspace import STATE_DIR, TEMP_PREFIXES
 from .words import plural, count_tests
 
@@ -116,10 +116,9 @@ class Staged:
 
 
 def export_staged(root: Path) -> Staged:
-    repo = open_repo(root)
-    if repo is None:
-        raise ConfigError(f"{root} is not in a git repository: the hook tests what is staged")
-    top = Path(repo.working_tree_dir)
+    top = toplevel(root)
+    if top is None:
+        raise ConfigError(f"{root} is not in a git working tree: the hook tests what is staged")
     folder = owned_tempdir(TEMP_PREFIXES[1])
     try:
         # checkout-index writes the index's content (not the working tree's); --prefix keeps it out of the tree
@@ -129,6 +128,24 @@ def export_staged(root: Path) -> Staged:
         shutil.rmtree(folder, ignore_errors=True)
         raise ConfigError(f"cannot export the staged files: {exc.stderr.decode(errors='replace').strip()}") from exc
     return Staged(top, folder)
+
+
+def run(mode: str, untrusted: bool, say: Say) -> int:
+    """`makegreen hook run`: the staged snapshot tested (check) or fixed (fix); its exit code. Kept free of the
+    CLI's imports: `hook run --check` is on every commit's path (agent/launch.py calls it directly)."""
+    from .config import load_settings
+
+    staged = export_staged(Path.cwd())
+    try:
+        # the settings of what is being committed: a pyproject.toml edited but not staged does not count
+        settings = load_settings(staged.folder, os.environ, {"trust": "untrusted" if untrusted else None}, hook=True)
+        if mode == "check":
+            return check(staged, settings, say)
+        from .ui import PlainRenderer
+
+        return fix(staged, settings, say, PlainRenderer(sys.stderr, show_result=False))
+    finally:
+        staged.close()
 
 
 def failure_lines(failing: list[str], limit: int = SHOWN_FAILURES) -> list[str]:
@@ -151,7 +168,7 @@ def write_fix(root: Path, staged: dict[str, bytes], fixed: dict[str, bytes], pat
 
 def check(staged: Staged, settings, say: Say) -> int:
     """Run the tests on the staged snapshot: 0 when they pass, 1 with the failing tests when not."""
-    from .session import make_sandboxes, new_run_id
+    from .wiring import make_sandboxes, new_run_id
 
     files = staged.files()
     sandbox = make_sandboxes(settings, staged.folder, files, new_run_id(), lambda event: None)[0]

@@ -109,7 +109,7 @@ def test_bad_protection_and_trust_settings_say_what_is_wrong(tmp_path, text, wor
 
 
 def test_a_dollar_budget_without_a_price_holds_by_its_token_budget_or_is_refused(tmp_path):
-    from agent.session import make_budget
+    from agent.wiring import make_budget
 
     said = []
     settings = load_settings(tmp_path, {}, {"model": "my-local-model", "budget_usd": 1.0, "budget_tokens": 5000})

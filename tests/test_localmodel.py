@@ -11,7 +11,7 @@ import pytest
 from agent.errors import BackendError
 from agent.localmodel import DEFAULT, PackagedModel, assemble, assembled, model_path
 from agent.serve import command, plan_for
-from agent.session import wants_local
+from agent.wiring import wants_local
 from agent.config import Settings
 from tests.conftest import ROOT
 
@@ -132,7 +132,7 @@ def test_serve_local_prints_the_engines_command_for_the_packaged_model(tmp_path)
 
 
 def test_the_packaged_model_brings_its_profile_where_the_user_set_nothing():
-    from agent.session import with_profile
+    from agent.wiring import with_profile
 
     profiled = with_profile(Settings(model=DEFAULT.name))
     assert (profiled.context_window, profiled.max_output_tokens, profiled.temperature, profiled.edit_format) == (

@@ -1,13 +1,11 @@
 """`makegreen hook install|uninstall|run`: makegreen as a git pre-commit hook."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import typer
 
-from ..config import load_settings
 from .boundary import EXIT_USAGE, run_guarded
 
 app = typer.Typer(help="Run makegreen as a git pre-commit hook: install it, remove it, or run it by hand.",
@@ -62,27 +60,9 @@ def run_command(
                                    "not choose the backend, sandbox, limits or budgets (env MAKEGREEN_TRUST)."),
 ) -> None:
     """Test the staged snapshot: 0 when green; 1 when red (with --fix: after writing a fix, for review)."""
-    from ..hook import check as check_staged, export_staged, fix as fix_staged
-    from ..ui import PlainRenderer
+    from ..hook import run
 
     mode = _mode(check, fix)
     if mode is None:
         raise typer.Exit(EXIT_USAGE)
-
-    def say(line: str) -> None:
-        print(line, flush=True)
-
-    def body() -> int:
-        root = _top()
-        staged = export_staged(root)
-        try:
-            # the settings of what is being committed: a pyproject.toml edited but not staged does not count
-            trust = "untrusted" if untrusted else None
-            settings = load_settings(staged.folder, os.environ, {"trust": trust}, hook=True)
-            if mode == "check":
-                return check_staged(staged, settings, say)
-            return fix_staged(staged, settings, say, PlainRenderer(sys.stderr, show_result=False))
-        finally:
-            staged.close()
-
-    raise typer.Exit(run_guarded(body))
+    raise typer.Exit(run_guarded(lambda: run(mode, untrusted, lambda line: print(line, flush=True))))

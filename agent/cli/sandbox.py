@@ -22,7 +22,7 @@ def build_command() -> None:
         from sandbox.container import connect
         from sandbox.image import installed
 
-        from ..session import project_image
+        from ..wiring import project_image
 
         root = find_root(Path.cwd())
         settings = load_settings(root, os.environ, {})

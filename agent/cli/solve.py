@@ -14,7 +14,8 @@ from ..config import Settings, load_settings
 from ..events import Finished
 from ..localmodel import DEFAULT, packaged
 from ..status import Status
-from ..session import resolve_targets, run_solve, wants_local
+from ..session import resolve_targets, run_solve
+from ..wiring import wants_local
 from .local import assemble_with_bar
 from ..ui import PlainRenderer, TerminalRenderer
 from ..workspace import find_root

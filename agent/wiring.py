@@ -1,0 +1,265 @@
+"""The builders of a run's parts, from the settings: its id, its sandboxes and their image, its model (built in the
+background), its budget, a served engine. Used by solve (agent/session.py), the hook, replay and `sandbox build`;
+light to import, as the hook's everyday path needs only the sandbox."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+from . import events as ev
+from .config import Settings
+from .errors import BackendError
+
+if TYPE_CHECKING:
+    from .budget import Budget
+    from .context.prompt import ContextLimits
+    from .models.dialects import ModelSettings
+
+Emit = Callable[[ev.Event], None]
+
+
+def new_run_id(clock: Callable[[], float] = time.time) -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(clock())) + "-" + secrets.token_hex(2)
+
+
+def model_settings(settings: Settings) -> ModelSettings:
+    from .models.dialects import ModelSettings
+
+    return ModelSettings(settings.model, settings.dialect, settings.effort, settings.think_budget, settings.thinking,
+                         settings.temperature, settings.max_output_tokens)
+
+
+class Deferred:
+    """A model built in the background while the sandbox starts and the baseline runs (importing the OpenAI
+    client takes most of a second of CPU, asking a local server who it is a round trip): the run waits for it only
+    when it first asks. It is waited for when the run ends (close), so that no import is left half done in a
+    thread at exit; by then it is done. Its events are held and told, in order, when it is first used."""
+
+    def __init__(self, build: Callable[[Emit], Any], emit: Emit) -> None:
+        self._build, self._emit = build, emit
+        self._held: list[ev.Event] = []
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._model: Any = None
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Begin building."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="makegreen-model", daemon=True)
+            self._thread.start()
+
+    def close(self, wait: float = 30.0) -> None:
+        """Wait for the building to end (a few tenths of a second at most, by the end of a run)."""
+        if self._thread is not None:
+            self._thread.join(wait)
+
+    def _run(self) -> None:
+        try:
+            self._model = self._build(self._held.append)
+        except BaseException as exc:  # raised where the model is first used
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def _resolved(self):
+        self.start()
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        with self._lock:  # candidates ask from several threads: the held events are told once
+            held, self._held[:] = list(self._held), []
+        for event in held:
+            self._emit(event)
+        return self._model
+
+    def complete(self, *args, **kwargs):
+        return self._resolved().complete(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._resolved(), name)
+
+
+def check_key(settings: Settings) -> None:
+    """The one mistake found without the network, before anything starts."""
+    if not settings.api_key and not settings.base_url:
+        raise BackendError("no API key: set OPENAI_API_KEY (or --api-key), or point OPENAI_BASE_URL / "
+                           "--base-url at a local OpenAI-compatible server")
+
+
+def make_model(settings: Settings, emit: Emit):
+    import openai
+
+    from .models import OpenAIChatModel
+    from .models.dialects import DIALECTS, detect
+    from .models.openai_responses import OpenAIResponsesModel, responses_only
+
+    check_key(settings)
+    api_key = settings.api_key or "unused"  # local servers ignore it, but the client requires one
+    client = openai.OpenAI(api_key=api_key, base_url=settings.base_url, max_retries=4,
+                           timeout=settings.request_timeout)
+    dialect = settings.dialect
+    if dialect == "auto":
+        dialect = detect(settings.model, settings.base_url, _owner(client, settings) if settings.base_url else None)
+        emit(ev.Status(f"dialect {dialect} (detected; --dialect overrides)"))
+    api = settings.api
+    if api == "auto":
+        api = "responses" if dialect == "openai-reasoning" and responses_only(settings.model) else "chat"
+    kind = OpenAIResponsesModel if api == "responses" else OpenAIChatModel
+    if api == "responses":
+        emit(ev.Status("using the Responses API"))
+    return kind(client, model_settings(settings), DIALECTS[dialect])
+
+
+def _owner(client, settings: Settings) -> str | None:
+    """Who serves the model, as the server's model list says (vLLM, SGLang, llama.cpp and Ollama say)."""
+    try:
+        for entry in client.with_options(max_retries=0, timeout=10).models.list():
+            if entry.id == settings.model:
+                return getattr(entry, "owned_by", None)
+    except Exception:  # a server without /models is still usable: the dialect falls back to plain chat
+        return None
+    return None
+
+
+def make_sandboxes(settings: Settings, root: Path, files: Mapping[str, bytes], run_id: str, emit: Emit,
+                   count: int = 1) -> list:
+    """count sandboxes of the same kind and image (one per candidate), not started yet."""
+    if settings.sandbox == "local":
+        from sandbox.local import LocalSandbox, find_python
+
+        python = find_python(root, os.environ)
+        local = [LocalSandbox(python, memory=settings.memory, pids=settings.pids) for _ in range(count)]
+        emit(ev.Status(local[0].describe()))
+        return local
+    from sandbox.container import DockerSandbox, Limits, connect
+    client = connect(timeout=settings.test_timeout + 60)
+    def build() -> str:
+        return project_image(client, settings, files, lambda line: emit(ev.Status(line)))
+
+    limits = Limits(memory=settings.memory, cpus=settings.cpus, pids=settings.pids,
+                    labels={"makegreen.run": run_id})
+    image = build()
+    return [DockerSandbox(client, image, limits, rebuild=build, warm=settings.warm) for _ in range(count)]
+
+
+def start_all(sandboxes: Sequence, files: Mapping[str, bytes]) -> None:
+    """Start the sandboxes together (a container takes a few tenths of a second to start)."""
+    if len(sandboxes) == 1:
+        sandboxes[0].start(files)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(sandboxes)) as pool:
+        for started in [pool.submit(sandbox.start, files) for sandbox in sandboxes]:
+            started.result()
+
+
+def project_image(client, settings: Settings, files: Mapping[str, bytes], on_log: Callable[[str], None]) -> str:
+    from sandbox.image import ensure_image, find_ca_bundle, find_dependencies
+
+    return ensure_image(client, settings.base_image, find_dependencies(files), on_log, find_ca_bundle(os.environ))
+
+
+def context_limits(settings: Settings, root: Path) -> ContextLimits:
+    from .context.prompt import ContextLimits
+    from .models.dialects import context_window, reserved_output
+    from .workspace import state_dir
+
+    window = settings.context_window or context_window(settings.model)
+    prompt = max(window - reserved_output(model_settings(settings)), window // 4)
+    return ContextLimits(prompt_tokens=prompt, cache_path=state_dir(root) / "cache" / "facts.json")
+
+
+def wants_local(settings: Settings, environ: Mapping[str, str] = os.environ) -> bool:
+    """No API key, no base URL, no engine named, and no other model asked for: the local default it is (unless
+    MAKEGREEN_LOCAL=0 turns it off)."""
+    from .config import DEFAULT_MODEL
+    from .localmodel import packaged
+
+    return environ.get("MAKEGREEN_LOCAL", "1") != "0" and not settings.api_key and not settings.base_url and \
+        not settings.serve and (settings.model == DEFAULT_MODEL or packaged(settings.model) is not None)
+
+
+def with_local_default(settings: Settings, emit: Emit) -> Settings:
+    """The settings that serve the packaged local model around the run, told to the user; an error with the way
+    out when it is not installed."""
+    from .localmodel import DEFAULT, INSTALL_HINT, engine_installed, missing_packages, packaged
+
+    model = packaged(settings.model) or DEFAULT
+    if missing_packages(model) or not engine_installed():
+        raise BackendError("no API key and no base URL: set OPENAI_API_KEY (or --api-key), point OPENAI_BASE_URL / "
+                           f"--base-url at an OpenAI-compatible server, or {INSTALL_HINT} for a local model")
+    emit(ev.Status(f"no API key and no base URL: using the local default model {model.name} (llama.cpp on this "
+                   "machine; set OPENAI_API_KEY or --base-url to use another)"))
+    return dataclasses.replace(settings, serve=model.name, engine="llama.cpp", model=model.name)
+
+
+def with_profile(settings: Settings) -> Settings:
+    """A packaged model's own settings (its served context, an output cap, greedy sampling, the edit format it
+    does best with) where the user set none, whether makegreen serves it or `makegreen serve --local` does."""
+    from .localmodel import packaged
+
+    model = packaged(settings.model)
+    if model is None:
+        return settings
+    return dataclasses.replace(
+        settings, context_window=settings.context_window or model.context,
+        max_output_tokens=settings.max_output_tokens or model.max_output,
+        temperature=model.temperature if settings.temperature is None else settings.temperature,
+        edit_format=model.edit_format if settings.edit_format == "auto" else settings.edit_format)
+
+
+def start_engine(settings: Settings, root: Path, stack: ExitStack, emit: Emit) -> Settings:
+    """`solve --serve MODEL`: the engine runs for the length of the run; the run talks to it."""
+    from .localmodel import assemble, packaged
+    from .serve import EngineServer, plan_for
+    from .workspace import state_dir
+
+    local = packaged(settings.serve)
+    if local is not None:
+        assemble(local, os.environ, _assembly_progress(local.name, emit))
+    plan = plan_for(settings.engine, settings.serve, None, None, 1, (), os.environ)
+    server = EngineServer(plan, state_dir(root) / f"serve-{plan.port}.log").start()
+    stack.callback(server.stop)
+    emit(ev.Status(f"starting {settings.engine} for {settings.serve}: {' '.join(server.argv)}"))
+    server.wait_ready(SERVE_READY_TIMEOUT)
+    emit(ev.Status(f"{settings.engine} is ready at {plan.base_url}"))
+    return dataclasses.replace(settings, base_url=plan.base_url, model=plan.served_name)
+
+
+SERVE_READY_TIMEOUT = 1800.0
+
+
+def _assembly_progress(name: str, emit: Emit) -> Callable[[int, int], None]:
+    """Status lines at each tenth of a model being assembled (the CLI shows a bar before the run instead)."""
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        tenth = done * 10 // total
+        if tenth != shown[0]:
+            shown[0] = tenth
+            emit(ev.Status(f"assembling {name}: {tenth * 10}%"))
+    return progress
+
+
+def make_budget(settings: Settings, emit: Emit) -> Budget:
+    """The run's budget. A dollar budget needs the model's price; with none known (a self-hosted model) a token
+    budget given beside it is what holds, said so, rather than refusing the run."""
+    from .budget import Budget
+    from .models.pricing import price_for
+
+    price = price_for(settings.model, settings.prices)
+    usd = settings.budget_usd
+    if usd is not None and price is None and settings.budget_tokens is not None:
+        emit(ev.Status(f"no price is known for {settings.model}: the dollar budget cannot be counted; the token "
+                       f"budget ({settings.budget_tokens:,} tokens) holds"))
+        usd = None
+    return Budget(settings.budget_tokens, usd, price, settings.timeout)
