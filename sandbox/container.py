@@ -35,9 +35,14 @@ CHANGED = "/tmp/.makegreen-changed"
 SKEW = 3600  # files go in dated this far back, so a client clock ahead of the engine's raises no false alarm
 KILL_GRACE = 5.0  # seconds after the timeout before the host gives up on the exec's stream
 TEMPORARY = ("/tmp", "/var/tmp", "/dev/shm")  # where the test user can write: tmpfs, emptied before each run
-# files from stdin, as root: by tar where the image has it, else by Python
-UNPACK = ("if command -v tar >/dev/null; then tar -xf - -C /; else python3 -c 'import sys, tarfile; "
-          "tarfile.open(fileobj=sys.stdin.buffer, mode=\"r|\").extractall(\"/\")'; fi")
+
+
+def unpack(size: int) -> str:
+    """The shell command that unpacks an archive of size bytes from stdin into /, as root: by tar where the image
+    has it, else by Python. It reads exactly size bytes: the stream need not be half-closed to end it, which a TLS
+    or ssh connection to a remote engine cannot be."""
+    return (f"head -c {size} | if command -v tar >/dev/null; then tar -xf - -C /; else python3 -c 'import sys, "
+            "tarfile; tarfile.open(fileobj=sys.stdin.buffer, mode=\"r|\").extractall(\"/\")'; fi")
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,8 @@ class DockerSandbox:
             self._pool_key = pool.key(self._client.images.get(self._image).id, self._limits)
         except docker.errors.APIError:  # the image is gone: start() builds or reports it
             return False
-        self._container = pool.take(self._client, self._pool_key, self._name, _tar(files), WORKDIR, UNPACK)
+        archive = _tar(files)
+        self._container = pool.take(self._client, self._pool_key, self._name, archive, WORKDIR, unpack(len(archive)))
         self.reused = self._container is not None
         return self.reused
 
@@ -179,7 +185,8 @@ class DockerSandbox:
     def sync(self, changes: Mapping[str, bytes | None]) -> None:
         written = {path: content for path, content in changes.items() if content is not None}
         removed = [f"{WORKDIR}/{path}" for path, content in changes.items() if content is None]
-        if written and run_with_input(self._container, ["sh", "-c", UNPACK], "0", _tar(written)) != 0:
+        archive = _tar(written) if written else b""
+        if written and run_with_input(self._container, ["sh", "-c", unpack(len(archive))], "0", archive) != 0:
             raise SandboxError("copying files into the sandbox container failed")
         if removed:
             self._container.exec_run(["rm", "-f", "--", *removed], user="0")
@@ -284,17 +291,31 @@ def exit_status(api, exec_id: str, wait: float = 5.0) -> int | None:
 
 
 def run_with_input(container, argv: Sequence[str], user: str, data: bytes) -> int | None:
-    """Run a command in the container to its end, data on its stdin: its exit status (its output is not kept)."""
+    """Run a command in the container to its end, data on its stdin: its exit status (its output is not kept).
+    The data goes from a thread of its own: a command that ends without reading it all (a claim another run won,
+    a failed unpack) ends the exchange, and the engine would otherwise leave the sender blocked."""
     api = container.client.api
     exec_id = api.exec_create(container.id, list(argv), user=user, workdir="/", stdin=True)["Id"]
     sock = api.exec_start(exec_id, socket=True)
-    raw = getattr(sock, "_sock", sock)  # the SDK's file-like wrapper around the engine's connection
+    raw = getattr(sock, "_sock", sock)  # the connection, under the SDK's file-like wrapper on a local socket
+
+    def send() -> None:
+        try:
+            raw.sendall(data)
+        except OSError:  # the command ended first: its status says how
+            pass
+
+    sender = threading.Thread(target=send, name="makegreen-stdin", daemon=True)
+    sender.start()
     try:
-        raw.sendall(data)
-        raw.shutdown(socket.SHUT_WR)  # end of stdin
         while raw.recv(65536):  # until the command ends
             pass
     finally:
+        try:
+            raw.shutdown(socket.SHUT_RDWR)  # a sender still blocked wakes up
+        except OSError:
+            pass
+        sender.join(KILL_GRACE)
         sock.close()
         raw.close()
     return exit_status(api, exec_id)

@@ -162,3 +162,25 @@ def test_parked_containers_are_not_orphans_until_they_expire_and_prune_removes_t
     assert parked_names(docker_client, limits, image)
     remove_orphans(docker_client, parked=True)  # what `sandbox prune` does (with --all, live runs' too)
     assert parked_names(docker_client, limits, image) == []
+
+
+def test_a_command_that_leaves_its_input_unread_ends_the_exchange(docker_client, image, limits):
+    """A claim lost to another run (or a failed unpack) ends without reading the archive: the sender must not wait
+    for the engine to take the rest (a bound, not a measurement: a blocked sender waits for the client's timeout)."""
+    import time
+
+    import docker
+
+    from sandbox.container import run_with_input
+
+    client = docker.from_env(timeout=120)
+    box = DockerSandbox(client, image, limits)
+    box.start({"tests/test_ok.py": OK})
+    try:
+        started = time.monotonic()
+        assert run_with_input(box._container, ["sh", "-c", "exit 3"], "0", b"x" * (32 << 20)) == 3
+        assert run_with_input(box._container, ["sh", "-c", "head -c 10 >/dev/null; exit 5"], "0", b"x" * (32 << 20)) == 5
+        assert time.monotonic() - started < 60
+        assert box.run_tests(["tests/test_ok.py"], 60).report.green  # the container is still usable
+    finally:
+        box.close(park=False)
