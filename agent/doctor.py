@@ -28,7 +28,7 @@ def check_docker(settings: Settings, environ: Mapping[str, str]) -> tuple[list[C
         local = LocalSandbox(memory=settings.memory, pids=settings.pids)
         return [Check("sandbox", WARN, local.describe(), "install Docker and use --sandbox docker to isolate runs")], None
     try:
-        client = connect(timeout=20, environ=environ)
+        client = connect(timeout=20, environ=environ).sdk()  # doctor's questions are the SDK's
     except SandboxUnavailable as exc:
         message = str(exc)
         return [Check("docker engine", FAIL, message.split(". ")[0], message.split(". ", 1)[-1])], None

@@ -140,14 +140,15 @@ def make_sandboxes(settings: Settings, root: Path, files: Mapping[str, bytes], r
         emit(ev.Status(local[0].describe()))
         return local
     from sandbox.container import DockerSandbox, Limits, connect
-    client = connect(timeout=settings.test_timeout + 60)
+    engine = connect(timeout=settings.test_timeout + 60)
+
     def build() -> str:
-        return project_image(client, settings, files, lambda line: emit(ev.Status(line)))
+        return project_image(engine, settings, files, lambda line: emit(ev.Status(line)))
 
     limits = Limits(memory=settings.memory, cpus=settings.cpus, pids=settings.pids,
                     labels={"makegreen.run": run_id})
     image = build()
-    return [DockerSandbox(client, image, limits, rebuild=build, warm=settings.warm) for _ in range(count)]
+    return [DockerSandbox(engine, image, limits, rebuild=build, warm=settings.warm) for _ in range(count)]
 
 
 def start_all(sandboxes: Sequence, files: Mapping[str, bytes]) -> None:
@@ -162,10 +163,10 @@ def start_all(sandboxes: Sequence, files: Mapping[str, bytes]) -> None:
             started.result()
 
 
-def project_image(client, settings: Settings, files: Mapping[str, bytes], on_log: Callable[[str], None]) -> str:
+def project_image(engine, settings: Settings, files: Mapping[str, bytes], on_log: Callable[[str], None]) -> str:
     from sandbox.image import ensure_image, find_ca_bundle, find_dependencies
 
-    return ensure_image(client, settings.base_image, find_dependencies(files), on_log, find_ca_bundle(os.environ))
+    return ensure_image(engine, settings.base_image, find_dependencies(files), on_log, find_ca_bundle(os.environ))
 
 
 def context_limits(settings: Settings, root: Path) -> ContextLimits:

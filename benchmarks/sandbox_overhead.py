@@ -77,7 +77,7 @@ def bare_cold(client, image, files, repeat):
 
 
 def sandbox_warm(client, image, files, repeat):
-    box = DockerSandbox(client, image, Limits())
+    box = DockerSandbox(connect(), image, Limits())
     box.start(files)
     try:
         return median_of(repeat, lambda: box.run_tests([], 120))
@@ -87,7 +87,7 @@ def sandbox_warm(client, image, files, repeat):
 
 def sandbox_cold(client, image, files, repeat):
     def once():
-        box = DockerSandbox(client, image, Limits())
+        box = DockerSandbox(connect(), image, Limits())
         box.start(files)
         box.run_tests([], 120)
         box.close()
@@ -124,9 +124,9 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
-    client = connect()
+    client = connect().sdk()
     base = os.environ.get("MAKEGREEN_BASE_IMAGE", "python:3.12-slim")
-    image = ensure_image(client, base, Dependencies((), {}))
+    image = ensure_image(connect(), base, Dependencies((), {}))
     figures = {}
     print(f"image {image} (from {base}); medians of {args.repeat}")
     print(f"{'suite':<8} {'mode':<5} {'bare s':>8} {'makegreen s':>12} {'ratio':>6} {'extra ms':>9}")

@@ -21,8 +21,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
-from .base import RunResult, SandboxError, SandboxUnavailable, pytest_argv, python_path
+from .base import RunResult, SandboxError, SandboxUnavailable, parse_size, pytest_argv, python_path
 from .capture import CappedOutput
+from .engine import EngineError, Spec, open_engine, remove_quietly, run
 from .image import LABEL, PLUGIN_DIR
 from .owner import Owner
 from . import pool
@@ -57,14 +58,13 @@ class Limits:
 
 
 def connect(timeout: float = 120, environ: Mapping[str, str] | None = None):
-    """A Docker client that has answered a ping, or SandboxUnavailable saying what is wrong and how to fix it."""
-    import docker
-
+    """The engine (sandbox/engine.py), once it has answered a ping, or SandboxUnavailable saying what is wrong and
+    how to fix it."""
     environ = os.environ if environ is None else environ
     try:
-        client = docker.from_env(timeout=timeout, environment=dict(environ))
-        client.ping()
-        return client
+        engine = open_engine(timeout, environ)
+        engine.ping()
+        return engine
     except Exception as exc:  # the SDK raises several unrelated types for "no engine"
         raise SandboxUnavailable(explain_unreachable(exc, environ)) from exc
 
@@ -113,83 +113,84 @@ def _parents(directory: str) -> list[str]:
 class DockerSandbox:
     kind = "docker"
 
-    def __init__(self, client, image: str, limits: Limits = Limits(),
+    def __init__(self, engine, image: str, limits: Limits = Limits(),
                  rebuild: Callable[[], str] | None = None, warm: bool = False) -> None:
-        self._client = client
+        self._engine = engine
         self._warm = warm  # take a parked container where one fits, and park this one at the end
         self._pool_key = ""
         self.reused = False  # the container was a parked one
         self._image = image
         self._rebuild = rebuild  # the image again, should another run's prune remove it before the start
         self._limits = limits
-        self._container = None
+        self.container_id = ""
         self._name = ""
         self._pythonpath = PLUGIN_DIR
 
     def start(self, files: Mapping[str, bytes]) -> None:
-        import docker.errors
-
-        remove_orphans(self._client)
-        # named before it exists: an interrupt between the engine creating it and the SDK returning it still
-        # leaves close() a handle to remove it by
+        remove_orphans(self._engine)
+        # named before it exists: an interrupt between the engine creating it and the answer coming back still
+        # leaves close() a name to remove it by
         self._name = f"makegreen-{Owner.me().tag()}-{secrets.token_hex(4)}"
         if self._warm and self._take(files):  # its files went in with the claim
             self._pythonpath = python_path(files, WORKDIR, PLUGIN_DIR)
             return
-        # a container starts within a few tenths of a second: its files go in on an exec's stdin once it runs
         try:
-            self._container = self._create()
-        except docker.errors.ImageNotFound as exc:
+            self.container_id = self._create()
+        except EngineError as exc:
+            if exc.status != 404:
+                raise SandboxError(f"the sandbox container could not start: {exc}") from exc
             # another run's `sandbox prune` removed the project image between its build and this start
             if self._rebuild is None:
                 raise SandboxError(f"the sandbox image {self._image} is gone (removed while this run started: a "
                                    "`makegreen sandbox prune` elsewhere?); run again to rebuild it") from exc
             self._image = self._rebuild()
             try:
-                self._container = self._create()
-            except docker.errors.APIError as again:
-                raise SandboxError(f"the sandbox container could not start: {again.explanation or again}") from again
-        except docker.errors.APIError as exc:
-            raise SandboxError(f"the sandbox container could not start: {exc.explanation or exc}") from exc
+                self.container_id = self._create()
+            except EngineError as again:
+                raise SandboxError(f"the sandbox container could not start: {again}") from again
         self._pythonpath = python_path(files, WORKDIR, PLUGIN_DIR)
         self.sync(files)
 
     def _take(self, files: Mapping[str, bytes]) -> bool:
         """A parked container of the same image and limits, claimed, with files in it, where there is one."""
-        import docker.errors
-
-        try:
-            self._pool_key = pool.key(self._client.images.get(self._image).id, self._limits)
-        except docker.errors.APIError:  # the image is gone: start() builds or reports it
+        image_id = self._engine.image_id(self._image)
+        if image_id is None:  # the image is gone: start() builds or reports it
             return False
+        self._pool_key = pool.key(image_id, self._limits)
         archive = _tar(files)
-        self._container = pool.take(self._client, self._pool_key, self._name, archive, WORKDIR, unpack(len(archive)))
-        self.reused = self._container is not None
+        self.container_id = pool.take(self._engine, self._pool_key, self._name, archive, WORKDIR,
+                                      unpack(len(archive))) or ""
+        self.reused = bool(self.container_id)
         return self.reused
 
-    def _create(self):
+    def _create(self) -> str:
         limits = self._limits
-        return self._client.containers.run(
-            self._image, ["sleep", "infinity"], detach=True, init=True, name=self._name,
-            network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
-            mem_limit=limits.memory, memswap_limit=limits.memory,
-            nano_cpus=int(min(limits.cpus, os.cpu_count() or 1) * 1e9),
-            pids_limit=limits.pids, read_only=True,
-            tmpfs={**{folder: f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777" for folder in TEMPORARY[:2]},
-                   WORKDIR: "rw,nosuid,nodev,mode=755", pool.STATE: "rw,nosuid,nodev,noexec,size=1m,mode=755"},
-            working_dir=WORKDIR, labels={LABEL: "1", **owner_labels(), **limits.labels},
-            environment={"HOME": "/tmp", "USER": "makegreen", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-                         "PYTHONNOUSERSITE": "1"},
-        )
+        tmpfs = {folder: f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777" for folder in TEMPORARY[:2]}
+        host = {"NetworkMode": "none", "CapDrop": ["ALL"], "SecurityOpt": ["no-new-privileges"], "Init": True,
+                "Memory": parse_size(limits.memory), "MemorySwap": parse_size(limits.memory),
+                "NanoCpus": int(min(limits.cpus, os.cpu_count() or 1) * 1e9), "PidsLimit": limits.pids,
+                "ReadonlyRootfs": True,
+                "Tmpfs": {**tmpfs, WORKDIR: "rw,nosuid,nodev,mode=755",
+                          pool.STATE: "rw,nosuid,nodev,noexec,size=1m,mode=755"}}
+        spec = Spec(self._image, ["sleep", "infinity"], {LABEL: "1", **owner_labels(), **limits.labels},
+                    {"HOME": "/tmp", "USER": "makegreen", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+                     "PYTHONNOUSERSITE": "1"}, WORKDIR, host)
+        container = self._engine.create(self._name, spec)
+        self._engine.start(container)
+        return container
 
     def sync(self, changes: Mapping[str, bytes | None]) -> None:
         written = {path: content for path, content in changes.items() if content is not None}
         removed = [f"{WORKDIR}/{path}" for path, content in changes.items() if content is None]
-        archive = _tar(written) if written else b""
-        if written and run_with_input(self._container, ["sh", "-c", unpack(len(archive))], "0", archive) != 0:
-            raise SandboxError("copying files into the sandbox container failed")
-        if removed:
-            self._container.exec_run(["rm", "-f", "--", *removed], user="0")
+        try:
+            if written:
+                archive = _tar(written)
+                if run(self._engine, self.container_id, ["sh", "-c", unpack(len(archive))], "0", archive) != 0:
+                    raise SandboxError("copying files into the sandbox container failed")
+            if removed:
+                run(self._engine, self.container_id, ["rm", "-f", "--", *removed], "0")
+        except EngineError as exc:
+            raise _gone(exc) from exc
 
     def run_tests(self, targets: Sequence[str], timeout: float) -> RunResult:
         argv = pytest_argv("python3", REPORT, targets)
@@ -214,29 +215,24 @@ class DockerSandbox:
             f"r=0; [ -f {REPORT} ] && r=$(wc -c < {REPORT}); c=$(wc -c < {CHANGED}); "
             f"cat {REPORT} {CHANGED} >&2 2>/dev/null; printf '\\n%s %s %s\\n' \"$r\" \"$c\" \"$k\" >&2; exit $rc"
         )
-        import docker.errors
-
-        api = self._client.api
         try:
-            exec_id = api.exec_create(
-                self._container.id, ["sh", "-c", script, "sh", *argv], user=self._limits.user, workdir=WORKDIR,
-                environment={"PYTHONPATH": self._pythonpath},
-            )["Id"]
-        except docker.errors.APIError as exc:  # stopped or removed from outside (docker rm -f, a prune --all)
-            raise SandboxError(f"the sandbox container is gone or stopped ({exc.explanation or exc}): something "
-                               "outside this run removed it; run again") from exc
+            started_exec = self._engine.exec(self.container_id, ["sh", "-c", script, "sh", *argv], self._limits.user,
+                                             WORKDIR, {"PYTHONPATH": self._pythonpath})
+        except EngineError as exc:  # stopped or removed from outside (docker rm -f, a prune --all)
+            raise _gone(exc) from exc
         output = CappedOutput(self._limits.output_bytes)
         results = bytearray()
         started = time.monotonic()
-        stream = api.exec_start(exec_id, stream=True, demux=True)
-        reader = threading.Thread(target=_pump, args=(stream, output, results), daemon=True)
+        reader = threading.Thread(target=_pump, args=(started_exec.frames(), output, results), daemon=True)
         reader.start()
         reader.join(timeout + KILL_GRACE)
         if reader.is_alive():  # the in-container timeout failed to end it: end it from here, inside the container
             self.interrupt()
             reader.join(KILL_GRACE)
         seconds = time.monotonic() - started
-        exit_code = exit_status(api, exec_id)
+        exit_code = started_exec.status()
+        if not reader.is_alive():
+            started_exec.close()
         exit_code = 137 if exit_code is None else exit_code
         timed_out = exit_code in (124, 137) and seconds >= timeout
         report, changed, key = _unframe(bytes(results))
@@ -247,86 +243,42 @@ class DockerSandbox:
 
     def interrupt(self) -> None:
         """Kill every process of the test uid in the container: a run in progress ends at once."""
-        container = self._container
-        if container is not None:
+        if self.container_id:
             try:
-                container.exec_run(["sh", "-c", "kill -9 -1"], user=self._limits.user)
+                run(self._engine, self.container_id, ["sh", "-c", "kill -9 -1"], self._limits.user)
             except Exception:  # the container is gone already: nothing runs in it
                 pass
 
     def close(self, park: bool = True) -> None:
         """Park the container for the next run (warm, and park: the run ended as it should), or remove it: by its
-        handle, or by its name when an interrupt came before the handle did."""
-        import docker.errors
-
-        target = self._container or self._name
-        self._container, self._name = None, ""
+        id, or by its name when an interrupt came before the id did."""
+        target = self.container_id or self._name
+        parkable = park and self._warm and bool(self.container_id) and bool(self._pool_key)
+        self.container_id, self._name = "", ""
         if not target:
             return
-        if park and self._warm and not isinstance(target, str) and self._pool_key and \
-                pool.park(self._client, target, self._pool_key):
+        if parkable and pool.park(self._engine, target, self._pool_key):
             return
         try:
-            if isinstance(target, str):
-                target = self._client.containers.get(target)
-            target.remove(force=True)
-        except docker.errors.NotFound:
-            pass  # never created, or gone already
-        except Exception:  # the engine went away, or its removal is under way: nothing left to do here
+            remove_quietly(self._engine, target)  # never created, gone already, or its removal under way
+        except Exception:  # the engine went away: nothing left to do here
             pass
+
+
+def _gone(exc: EngineError) -> SandboxError:
+    return SandboxError(f"the sandbox container is gone or stopped ({exc}): something outside this run removed "
+                        "it; run again")
 
 
 RESULTS_LIMIT = 64 * 1024 * 1024
 
 
-def exit_status(api, exec_id: str, wait: float = 5.0) -> int | None:
-    """An exec's exit status. The engine records it a moment after the exec's output ends (on a busy engine, long
-    enough to read None): wait for it, a few seconds at most; None where the exec is still running."""
-    deadline = time.monotonic() + wait
-    while True:
-        state = api.exec_inspect(exec_id)
-        if not state.get("Running") and state.get("ExitCode") is not None or time.monotonic() > deadline:
-            return state.get("ExitCode") if not state.get("Running") else None
-        time.sleep(0.01)
-
-
-def run_with_input(container, argv: Sequence[str], user: str, data: bytes) -> int | None:
-    """Run a command in the container to its end, data on its stdin: its exit status (its output is not kept).
-    The data goes from a thread of its own: a command that ends without reading it all (a claim another run won,
-    a failed unpack) ends the exchange, and the engine would otherwise leave the sender blocked."""
-    api = container.client.api
-    exec_id = api.exec_create(container.id, list(argv), user=user, workdir="/", stdin=True)["Id"]
-    sock = api.exec_start(exec_id, socket=True)
-    raw = getattr(sock, "_sock", sock)  # the connection, under the SDK's file-like wrapper on a local socket
-
-    def send() -> None:
-        try:
-            raw.sendall(data)
-        except OSError:  # the command ended first: its status says how
-            pass
-
-    sender = threading.Thread(target=send, name="makegreen-stdin", daemon=True)
-    sender.start()
-    try:
-        while raw.recv(65536):  # until the command ends
-            pass
-    finally:
-        try:
-            raw.shutdown(socket.SHUT_RDWR)  # a sender still blocked wakes up
-        except OSError:
-            pass
-        sender.join(KILL_GRACE)
-        sock.close()
-        raw.close()
-    return exit_status(api, exec_id)
-
-
-def _pump(stream, output: CappedOutput, results: bytearray) -> None:
-    for out, err in stream:
-        if out:
-            output.feed(out)
-        if err:
-            results += err
+def _pump(frames, output: CappedOutput, results: bytearray) -> None:
+    for stream, data in frames:
+        if stream == 1:
+            output.feed(data)
+        elif stream == 2:
+            results += data
             if len(results) > RESULTS_LIMIT:  # the framed results are at the end: keep the tail
                 del results[: len(results) - RESULTS_LIMIT]
 
@@ -373,42 +325,35 @@ def _owner_alive(labels: Mapping[str, str], name: str = "") -> bool | None:
     return True
 
 
-def remove_orphans(client, everything: bool = False, parked: bool = False) -> list[str]:
+def remove_orphans(engine, everything: bool = False, parked: bool = False) -> list[str]:
     """Remove makegreen's containers whose run is over: those whose process on this host is gone (a run killed
     before it could clean up), and stopped ones started from another host. A container of a live run is never
     touched, running or not: another run on this engine may have just created it. Parked containers (the warm
     pool) go once expired, or all of them with parked. With everything, remove every makegreen container.
     Containers that vanish meanwhile (their own run removed them) are no error."""
-    import docker.errors
-
     removed = []
-    # sparse: the listing's own data, no inspect per container (one removed meanwhile would fail the listing)
-    for container in client.containers.list(all=True, sparse=True, filters={"label": LABEL}):
-        labels = container.attrs.get("Labels") or {}
-        name = (container.attrs.get("Names") or [""])[0].lstrip("/")
+    # the listing's own data, no inspect per container (one removed meanwhile would fail the listing)
+    for entry in engine.containers({"label": [LABEL]}, all=True):
+        labels = entry.get("Labels") or {}
+        name = (entry.get("Names") or [""])[0].lstrip("/")
         if name.startswith(pool.IDLE):  # parked for the next run: removed once expired (or stopped)
-            if everything or parked or pool.expired(name) or container.attrs.get("State") != "running":
-                if pool.remove_parked(client, name):  # by its parked name: one a run has just taken is left
+            if everything or parked or pool.expired(name) or entry.get("State") != "running":
+                if pool.remove_parked(engine, name):  # by its parked name: one a run has just taken is left
                     removed.append(name)
             continue
         owner = _owner_alive(labels, name)
-        stale = owner is False or (owner is None and container.attrs.get("State") in ("exited", "dead"))
-        if everything or stale:
-            try:
-                container.remove(force=True)
-                removed.append((container.attrs.get("Names") or [container.id[:12]])[0].lstrip("/"))
-            except docker.errors.NotFound:  # another run's cleanup got there first
-                pass
-            except docker.errors.APIError as exc:  # 409: its removal is already under way
-                if getattr(exc, "status_code", None) != 409:
-                    raise
+        stale = owner is False or (owner is None and entry.get("State") in ("exited", "dead"))
+        # gone meanwhile (another run's clean-up got there first) or its removal under way: not ours to report
+        if (everything or stale) and remove_quietly(engine, entry["Id"]):
+            removed.append(name or entry["Id"][:12])
     return removed
 
 
-def remove_images(client) -> list[str]:
+def remove_images(engine) -> list[str]:
     """Remove makegreen's project images that no container uses."""
     import docker.errors
 
+    client = engine.sdk()
     removed = []
     for image in client.images.list(filters={"label": LABEL}):
         try:

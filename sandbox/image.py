@@ -108,37 +108,41 @@ def _context(dockerfile: str, deps: Dependencies, ca_bundle: bytes | None) -> by
     return buffer.getvalue()
 
 
-def ensure_image(client, base: str, deps: Dependencies, on_log: Callable[[str], None] = lambda line: None,
+def ensure_image(engine, base: str, deps: Dependencies, on_log: Callable[[str], None] = lambda line: None,
                  ca_bundle: bytes | None = None) -> str:
     """Return the tag of the project's image, building it first when no image with its hash exists.
 
     The CA bundle is used only to install packages; it is part of the hash, so a new bundle builds anew."""
-    import docker.errors
-
-    try:
-        base_id = client.images.get(base).id
-    except docker.errors.ImageNotFound:
-        try:
-            on_log(f"pulling {base}")
-            base_id = client.images.pull(base).id
-        except docker.errors.APIError as exc:
-            raise SandboxUnavailable(
-                f"the base image {base} is not here and cannot be pulled ({exc.explanation or exc}). "
-                "On a machine without a registry, build one with sandbox/build-offline-base.sh "
-                "and set MAKEGREEN_BASE_IMAGE (or [tool.makegreen] base-image)"
-            ) from exc
+    base_id = engine.image_id(base) or _pull(engine, base, on_log)
     context = _context(_dockerfile(base, deps, ca_bundle), deps, ca_bundle)
     digest = hashlib.sha256(base_id.encode() + b"\0" + context).hexdigest()[:16]
     tag = f"{IMAGE_REPO}:{digest}"
-    try:
-        client.images.get(tag)
+    if engine.image_id(tag) is not None:
         return tag
-    except docker.errors.ImageNotFound:
-        pass
+    return _build(engine, base, tag, context, on_log)
+
+
+def _pull(engine, base: str, on_log: Callable[[str], None]) -> str:
+    import docker.errors
+
+    try:
+        on_log(f"pulling {base}")
+        return engine.sdk().images.pull(base).id
+    except docker.errors.APIError as exc:
+        raise SandboxUnavailable(
+            f"the base image {base} is not here and cannot be pulled ({exc.explanation or exc}). "
+            "On a machine without a registry, build one with sandbox/build-offline-base.sh "
+            "and set MAKEGREEN_BASE_IMAGE (or [tool.makegreen] base-image)"
+        ) from exc
+
+
+def _build(engine, base: str, tag: str, context: bytes, on_log: Callable[[str], None]) -> str:
+    import docker.errors
+
     on_log(f"building {tag} from {base}")
     log: list[str] = []
     try:
-        for item in client.api.build(
+        for item in engine.sdk().api.build(
             fileobj=io.BytesIO(context), custom_context=True, tag=tag, rm=True, forcerm=True, pull=False,
             decode=True, labels={LABEL: "1", f"{LABEL}.base": base},
         ):
@@ -156,8 +160,8 @@ def ensure_image(client, base: str, deps: Dependencies, on_log: Callable[[str], 
 
 
 
-def installed(client, tag: str) -> str:
+def installed(engine, tag: str) -> str:
     """What the image holds, as pip lists it (written into the image when it was built)."""
-    output = client.containers.run(tag, ["cat", INSTALLED], remove=True, network_mode="none",
+    output = engine.sdk().containers.run(tag, ["cat", INSTALLED], remove=True, network_mode="none",
                                    labels={LABEL: "1"})
     return output.decode("utf-8", "replace")

@@ -18,6 +18,8 @@ import secrets
 import time
 from typing import Any
 
+from .engine import EngineError, remove_quietly, run
+
 IDLE = "makegreen-idle-"
 STATE = "/run/makegreen"  # root's own tmpfs in the container: the test user cannot write there
 CLAIM = f"{STATE}/claim-"  # + the parked name it was taken under: one claim per parking
@@ -45,18 +47,18 @@ def expired(name: str, now: float | None = None) -> bool:
         return True
 
 
-def _parked(client, pool_key: str) -> list[tuple[str, Any]]:
-    """(name, container) of the running containers parked under this key, not about to expire, newest first."""
-    found = client.containers.list(sparse=True, filters={"name": f"{IDLE}{pool_key}-", "status": "running"})
-    named = [((c.attrs.get("Names") or [""])[0].lstrip("/"), c) for c in found]
+def _parked(engine, pool_key: str) -> list[tuple[str, str]]:
+    """(name, id) of the running containers parked under this key, not about to expire, newest first."""
+    found = engine.containers({"name": [f"{IDLE}{pool_key}-"], "status": ["running"]})
+    named = [((entry.get("Names") or [""])[0].lstrip("/"), entry["Id"]) for entry in found]
     soon = time.time() + MARGIN
     return sorted(((n, c) for n, c in named if n.startswith(f"{IDLE}{pool_key}-") and not expired(n, soon)),
                   key=lambda pair: pair[0], reverse=True)
 
 
-def parked(client, pool_key: str) -> list[str]:
+def parked(engine, pool_key: str) -> list[str]:
     """Names of the containers parked under this key that a run may take."""
-    return [name for name, _ in _parked(client, pool_key)]
+    return [name for name, _ in _parked(engine, pool_key)]
 
 
 def claim_script(idle: str, workspace: str, unpack: str) -> list[str]:
@@ -66,49 +68,41 @@ def claim_script(idle: str, workspace: str, unpack: str) -> list[str]:
                         f"{workspace}/* {workspace}/.[!.]*; {unpack}"]
 
 
-def take(client, pool_key: str, name: str, archive: bytes, workspace: str, unpack: str):
-    """A parked container claimed, its workspace's files replaced by archive's (unpacked by the shell command
-    unpack), and renamed to name; None where none could be had. The claim is made inside the container (a folder only one taker can
-    make), not by renaming it: the engine renames a container twice over when two runs ask at once."""
-    import docker.errors
-
-    from .container import run_with_input
-
-    for idle, container in _parked(client, pool_key):
+def take(engine, pool_key: str, name: str, archive: bytes, workspace: str, unpack: str) -> str | None:
+    """The id of a parked container claimed, its workspace's files replaced by archive's (unpacked by the shell
+    command unpack), and renamed to name; None where none could be had. The claim is made inside the container
+    (a folder only one taker can make), not by renaming it: the engine renames a container twice over when two
+    runs ask at once."""
+    for idle, container in _parked(engine, pool_key):
         try:
-            status = run_with_input(container, claim_script(idle, workspace, unpack), "0", archive)
+            status = run(engine, container, claim_script(idle, workspace, unpack), "0", archive)
             if status == 3:  # another run took it first
                 continue
             if status != 0:  # the files would not go in: nobody gets it
-                container.remove(force=True)
+                remove_quietly(engine, container)
                 continue
-            client.api.rename(container.id, name)  # from now on its name says who holds it
-            return client.containers.get(container.id)
-        except docker.errors.APIError:  # gone, or being removed: try the next
+            engine.rename(container, name)  # from now on its name says who holds it
+            return container
+        except EngineError:  # gone, or being removed: try the next
             continue
     return None
 
 
-def park(client, container, pool_key: str) -> bool:
+def park(engine, container: str, pool_key: str) -> bool:
     """Park the container for the next run; False where the pool is full or the container cannot be parked, and
     the caller removes it."""
-    import docker.errors
-
     try:
-        if len(parked(client, pool_key)) >= SIZE:
+        if len(parked(engine, pool_key)) >= SIZE:
             return False
-        client.api.rename(container.id, idle_name(pool_key))
+        engine.rename(container, idle_name(pool_key))
         return True
-    except docker.errors.APIError:
+    except EngineError:
         return False
 
 
-def remove_parked(client, name: str) -> bool:
+def remove_parked(engine, name: str) -> bool:
     """Remove a parked container by its parked name; False where a run took it meanwhile (or it is gone)."""
-    import docker.errors
-
     try:
-        client.api.remove_container(name, force=True)
-        return True
-    except docker.errors.APIError:  # renamed by a taker, gone, or being removed
+        return remove_quietly(engine, name)
+    except EngineError:  # renamed by a taker, gone, or being removed
         return False

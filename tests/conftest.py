@@ -38,6 +38,14 @@ def docker_client():
 
 
 @pytest.fixture(scope="session")
+def engine(docker_client):
+    """The engine as makegreen reaches it (sandbox/engine.py); docker_client is the SDK's, for tests to look with."""
+    from sandbox.container import connect
+
+    return connect(timeout=300)
+
+
+@pytest.fixture(scope="session")
 def base_image(docker_client) -> str:
     image = os.environ.get("MAKEGREEN_BASE_IMAGE", "python:3.12-slim")
     try:

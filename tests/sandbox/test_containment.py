@@ -20,16 +20,16 @@ OK = b"def test_ok():\n    pass\n"
 
 
 class Case:
-    def __init__(self, client, image, reused: bool = False, **limits):
+    def __init__(self, engine, client, image, reused: bool = False, **limits):
         self.client = client
         self.run_id = "containment-" + secrets.token_hex(4)
         if reused:  # a pool of this case's own (a /tmp size no other run asks for), holding a used container
             limits.setdefault("tmp_size", f"{400 + secrets.randbelow(200)}m")
-            before = DockerSandbox(client, image, Limits(labels={"makegreen.run": self.run_id}, **limits), warm=True)
+            before = DockerSandbox(engine, image, Limits(labels={"makegreen.run": self.run_id}, **limits), warm=True)
             before.start({"tests/test_ok.py": OK})
             assert before.run_tests(["tests/test_ok.py"], 60).report.green
             before.close()
-        self.box = DockerSandbox(client, image, Limits(labels={"makegreen.run": self.run_id}, **limits), warm=reused)
+        self.box = DockerSandbox(engine, image, Limits(labels={"makegreen.run": self.run_id}, **limits), warm=reused)
         self.box.start({"tests/test_ok.py": OK})
         assert self.box.reused == reused
 
@@ -40,7 +40,7 @@ class Case:
         return result
 
     def processes(self) -> list[str]:
-        return [" ".join(p) for p in self.box._container.top(ps_args="-eo pid,user,args")["Processes"]]
+        return [" ".join(p) for p in self.client.api.top(self.box.container_id, ps_args="-eo pid,user,args")["Processes"]]
 
     def finish(self, marker: str | None = None):
         assert self.client.ping()
@@ -57,17 +57,17 @@ class Case:
 
 
 @pytest.fixture(scope="module")
-def image(docker_client, base_image):
-    return ensure_image(docker_client, base_image, Dependencies((), {}))
+def image(engine, base_image):
+    return ensure_image(engine, base_image, Dependencies((), {}))
 
 
 # the reused variants run in .ci/run (`full`); the newcomer's suite has the warm pool's own checks (test_pool.py)
 @pytest.fixture(params=["new", pytest.param("reused", marks=pytest.mark.full)])
-def case(request, docker_client, image):
+def case(request, engine, docker_client, image):
     made = []
 
     def make(**limits):
-        made.append(Case(docker_client, image, request.param == "reused", **limits))
+        made.append(Case(engine, docker_client, image, request.param == "reused", **limits))
         return made[-1]
 
     yield make
@@ -268,7 +268,7 @@ def test_test_files_cannot_be_changed_and_the_next_run_uses_the_originals(case):
 
 def test_no_bind_mounts_so_a_remote_engine_works_the_same(case):
     c = case()
-    attrs = c.client.api.inspect_container(c.box._container.id)
+    attrs = c.client.api.inspect_container(c.box.container_id)
     assert attrs["HostConfig"]["Binds"] in (None, [])
     assert [m["Type"] for m in attrs["Mounts"]] in ([], ["tmpfs"])
     c.finish()

@@ -17,8 +17,8 @@ OK = b"def test_ok():\n    pass\n"
 
 
 @pytest.fixture(scope="module")
-def image(docker_client, base_image):
-    return ensure_image(docker_client, base_image, Dependencies((), {}))
+def image(engine, docker_client, base_image):
+    return ensure_image(engine, base_image, Dependencies((), {}))
 
 
 @pytest.fixture
@@ -28,28 +28,28 @@ def limits():
     return Limits(pids=400 + secrets.randbelow(100), labels={"makegreen.run": "pool-" + secrets.token_hex(4)})
 
 
-def parked_names(client, limits, image) -> list[str]:
-    return pool.parked(client, pool.key(client.images.get(image).id, limits))
+def parked_names(engine, limits, image) -> list[str]:
+    return pool.parked(engine, pool.key(engine.image_id(image), limits))
 
 
-def test_a_closed_container_is_parked_and_the_next_run_takes_it(docker_client, image, limits):
-    first = DockerSandbox(docker_client, image, limits, warm=True)
+def test_a_closed_container_is_parked_and_the_next_run_takes_it(engine, docker_client, image, limits):
+    first = DockerSandbox(engine, image, limits, warm=True)
     first.start({"tests/test_ok.py": OK})
     assert not first.reused and first.run_tests(["tests/test_ok.py"], 60).report.green
-    container_id = first._container.id
+    container_id = first.container_id
     first.close()
-    assert len(parked_names(docker_client, limits, image)) == 1
-    second = DockerSandbox(docker_client, image, limits, warm=True)
+    assert len(parked_names(engine, limits, image)) == 1
+    second = DockerSandbox(engine, image, limits, warm=True)
     second.start({"tests/test_other.py": b"def test_other():\n    pass\n"})
     try:
-        assert second.reused and second._container.id == container_id
-        assert parked_names(docker_client, limits, image) == []
+        assert second.reused and second.container_id == container_id
+        assert parked_names(engine, limits, image) == []
         result = second.run_tests([], 60)
         assert set(result.report.tests) == {"tests/test_other.py::test_other"}  # the last run's files are gone
     finally:
         second.close()
-        remove_orphans(docker_client)
-    for name in parked_names(docker_client, limits, image):
+        remove_orphans(engine)
+    for name in parked_names(engine, limits, image):
         docker_client.containers.get(name).remove(force=True)
 
 
@@ -83,12 +83,12 @@ def test_nothing_of_the_last_run():
 '''
 
 
-def test_nothing_of_one_run_reaches_the_next_through_a_parked_container(docker_client, image, limits):
-    first = DockerSandbox(docker_client, image, limits, warm=True)
+def test_nothing_of_one_run_reaches_the_next_through_a_parked_container(engine, docker_client, image, limits):
+    first = DockerSandbox(engine, image, limits, warm=True)
     first.start({"tests/test_plant.py": PLANT, "secret.py": b"KEY = 'the last project'\n"})
     assert first.run_tests(["tests/test_plant.py"], 60).report.green
     first.close()
-    second = DockerSandbox(docker_client, image, limits, warm=True)
+    second = DockerSandbox(engine, image, limits, warm=True)
     second.start({"tests/test_look.py": LOOK})
     try:
         assert second.reused
@@ -99,11 +99,11 @@ def test_nothing_of_one_run_reaches_the_next_through_a_parked_container(docker_c
         second.close()
 
 
-def test_of_two_runs_taking_at_once_only_one_gets_the_parked_container(docker_client, image, limits):
-    first = DockerSandbox(docker_client, image, limits, warm=True)
+def test_of_two_runs_taking_at_once_only_one_gets_the_parked_container(engine, docker_client, image, limits):
+    first = DockerSandbox(engine, image, limits, warm=True)
     first.start({"tests/test_ok.py": OK})
     first.close()
-    boxes = [DockerSandbox(docker_client, image, limits, warm=True) for _ in range(3)]
+    boxes = [DockerSandbox(engine, image, limits, warm=True) for _ in range(3)]
     barrier = threading.Barrier(len(boxes))
 
     def start(box):
@@ -117,7 +117,7 @@ def test_of_two_runs_taking_at_once_only_one_gets_the_parked_container(docker_cl
         thread.join(120)
     try:
         assert sum(box.reused for box in boxes) == 1
-        assert len({box._container.id for box in boxes}) == 3
+        assert len({box.container_id for box in boxes}) == 3
         assert all(box.run_tests(["tests/test_ok.py"], 60).report.green for box in boxes)
     finally:
         for box in boxes:
@@ -125,17 +125,17 @@ def test_of_two_runs_taking_at_once_only_one_gets_the_parked_container(docker_cl
             box.close()
 
 
-def test_the_pool_keeps_at_most_its_size_and_other_limits_never_share(docker_client, image, limits):
-    boxes = [DockerSandbox(docker_client, image, limits, warm=True) for _ in range(pool.SIZE + 1)]
+def test_the_pool_keeps_at_most_its_size_and_other_limits_never_share(engine, docker_client, image, limits):
+    boxes = [DockerSandbox(engine, image, limits, warm=True) for _ in range(pool.SIZE + 1)]
     for box in boxes:
         box.start({"tests/test_ok.py": OK})
     for box in boxes:
         box.close()
-    names = parked_names(docker_client, limits, image)
+    names = parked_names(engine, limits, image)
     try:
         assert len(names) == pool.SIZE
         other = Limits(pids=limits.pids + 1, labels=limits.labels)
-        stranger = DockerSandbox(docker_client, image, other, warm=True)
+        stranger = DockerSandbox(engine, image, other, warm=True)
         stranger.start({"tests/test_ok.py": OK})
         assert not stranger.reused
         stranger._warm = False
@@ -145,41 +145,38 @@ def test_the_pool_keeps_at_most_its_size_and_other_limits_never_share(docker_cli
             docker_client.containers.get(name).remove(force=True)
 
 
-def test_parked_containers_are_not_orphans_until_they_expire_and_prune_removes_them(docker_client, image, limits):
-    box = DockerSandbox(docker_client, image, limits, warm=True)
+def test_parked_containers_are_not_orphans_until_they_expire_and_prune_removes_them(engine, docker_client, image, limits):
+    box = DockerSandbox(engine, image, limits, warm=True)
     box.start({"tests/test_ok.py": OK})
     box.close()
-    [name] = parked_names(docker_client, limits, image)
-    remove_orphans(docker_client)
-    assert parked_names(docker_client, limits, image) == [name]  # a live pool is no orphan
+    [name] = parked_names(engine, limits, image)
+    remove_orphans(engine)
+    assert parked_names(engine, limits, image) == [name]  # a live pool is no orphan
     stale = name.replace(name.split("-")[3], "1000")  # parked long ago
     docker_client.api.rename(name, stale)
-    remove_orphans(docker_client)
+    remove_orphans(engine)
     assert [c for c in docker_client.containers.list(all=True, filters={"name": stale})] == []
-    box = DockerSandbox(docker_client, image, limits, warm=True)
+    box = DockerSandbox(engine, image, limits, warm=True)
     box.start({"tests/test_ok.py": OK})
     box.close()
-    assert parked_names(docker_client, limits, image)
-    remove_orphans(docker_client, parked=True)  # what `sandbox prune` does (with --all, live runs' too)
-    assert parked_names(docker_client, limits, image) == []
+    assert parked_names(engine, limits, image)
+    remove_orphans(engine, parked=True)  # what `sandbox prune` does (with --all, live runs' too)
+    assert parked_names(engine, limits, image) == []
 
 
-def test_a_command_that_leaves_its_input_unread_ends_the_exchange(docker_client, image, limits):
+def test_a_command_that_leaves_its_input_unread_ends_the_exchange(engine, image, limits):
     """A claim lost to another run (or a failed unpack) ends without reading the archive: the sender must not wait
     for the engine to take the rest (a bound, not a measurement: a blocked sender waits for the client's timeout)."""
     import time
 
-    import docker
+    from sandbox.engine import run
 
-    from sandbox.container import run_with_input
-
-    client = docker.from_env(timeout=120)
-    box = DockerSandbox(client, image, limits)
+    box = DockerSandbox(engine, image, limits)  # its calls time out after 300 s
     box.start({"tests/test_ok.py": OK})
     try:
         started = time.monotonic()
-        assert run_with_input(box._container, ["sh", "-c", "exit 3"], "0", b"x" * (32 << 20)) == 3
-        assert run_with_input(box._container, ["sh", "-c", "head -c 10 >/dev/null; exit 5"], "0", b"x" * (32 << 20)) == 5
+        assert run(engine, box.container_id, ["sh", "-c", "exit 3"], "0", b"x" * (32 << 20)) == 3
+        assert run(engine, box.container_id, ["sh", "-c", "head -c 10 >/dev/null; exit 5"], "0", b"x" * (32 << 20)) == 5
         assert time.monotonic() - started < 60
         assert box.run_tests(["tests/test_ok.py"], 60).report.green  # the container is still usable
     finally:

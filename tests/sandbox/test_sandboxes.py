@@ -11,17 +11,22 @@ FILES = {
 RIGHT = b"def sq(x):\n    return x * x\n"
 
 
-@pytest.fixture(params=["local", "docker"])
+# docker: the engine on its local socket, by the standard library; docker-sdk: the same calls through the Docker
+# SDK, as any other DOCKER_HOST (tcp, TLS, ssh) is reached
+@pytest.fixture(params=["local", "docker", "docker-sdk"])
 def box(request):
     if request.param == "local":
         sandbox = LocalSandbox()
     else:
         from sandbox.container import DockerSandbox
+        from sandbox.engine import SDKEngine
         from sandbox.image import Dependencies, ensure_image
 
-        client = request.getfixturevalue("docker_client")
-        image = ensure_image(client, request.getfixturevalue("base_image"), Dependencies((), {}))
-        sandbox = DockerSandbox(client, image)
+        engine = request.getfixturevalue("engine")
+        if request.param == "docker-sdk":
+            engine = SDKEngine(request.getfixturevalue("docker_client"))
+        image = ensure_image(engine, request.getfixturevalue("base_image"), Dependencies((), {}))
+        sandbox = DockerSandbox(engine, image)
     sandbox.start(FILES)
     yield sandbox
     sandbox.close()
