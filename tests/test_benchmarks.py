@@ -29,7 +29,8 @@ def test_candidates_benchmark_prints_its_figures(base_image, capsys):
 
     figures = candidates.main(["--repeat", "1", "--think", "0.5"])
     assert "wall(N=4) / wall(N=1)" in capsys.readouterr().out
-    assert figures[4]["requests"] == 8 and figures[1]["requests"] == 2
+    # two rounds of four; a candidate whose next question left before the first green stopped it may add one
+    assert 8 <= figures[4]["requests"] < 12 and figures[1]["requests"] == 2
 
 
 @pytest.mark.slow
