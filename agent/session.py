@@ -11,8 +11,9 @@ from typing import Any, Callable, Sequence
 
 from . import events as ev
 from .config import Settings
-from .errors import ApplyConflict, ConfigError
-from .git import CommitRefused, check_can_commit, commit_fix, commit_message
+from .errors import ConfigError
+from .delivery import Delivery, deliver
+from .git import check_can_commit
 from .integrity import special_cases
 from . import prompting
 from .loop import Outcome, Slot, Task, solve
@@ -21,7 +22,7 @@ from .protected import ProtectedPaths
 from .trajectory import TrajectoryWriter, save_snapshot
 from .wiring import (Deferred, check_key, context_limits, make_budget, make_model, make_sandboxes, new_run_id,
                      start_all, start_engine, wants_local, with_local_default, with_profile)
-from .workspace import UNDO, Workspace, interrupts_deferred, recover, save_text, save_undo, state_dir
+from .workspace import Workspace, interrupts_deferred, recover, state_dir
 
 Emit = Callable[[ev.Event], None]
 
@@ -77,6 +78,7 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
                                "trust": settings.trust, "ignored_settings": list(settings.ignored), "refused": []}
 
     refused: dict[str, str] = {}  # protected paths the model tried to write, shown with the result
+    delivery = Delivery(run_id)
 
     def both(event: ev.Event) -> None:
         if isinstance(event, ev.EditsApplied):
@@ -107,12 +109,14 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
             summary.update(_outcome_summary(outcome, workspace), candidates=settings.candidates, beam=settings.beam)
             if settings.candidates > 1 and outcome.status == Status.GREEN:
                 summary["candidate"] = outcome.slot + 1
-            _deliver(settings, root, workspace, outcome, run_dir, summary, both)
+            deliver(settings, root, workspace, outcome, run_dir, summary, delivery, both,
+                    lambda: _outcome_summary(outcome, workspace, best=True))
+            summary.update(delivery.fields())
     except KeyboardInterrupt:
-        summary.update(status=Status.INTERRUPTED)
+        summary.update(delivery.fields(), status=Status.INTERRUPTED)  # what was written, it says
         raise
     except Exception as exc:
-        summary.update(status=Status.ERROR, message=str(exc))
+        summary.update(delivery.fields(), status=Status.ERROR, message=str(exc))
         raise
     finally:
         with interrupts_deferred():  # the record's last line is written whole, whatever arrives
@@ -149,81 +153,12 @@ def make_task(settings: Settings, targets: tuple[str, ...], root: Path, emit: Em
                 ProtectedPaths(settings.protect, settings.unprotect))
 
 
-def _deliver(settings: Settings, root: Path, workspace: Workspace, outcome: Outcome, run_dir: Path,
-             summary: dict[str, Any], emit: Emit) -> None:
-    """Green: the patch saved, applied (unless --no-apply) and committed if asked. Not green: the best attempt (not
-    the last one) saved as a patch, and applied with --apply-partial."""
-    if outcome.status == Status.GREEN:
-        patch = run_dir / "changes.patch"
-        save_text(patch, summary["diff"])
-        if not settings.apply:
-            summary["message"] = f"not applied (--no-apply); the patch is in {os.path.relpath(patch)}"
-            return
-        _apply(root, workspace, run_dir, patch, summary, emit, lambda: summary.update(applied=True))
-        if summary["applied"] and (settings.commit or settings.branch):
-            _commit(settings, root, workspace, summary, emit)
-    elif outcome.status.unsolved and outcome.best is not None:
-        workspace.restore(outcome.best.changes)
-        summary.update(_outcome_summary(outcome, workspace, best=True))
-        patch = run_dir / "best-attempt.patch"
-        save_text(patch, workspace.diff())
-        summary["message"] = f"your files are untouched; the best attempt is in {os.path.relpath(patch)}"
-        if settings.apply_partial and settings.apply:
-            _apply(root, workspace, run_dir, patch, summary, emit, lambda: summary.update(
-                applied=True, message=f"the best attempt (not green) was applied (--apply-partial); its patch is "
-                                      f"{os.path.relpath(patch)}"))
-
-
-def _apply(root: Path, workspace: Workspace, run_dir: Path, patch: Path, summary: dict[str, Any], emit: Emit,
-           on_written: Callable[[], None]) -> None:
-    """Write the patch into the user's tree (the way back kept first); a conflict writes nothing."""
-    _before_apply(root, workspace, run_dir, summary, emit)
-    try:
-        workspace.apply(patch, on_written=on_written)
-    except ApplyConflict as exc:
-        (run_dir / UNDO).unlink(missing_ok=True)  # nothing was written: nothing to undo
-        summary.update(status=Status.CONFLICT, message=str(exc), conflicts=exc.paths)
-
-
-def _before_apply(root: Path, workspace: Workspace, run_dir: Path, summary: dict[str, Any], emit: Emit) -> None:
-    """Keep the way back (`makegreen undo`), and say which files held uncommitted work the fix replaces."""
-    from .git import uncommitted
-
-    changes = workspace.changes()
-    save_undo(run_dir, workspace.original, changes)
-    dirty = uncommitted(root, workspace.original, [path for path in changes if path in workspace.original])
-    summary["overwrote_uncommitted"] = dirty
-    if dirty:
-        emit(ev.Status(f"{', '.join(dirty)} held uncommitted changes of yours, which the fix replaces; "
-                       f"`makegreen undo {summary['run_id']}` puts them back"))
-
-
 class CleanUp(ExitStack):
     """The run's clean-up (the engine, the sandboxes, the copies) runs whole: an interrupt during it waits."""
 
     def __exit__(self, *exc) -> bool:
         with interrupts_deferred():
             return super().__exit__(*exc)
-
-
-def _commit(settings: Settings, root: Path, workspace: Workspace, summary: dict[str, Any], emit: Emit) -> None:
-    """--commit / --branch: the applied fix becomes a commit, through the repository's hooks."""
-    message = commit_message(summary["turned_green"], settings.model)
-    try:
-        summary["commit"] = commit_fix(root, workspace.original, summary["changed_files"], message, settings.branch,
-                                       hooks=settings.trust == "trusted")
-    except CommitRefused as exc:
-        summary.update(status=Status.NOT_COMMITTED, message=str(exc))
-        return
-    summary["branch"] = settings.branch or _branch_name(root)
-    emit(ev.Status(f"committed {summary['commit'][:12]} on {summary['branch']}"))
-
-
-def _branch_name(root: Path) -> str:
-    from .git import open_repo
-
-    repo = open_repo(root)
-    return repo.active_branch.name if repo is not None and not repo.head.is_detached else "(detached)"
 
 
 def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False) -> dict[str, Any]:
