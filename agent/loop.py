@@ -132,7 +132,24 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
     up in; each slot (one per candidate; the only one may share workspace) works in its own copy and sandbox."""
     lock = threading.RLock()
     emit = _serialised(emit, lock)
-    outcome = Outcome(Status.NOT_SOLVED, 0, _run(task.targets, task, slots[0].sandbox, 0, emit))
+    outcome, guard = _baseline(task, workspace, slots[0].sandbox, emit)
+    if outcome.status == Status.ALREADY_GREEN:
+        return outcome
+    run, beam = _prepare(task, model, workspace, slots, guard, outcome, emit, lock)
+    for iteration in range(1, task.max_iterations + 1):
+        outcome.iterations = iteration
+        emit(ev.IterationStarted(iteration, task.max_iterations))
+        ended = _round(run, workspace, beam, iteration)
+        if isinstance(ended, Outcome):
+            return ended
+        beam = ended
+    outcome.reason = f"the tests are still red after {task.max_iterations} iterations"
+    return outcome
+
+
+def _baseline(task: Task, workspace: Workspace, sandbox: Sandbox, emit: Emit) -> tuple[Outcome, TestGuard]:
+    """The tests as they are before any change: which files and functions are tests, and which pass."""
+    outcome = Outcome(Status.NOT_SOLVED, 0, _run(task.targets, task, sandbox, 0, emit))
     outcome.sandbox_seconds += outcome.result.seconds
     guard = _check_baseline(outcome.result, task.protected, workspace.original)
     outcome.test_files = tuple(sorted(guard.test_files))
@@ -141,7 +158,13 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
                                        if case.outcome == "passed")
     if outcome.result.report.green:
         outcome.status = Status.ALREADY_GREEN
-        return outcome
+    return outcome, guard
+
+
+def _prepare(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot], guard: TestGuard,
+             outcome: Outcome, emit: Emit, lock: threading.RLock) -> tuple[_Run, list[Line]]:
+    """What the candidates share once the baseline is red (the tests, the held-out cases, the answer's shape),
+    and the first line of work."""
     tests = {path: workspace.original[path] for path in outcome.test_files if path in workspace.original}
     guard.test_functions = set(test_functions(tests))
     held, shown = _hold_out(task, workspace, tests, outcome.result, emit)
@@ -150,83 +173,59 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
     run = _Run(task, model, slots, task.targets, guard, tests, baseline, shown, outcome, emit, lock, shape,
                held=held, unfiltered=outcome.result)
     lost_tests(run.seen, outcome.result.report)
-    beam = [Line(_first_messages(run, workspace), {}, baseline, task.effort, full=outcome.result)]
-    many = len(slots) > 1
-    for iteration in range(1, task.max_iterations + 1):
-        outcome.iterations = iteration
-        emit(ev.IterationStarted(iteration, task.max_iterations))
-        jobs = [functools.partial(_step, run, slot, beam[index % len(beam)].fork(index + 1 if many else 0),
-                                  iteration, index) for index, slot in enumerate(slots)]
-        results = race(jobs, run.cancel, lambda: [slot.sandbox.interrupt() for slot in slots])
-        lines = [result for result in results if isinstance(result, Line)]
-        settled = next((line for line in lines if line.state in ("green", "contradiction")), None)
-        if settled is not None:
-            winner = next(index for index, result in enumerate(results) if result is settled)
-            return _settle(run, settled, slots[winner], workspace)
-        failures = [result for result in results if isinstance(result, Exception)]
-        if fatal := [failure for failure in failures if not isinstance(failure, BudgetExhausted)]:
-            raise fatal[0]
-        beam = keep(lines, task.beam)
-        if many:
-            emit(_scored(iteration, lines, beam))
-        if lines:
-            best = keep(lines, 1) or lines
-            outcome.result, outcome.lost, outcome.flagged = best[0].whole, best[0].lost, best[0].flagged
-        if failures:
-            outcome.status, outcome.reason = Status.OUT_OF_BUDGET, str(failures[0])
-            return outcome
-        if not beam:  # every line stagnated past every escalation
-            outcome.reason = lines[0].reason
-            return outcome
-    outcome.reason = f"the tests are still red after {task.max_iterations} iterations"
-    return outcome
+    return run, [Line(_first_messages(run, workspace), {}, baseline, task.effort, full=outcome.result)]
+
+
+def _round(run: _Run, workspace: Workspace, beam: list[Line], iteration: int) -> Outcome | list[Line]:
+    """One iteration of every candidate, raced: the outcome where it ends the run, else the lines kept."""
+    slots, outcome, many = run.slots, run.outcome, len(run.slots) > 1
+    jobs = [functools.partial(_step, run, slot, beam[index % len(beam)].fork(index + 1 if many else 0),
+                              iteration, index) for index, slot in enumerate(slots)]
+    results = race(jobs, run.cancel, lambda: [slot.sandbox.interrupt() for slot in slots])
+    lines = [result for result in results if isinstance(result, Line)]
+    settled = next((line for line in lines if line.state in ("green", "contradiction")), None)
+    if settled is not None:
+        winner = next(index for index, result in enumerate(results) if result is settled)
+        return _settle(run, settled, slots[winner], workspace)
+    failures = [result for result in results if isinstance(result, Exception)]
+    if fatal := [failure for failure in failures if not isinstance(failure, BudgetExhausted)]:
+        raise fatal[0]
+    beam = keep(lines, run.task.beam)
+    if many:
+        run.emit(_scored(iteration, lines, beam))
+    if lines:
+        best = keep(lines, 1) or lines
+        outcome.result, outcome.lost, outcome.flagged = best[0].whole, best[0].lost, best[0].flagged
+    if failures:
+        outcome.status, outcome.reason = Status.OUT_OF_BUDGET, str(failures[0])
+        return outcome
+    if not beam:  # every line stagnated past every escalation
+        outcome.reason = lines[0].reason
+        return outcome
+    return beam
 
 
 def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line:
     """One candidate's step: ask the model → apply its edits → run the tests → decide. line is its own (forked)
     state, returned advanced."""
-    task, outcome, emit, candidate = run.task, run.outcome, run.emitter(line.candidate), line.candidate
-    workspace, sandbox = slot.workspace, slot.sandbox
+    emit = run.emitter(line.candidate)
     if slot.holds != line.changes:  # the slot last worked on another line
         _hold(slot, line.changes)
-    effort, temperature = variation(index, line.effort)
-    temperature = line.temperature if index == 0 and line.temperature is not None else temperature
-    answer, edits, notes = _answer(run, workspace, line, line.messages, effort, temperature, iteration, emit)
-    if edits is not None and _repeats(edits) and getattr(run.model, "honours_sampling", False) \
-            and (temperature or 0.0) < HOT:
-        # a model answering greedily repeats itself word for word: once more, sampling more widely
-        emit(ev.Status(f"the answer repeats the code as it is: asked again at temperature {HOT}"))
-        retry = [*line.messages, {"role": "assistant", "content": answer.text},
-                 {"role": "user", "content": feedback_message(edits, line.result, None, (), run.shape, notes)}]
-        answer, edits, notes = _answer(run, workspace, line, retry, effort, HOT, iteration, emit)
+    answer, edits, notes = _answered(run, slot.workspace, line, iteration, index, emit)
     if edits is None:  # a contradiction, confirmed
         return line
     previous = line.result.report
     if edits.changed:
-        before = (line.changes, line.result, line.lost, line.flagged, score(line.result, line.honest), line.full)
-        sandbox.sync(workspace.unsynced())
-        slot.holds = workspace.changes()
-        line.changes, line.full = slot.holds, _run(run.targets, task, sandbox, iteration, emit, candidate)
-        full = line.full
-        with run.lock:
-            line.result = without(full, run.held)  # what the model sees: not the held-out tests
-            outcome.sandbox_seconds += full.seconds
-            line.lost = lost_tests(run.seen, full.report, frozenset(run.guard.test_files)) + \
-                disagreement(full.report, full.exit_code, full.timed_out)
-        # gaming beyond reasonable doubt keeps it red; values merely shared with the tests are only a warning
-        line.flagged = answers_by_heart(run.tests, {p: c for p, c in line.changes.items() if c})
-        _keep_best(run, line)
-        if score(line.result, line.honest) < before[4]:  # never regress: undo it, and say what it broke
-            notes.append(_undo(slot, line, before, emit, iteration))
+        _tested(run, slot, line, iteration, notes, emit)
     if line.result.report.green and line.honest and run.held:  # green on what it saw: and on the held-out tests?
         note = _generalises(run, line)
         notes += [note] if note else []
     if line.result.report.green and line.honest:
         line.state = "green"
         return line
-    line.attempts.append(attempt_summary(iteration, edits, line.result, workspace.diff_stat(edits.changed)))
+    line.attempts.append(attempt_summary(iteration, edits, line.result, slot.workspace.diff_stat(edits.changed)))
     stuck = line.stagnation.observe(line.result.report)
-    if stuck and iteration < task.max_iterations:  # after the last iteration there is nothing to escalate to
+    if stuck and iteration < run.task.max_iterations:  # after the last iteration there is nothing to escalate to
         if _escalate(run, slot, line, stuck, iteration, notes, emit) in ("stop", "fresh-start"):
             return line
     line.messages += [{"role": "assistant", "content": answer.text},
@@ -234,6 +233,42 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
                                                                      line.lost + line.flagged, run.shape, notes)}]
     line.messages = with_history(line.messages, line.attempts)
     return line
+
+
+def _answered(run: _Run, workspace: Workspace, line: Line, iteration: int, index: int, emit: Emit):
+    """The model's answer and its edits applied (None: a contradiction, confirmed), with the notes for the next
+    message. A model answering greedily repeats itself word for word: then it is asked once more, sampling more
+    widely."""
+    effort, temperature = variation(index, line.effort)
+    temperature = line.temperature if index == 0 and line.temperature is not None else temperature
+    answer, edits, notes = _answer(run, workspace, line, line.messages, effort, temperature, iteration, emit)
+    if edits is not None and _repeats(edits) and getattr(run.model, "honours_sampling", False) \
+            and (temperature or 0.0) < HOT:
+        emit(ev.Status(f"the answer repeats the code as it is: asked again at temperature {HOT}"))
+        retry = [*line.messages, {"role": "assistant", "content": answer.text},
+                 {"role": "user", "content": feedback_message(edits, line.result, None, (), run.shape, notes)}]
+        answer, edits, notes = _answer(run, workspace, line, retry, effort, HOT, iteration, emit)
+    return answer, edits, notes
+
+
+def _tested(run: _Run, slot: Slot, line: Line, iteration: int, notes: list[str], emit: Emit) -> None:
+    """The line's changed files synced and tested, and judged: tests lost, answers by heart, the best so far kept,
+    and a change that breaks more than it fixes undone (said in notes)."""
+    before = (line.changes, line.result, line.lost, line.flagged, score(line.result, line.honest), line.full)
+    slot.sandbox.sync(slot.workspace.unsynced())
+    slot.holds = slot.workspace.changes()
+    line.changes, line.full = slot.holds, _run(run.targets, run.task, slot.sandbox, iteration, emit, line.candidate)
+    full = line.full
+    with run.lock:
+        line.result = without(full, run.held)  # what the model sees: not the held-out tests
+        run.outcome.sandbox_seconds += full.seconds
+        line.lost = lost_tests(run.seen, full.report, frozenset(run.guard.test_files)) + \
+            disagreement(full.report, full.exit_code, full.timed_out)
+    # gaming beyond reasonable doubt keeps it red; values merely shared with the tests are only a warning
+    line.flagged = answers_by_heart(run.tests, {p: c for p, c in line.changes.items() if c})
+    _keep_best(run, line)
+    if score(line.result, line.honest) < before[4]:  # never regress: undo it, and say what it broke
+        notes.append(_undo(slot, line, before, emit, iteration))
 
 
 def _escalate(run: _Run, slot: Slot, line: Line, stuck: str, iteration: int, notes: list[str], emit: Emit) -> str:

@@ -70,60 +70,80 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
     record_root: where .makegreen/ keeps the record and caches, when root is a copy (the hook's snapshot);
     replay_model answers instead of the backend (makegreen replay of run replay_of)."""
     started = clock()
-    run_id = new_run_id()
-    run_dir = state_dir(record_root or root) / "runs" / run_id
-    trajectory = TrajectoryWriter(run_dir)
-    summary: dict[str, Any] = {"run_id": run_id, "run_dir": os.path.relpath(run_dir), "model": settings.model,
-                               "sandbox": settings.sandbox, "status": Status.ERROR, "applied": False,
-                               "trust": settings.trust, "ignored_settings": list(settings.ignored), "refused": []}
-
-    refused: dict[str, str] = {}  # protected paths the model tried to write, shown with the result
-    delivery = Delivery(run_id)
-
-    def both(event: ev.Event) -> None:
-        if isinstance(event, ev.EditsApplied):
-            refused.update((r["path"], r["reason"]) for r in event.refused if r.get("protected"))
-            summary["refused"] = [{"path": path, "reason": reason} for path, reason in sorted(refused.items())]
-        trajectory(event)
-        emit(event)
-
+    run = RunRecord(settings, record_root or root, emit)
     try:
         with CleanUp() as stack:
-            settings = _set_up(settings, root, record_root, stack, both, replay_model is not None)
-            summary["model"] = settings.model
-            both(ev.RunStarted(run_id, str(root), settings.model, settings.sandbox, targets))
-            if settings.commit or settings.branch:  # before anything is spent
-                check_can_commit(root, settings.branch)
-            both(ev.RunSettings({key: value for key, value in dataclasses.asdict(settings).items()
-                                 if key != "api_key"}, replay_of))
-            model = replay_model or Deferred(lambda told: make_model(settings, told), both)
-            if isinstance(model, Deferred):
-                model.start()
-                stack.callback(model.close)
-            workspace = Workspace(root)
-            stack.callback(workspace.close)
-            if not save_snapshot(run_dir, workspace.files()):
-                both(ev.Status("the tree is too large to keep a snapshot of: this run cannot be replayed"))
-            slots = make_slots(settings, root, workspace, run_id, stack, both)
-            outcome = solve(make_task(settings, targets, record_root or root, both), model, workspace, slots, both)
-            summary.update(_outcome_summary(outcome, workspace), candidates=settings.candidates, beam=settings.beam)
-            if settings.candidates > 1 and outcome.status == Status.GREEN:
-                summary["candidate"] = outcome.slot + 1
-            deliver(settings, root, workspace, outcome, run_dir, summary, delivery, both,
-                    lambda: _outcome_summary(outcome, workspace, best=True))
-            summary.update(delivery.fields())
+            _solve_and_deliver(settings, root, targets, record_root or root, run, stack, replay_model, replay_of)
     except KeyboardInterrupt:
-        summary.update(delivery.fields(), status=Status.INTERRUPTED)  # what was written, it says
+        run.summary.update(run.delivery.fields(), status=Status.INTERRUPTED)  # what was written, it says
         raise
     except Exception as exc:
-        summary.update(delivery.fields(), status=Status.ERROR, message=str(exc))
+        run.summary.update(run.delivery.fields(), status=Status.ERROR, message=str(exc))
         raise
     finally:
+        run.finish(round(clock() - started, 3))
+    return run.summary
+
+
+class RunRecord:
+    """One run's id, record and summary. Every event goes through tell(): into the record, to the caller, and
+    the protected paths the model tried to write into the summary."""
+
+    def __init__(self, settings: Settings, record_root: Path, emit: Emit) -> None:
+        self.id = new_run_id()
+        self.dir = state_dir(record_root) / "runs" / self.id
+        self._trajectory = TrajectoryWriter(self.dir)
+        self._emit = emit
+        self._refused: dict[str, str] = {}
+        self.delivery = Delivery(self.id)
+        self.summary: dict[str, Any] = {
+            "run_id": self.id, "run_dir": os.path.relpath(self.dir), "model": settings.model,
+            "sandbox": settings.sandbox, "status": Status.ERROR, "applied": False, "trust": settings.trust,
+            "ignored_settings": list(settings.ignored), "refused": []}
+
+    def tell(self, event: ev.Event) -> None:
+        if isinstance(event, ev.EditsApplied):
+            self._refused.update((r["path"], r["reason"]) for r in event.refused if r.get("protected"))
+            self.summary["refused"] = [{"path": path, "reason": reason}
+                                       for path, reason in sorted(self._refused.items())]
+        self._trajectory(event)
+        self._emit(event)
+
+    def finish(self, seconds: float) -> None:
         with interrupts_deferred():  # the record's last line is written whole, whatever arrives
-            summary["seconds"] = round(clock() - started, 3)
-            both(ev.Finished(dict(summary)))
-            trajectory.close()
-    return summary
+            self.summary["seconds"] = seconds
+            self.tell(ev.Finished(dict(self.summary)))
+            self._trajectory.close()
+
+
+def _solve_and_deliver(settings: Settings, root: Path, targets: tuple[str, ...], record_root: Path, run: RunRecord,
+                       stack: ExitStack, replay_model, replay_of: str | None) -> None:
+    """The run itself: set up, the model built in the background, the workspace and sandboxes, the loop, then
+    the delivery of its change; each part closed by stack."""
+    tell, summary = run.tell, run.summary
+    settings = _set_up(settings, root, record_root, stack, tell, replay_model is not None)
+    summary["model"] = settings.model
+    tell(ev.RunStarted(run.id, str(root), settings.model, settings.sandbox, targets))
+    if settings.commit or settings.branch:  # before anything is spent
+        check_can_commit(root, settings.branch)
+    tell(ev.RunSettings({key: value for key, value in dataclasses.asdict(settings).items() if key != "api_key"},
+                        replay_of))
+    model = replay_model or Deferred(lambda told: make_model(settings, told), tell)
+    if isinstance(model, Deferred):
+        model.start()
+        stack.callback(model.close)
+    workspace = Workspace(root)
+    stack.callback(workspace.close)
+    if not save_snapshot(run.dir, workspace.files()):
+        tell(ev.Status("the tree is too large to keep a snapshot of: this run cannot be replayed"))
+    slots = make_slots(settings, root, workspace, run.id, stack, tell)
+    outcome = solve(make_task(settings, targets, record_root, tell), model, workspace, slots, tell)
+    summary.update(_outcome_summary(outcome, workspace), candidates=settings.candidates, beam=settings.beam)
+    if settings.candidates > 1 and outcome.status == Status.GREEN:
+        summary["candidate"] = outcome.slot + 1
+    deliver(settings, root, workspace, outcome, run.dir, summary, run.delivery, tell,
+            lambda: _outcome_summary(outcome, workspace, best=True))
+    summary.update(run.delivery.fields())
 
 
 def _set_up(settings: Settings, root: Path, record_root: Path | None, stack: ExitStack, emit: Emit,
