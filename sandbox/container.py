@@ -230,16 +230,38 @@ class DockerSandbox:
             self.interrupt()
             reader.join(KILL_GRACE)
         seconds = time.monotonic() - started
-        exit_code = started_exec.status()
-        if not reader.is_alive():
-            started_exec.close()
+        try:
+            exit_code = started_exec.status()
+        except EngineError as exc:  # removed from outside while it ran
+            raise _gone(exc) from exc
+        finally:
+            if not reader.is_alive():
+                started_exec.close()
         exit_code = 137 if exit_code is None else exit_code
         timed_out = exit_code in (124, 137) and seconds >= timeout
+        if exit_code == 137 and not timed_out:  # killed: by its memory limit, or with its container from outside
+            self._still_there()
         report, changed, key = _unframe(bytes(results))
         # paths read relative to the workspace, as in the local sandbox: the same failure reads the same anywhere
         here = f"{WORKDIR}/"
         return RunResult(exit_code, timed_out, output.text().replace(here, ""),
                          parse_report(report, key=key.encode(), strip=here), seconds, changed)
+
+    def _still_there(self, wait: float = 2.0) -> None:
+        """A SandboxError where the container is gone or going: a `docker rm -f` from outside kills its processes
+        a moment before the container is seen to stop. One still running after wait had its run killed inside
+        (by the memory limit): that run's result stands."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                state = self._engine.inspect(self.container_id).get("State") or {}
+            except EngineError as exc:
+                if exc.status == 404:
+                    raise _gone(exc) from exc
+                raise
+            if not state.get("Running") or state.get("Status") in ("removing", "exited", "dead"):
+                raise _gone(EngineError(409, f"the container is {state.get('Status', 'stopped')}"))
+            time.sleep(0.1)
 
     def interrupt(self) -> None:
         """Kill every process of the test uid in the container: a run in progress ends at once."""

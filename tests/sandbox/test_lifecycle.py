@@ -149,3 +149,24 @@ def test_a_live_owner_with_a_reused_pid_is_told_apart():
     assert me.alive() is True
     assert Owner(me.host, me.pid, "1").alive() is False  # the same pid, started at another time: not the owner
     assert Owner("00000000", 1, "1").alive() is None  # another host: cannot be told from here
+
+
+def test_a_container_removed_from_outside_is_said_to_be_gone(engine, docker_client, image):
+    """`docker rm -f` (or a `prune --all`) elsewhere, before a test run or during one: a SandboxError that says
+    so (exit 3 at the CLI), never a raw engine error."""
+    import threading
+
+    from sandbox import SandboxError
+    from sandbox.container import DockerSandbox
+
+    for during in (False, True):
+        box = DockerSandbox(engine, image)
+        box.start({"tests/test_slow.py": b"import time\n\ndef test_slow():\n    time.sleep(30)\n"})
+        remove = lambda: docker_client.api.remove_container(box.container_id, force=True)  # noqa: E731
+        if during:
+            threading.Timer(2.0, remove).start()
+        else:
+            remove()
+        with pytest.raises(SandboxError, match="gone or stopped"):
+            box.run_tests([], 60)
+        box.close()
