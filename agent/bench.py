@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 from . import LAUNCH
 from .errors import ConfigError
 from .status import Status
+from .summary import RunSummary
 
 MODES = ("test-first", "hidden-tests")
 INSTRUCTION_FILES = ("README.md", "INSTRUCTIONS.md", "instructions.md")
@@ -97,7 +98,7 @@ def discover(suite: Path) -> tuple[str, list[BenchTask]]:
     return "plain", tasks
 
 
-def task_metrics(summary: dict[str, Any], records: list[dict]) -> dict[str, Any]:
+def task_metrics(summary: RunSummary, records: list[dict]) -> dict[str, Any]:
     """One task's figures from its run's summary and record."""
     runs: dict[int, list[dict]] = {}
     for record in records:
@@ -116,16 +117,15 @@ def task_metrics(summary: dict[str, Any], records: list[dict]) -> dict[str, Any]
         known = [i for i in runs if 0 <= i <= iteration]
         return max(rate(s) for s in runs[max(known)]) if known else 0.0
 
-    usage = summary.get("usage") or {}
-    solved = summary.get("status") in (Status.GREEN, Status.ALREADY_GREEN)
+    usage = summary.usage
     return {
-        "status": summary.get("status"), "solved": solved,
-        "iterations": summary.get("iterations", 0),
-        "pass_first": round(after(1), 4), "pass_last": round(rate(summary.get("tests")), 4),
+        "status": summary.status.value, "solved": summary.status.solved,
+        "iterations": summary.iterations,
+        "pass_first": round(after(1), 4), "pass_last": round(rate(summary.tests), 4),
         "answers": len(edits), "well_formed": well_formed,
         "tokens": usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0),
-        "cost_usd": summary.get("cost_usd"), "seconds": summary.get("seconds"),
-        "run_dir": summary.get("run_dir"), "reason": summary.get("reason", ""),
+        "cost_usd": summary.cost_usd, "seconds": summary.seconds,
+        "run_dir": summary.run_dir, "reason": summary.reason,
     }
 
 
@@ -148,13 +148,15 @@ def run_task(task: BenchTask, mode: str, work: Path, solve_args: Sequence[str], 
     started = time.monotonic()
     done = subprocess.run(argv, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        summary = json.loads(done.stdout)
-        records = read_records(work / summary["run_dir"])
-    except (ValueError, KeyError, ConfigError):
+        summary = RunSummary.from_json(json.loads(done.stdout))
+        if not summary.run_dir:  # it ended before a run began
+            raise ValueError("no record")
+        records = read_records(work / summary.run_dir)
+    except (ValueError, ConfigError):
         return {"task": task.name, "status": "crashed", "solved": False, "exit": done.returncode,
                 "seconds": round(time.monotonic() - started, 3), "error": done.stderr.strip()[-2000:]}
     return {"task": task.name, "exit": done.returncode, **task_metrics(summary, records),
-            "error": summary.get("message", "") if summary.get("status") == Status.ERROR else ""}
+            "error": summary.message or "" if summary.status == Status.ERROR else ""}
 
 
 def overall(results: Sequence[dict]) -> dict[str, Any]:

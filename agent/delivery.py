@@ -14,6 +14,7 @@ from .errors import ApplyConflict
 from .git import CommitRefused, commit_fix, commit_message
 from .loop import Outcome
 from .status import Status
+from .summary import RunSummary
 from .workspace import UNDO, Workspace, save_text, save_undo
 
 Emit = Callable[[ev.Event], None]
@@ -48,19 +49,19 @@ class Delivery:
 
 
 def deliver(settings: Settings, root: Path, workspace: Workspace, outcome: Outcome, run_dir: Path,
-            summary: dict[str, Any], delivery: Delivery, emit: Emit,
+            summary: RunSummary, delivery: Delivery, emit: Emit,
             best_summary: Callable[[], dict[str, Any]]) -> None:
     """Green: the patch saved, applied (unless --no-apply) and committed if asked. Not green: the best attempt (not
     the last one) saved as a patch, and applied with --apply-partial. summary: the run's, as the loop left it."""
     if outcome.status == Status.GREEN:
         patch = run_dir / "changes.patch"
-        save_text(patch, summary["diff"])
+        save_text(patch, summary.diff)
         if not settings.apply:
             delivery.message = f"not applied (--no-apply); the patch is in {os.path.relpath(patch)}"
             return
         _apply(root, workspace, run_dir, patch, delivery, emit)
         if delivery.applied and (settings.commit or settings.branch):
-            _commit(settings, root, workspace, summary["turned_green"], summary["changed_files"], delivery, emit)
+            _commit(settings, root, workspace, summary.turned_green, summary.changed_files, delivery, emit)
     elif outcome.status.unsolved and outcome.best is not None:
         workspace.restore(outcome.best.changes)
         delivery.best = best_summary()

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .summary import RunSummary
+
 
 @dataclass(frozen=True)
 class Event:
@@ -127,4 +129,4 @@ class CandidatesScored(Event):
 
 @dataclass(frozen=True)
 class Finished(Event):
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: RunSummary = field(default_factory=RunSummary)

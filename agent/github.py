@@ -28,6 +28,7 @@ from typing import Any, Callable, Mapping
 from . import LAUNCH
 from .errors import ConfigError, RemoteError
 from .status import Status
+from .summary import RunSummary
 from .words import plural, count_tests
 
 MODES = ("commit", "pull-request", "comment")
@@ -173,31 +174,31 @@ def solve_argv(inputs: Inputs, message: str, extra: list[str]) -> list[str]:
     return argv + extra
 
 
-def job_summary(summary: dict[str, Any], mode: str, where: str) -> str:
+def job_summary(summary: RunSummary, mode: str, where: str) -> str:
     """The step summary in Markdown: result, tests before and after, cost, what was refused, and the diff folded;
     under 1 MiB."""
     def counts(tests: Mapping[str, int] | None) -> str:
         return count_tests(tests, "-")
 
-    usage = summary.get("usage") or {}
-    cost = summary.get("cost_usd")
+    usage = summary.usage
+    cost = summary.cost_usd
     lines = [f"## makegreen: {_headline(summary)}", "",
              "| | |", "|---|---|",
-             f"| tests before | {counts(summary.get('tests_before'))} |",
-             f"| tests after | {counts(summary.get('tests'))} |",
-             f"| iterations | {summary.get('iterations', 0)} |",
-             f"| model | `{summary.get('model', '')}` |",
+             f"| tests before | {counts(summary.tests_before)} |",
+             f"| tests after | {counts(summary.tests)} |",
+             f"| iterations | {summary.iterations} |",
+             f"| model | `{summary.model}` |",
              f"| tokens | {usage.get('prompt_tokens', 0)} prompt, {usage.get('completion_tokens', 0)} output |",
              f"| cost | {'-' if cost is None else f'${cost:.4f}'} |",
-             f"| time | {summary.get('seconds', 0):.1f} s |",
+             f"| time | {summary.seconds or 0:.1f} s |",
              f"| {mode} | {_cell(where) or '-'} |", ""]
-    if summary.get("reason"):
-        lines += [f"Stopped: {summary['reason']}", ""]
-    if summary.get("message") and not (mode == "comment" and summary.get("status") == Status.GREEN):
-        lines += [summary["message"], ""]  # comment mode's "the patch is in <a file on the runner>" helps no one
+    if summary.reason:
+        lines += [f"Stopped: {summary.reason}", ""]
+    if summary.message and not (mode == "comment" and summary.status == Status.GREEN):
+        lines += [summary.message, ""]  # comment mode's "the patch is in <a file on the runner>" helps no one
     lines += [refusals(summary)] if refusals(summary) else []
     text = "\n".join(lines)
-    diff = summary.get("diff") or ""
+    diff = summary.diff
     if diff:
         room = SUMMARY_LIMIT - len(text.encode()) - 200
         shown = diff if len(diff.encode()) <= room else diff.encode()[:room].decode(errors="ignore") + \
@@ -211,24 +212,24 @@ def refused_summary(reason: str) -> str:
     return f"## makegreen: refused\n\n{reason}\n"
 
 
-def refusals(summary: dict[str, Any]) -> str:
+def refusals(summary: RunSummary) -> str:
     """What the run did not do for safety's sake, in Markdown: the checkout's ignored settings, refused edits."""
     lines = []
-    if summary.get("ignored_settings"):
+    if summary.ignored_settings:
         lines += ["The checkout's own settings that were not obeyed (an untrusted checkout may not choose them): "
-                  + ", ".join(f"`{_cell(item)}`" for item in summary["ignored_settings"]), ""]
-    if summary.get("special_cases"):
+                  + ", ".join(f"`{_cell(item)}`" for item in summary.ignored_settings), ""]
+    if summary.special_cases:
         lines += ["Warning — conditions on values that also appear in the tests (often the specification's own "
                   "constants; review them):", ""]
-        lines += [f"- `{_cell(item)}`" for item in summary["special_cases"][:10]] + [""]
-    if summary.get("overfitting"):
+        lines += [f"- `{_cell(item)}`" for item in summary.special_cases[:10]] + [""]
+    if summary.overfitting:
         lines += ["Warning — overfitting: held-out tests failed on code green on the tests the model saw"
-                  + (" (the final code passes them, after they were shown)" if summary.get("status") == Status.GREEN
+                  + (" (the final code passes them, after they were shown)" if summary.status == Status.GREEN
                      else "") + ":", ""]
-        lines += [f"- `{_cell(item)}`" for item in summary["overfitting"][:10]] + [""]
-    if summary.get("refused"):
+        lines += [f"- `{_cell(item)}`" for item in summary.overfitting[:10]] + [""]
+    if summary.refused:
         lines += ["Edits the model attempted and makegreen refused (protected paths):", ""]
-        lines += [f"- `{_cell(item['path'])}`: {_cell(item['reason'])}" for item in summary["refused"][:20]]
+        lines += [f"- `{_cell(item['path'])}`: {_cell(item['reason'])}" for item in summary.refused[:20]]
         lines += [""]
     return "\n".join(lines)
 
@@ -238,7 +239,7 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("`", "'").replace("\n", " ")
 
 
-def _headline(summary: dict[str, Any]) -> str:
+def _headline(summary: RunSummary) -> str:
     from .ui.summary import headline
 
     return headline(summary)
@@ -259,15 +260,15 @@ def _git(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
     return done.stdout
 
 
-def comment_body(summary: dict[str, Any], patch: str, pinned: str = "",
+def comment_body(summary: RunSummary, patch: str, pinned: str = "",
                  lead: str = "Apply it with `git apply` (copy the block into a file):") -> str:
     """A comment or pull request body: the headline, what was refused, and the patch (when there is one)."""
-    head = (f"**makegreen**: {_headline(summary)} — {plural(summary.get('iterations', 0), 'iteration')}, tests "
-            + count_tests(summary.get("tests"), "none")
+    head = (f"**makegreen**: {_headline(summary)} — {plural(summary.iterations, 'iteration')}, tests "
+            + count_tests(summary.tests, "none")
             + (f", on {pinned[:12]}" if pinned else "") + ".\n\n")
     head += refusals(summary) + ("\n" if refusals(summary) else "")
     if not patch:
-        return head + (summary.get("reason") or "No change to propose.")
+        return head + (summary.reason or "No change to propose.")
     if len(patch) > COMMENT_LIMIT:
         patch = patch[:COMMENT_LIMIT] + "\n… (cut: the whole patch is in the workflow run's summary)\n"
     return head + f"{lead}\n\n```diff\n" + patch + "```\n"
@@ -291,13 +292,13 @@ def run(env: Mapping[str, str], cwd: Path, say: Callable[[str], None]) -> int:
     done = subprocess.run(solve_argv(inputs, message, extra), cwd=cwd, env=solve_env(env, cwd),
                           stdout=subprocess.PIPE, text=True)
     try:
-        summary = json.loads(done.stdout)
+        summary = RunSummary.from_json(json.loads(done.stdout))
     except json.JSONDecodeError:
         raise GitHubError(f"makegreen solve ended with exit {done.returncode} and no summary (see the log above)")
-    solved = summary.get("status") in (Status.GREEN, Status.ALREADY_GREEN)
+    solved = summary.status in (Status.GREEN, Status.ALREADY_GREEN)
     patch_file = _patch_file(cwd, summary)
     where, failed = "", None
-    if summary.get("status") == Status.GREEN:
+    if summary.status == Status.GREEN:
         try:
             where = _deliver(inputs, summary, patch_file, branch, event, api, cwd, env, pinned)
         except GitHubError as exc:  # the summary and outputs are still written: the fix is in the patch output
@@ -305,12 +306,12 @@ def run(env: Mapping[str, str], cwd: Path, say: Callable[[str], None]) -> int:
     if env.get("GITHUB_STEP_SUMMARY"):
         with open(env["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as out:
             out.write(job_summary(summary, inputs.mode, where))
-    cost = summary.get("cost_usd")
+    cost = summary.cost_usd
     write_outputs(env.get("GITHUB_OUTPUT"), {
-        "solved": "true" if solved else "false", "iterations": str(summary.get("iterations", 0)),
+        "solved": "true" if solved else "false", "iterations": str(summary.iterations),
         "cost": "" if cost is None else f"{cost:.6f}", "patch": patch_file})
     say(f"makegreen: {_headline(summary)}" + (f"; {where}" if where else ""))
-    for item in summary.get("refused") or []:
+    for item in summary.refused:
         say(f"::warning::makegreen refused the model's edit of {item['path']}: {item['reason']}")
     if failed is not None:
         raise failed
@@ -450,44 +451,44 @@ def _identity(cwd: Path, env: Mapping[str, str]) -> dict[str, str]:
             "GIT_COMMITTER_EMAIL": email}
 
 
-def _patch_file(cwd: Path, summary: dict[str, Any]) -> str:
-    run_dir = cwd / summary.get("run_dir", "")
+def _patch_file(cwd: Path, summary: RunSummary) -> str:
+    run_dir = cwd / summary.run_dir
     for name in ("changes.patch", "best-attempt.patch"):
         if (run_dir / name).is_file():
             return os.path.relpath(run_dir / name, cwd)
     return ""
 
 
-def _deliver(inputs: Inputs, summary: dict[str, Any], patch_file: str, branch: str, event: Event, api: Api,
+def _deliver(inputs: Inputs, summary: RunSummary, patch_file: str, branch: str, event: Event, api: Api,
              cwd: Path, env: Mapping[str, str], pinned: str) -> str:
     """Push, open a pull request, or comment; says where the fix went."""
     if inputs.mode == "commit":
         target = push_target(env)
         _push(cwd, target, inputs.token, summary, env)
-        return f"pushed {summary.get('commit', '')[:12]} to {target}"
+        return f"pushed {(summary.commit or '')[:12]} to {target}"
     if inputs.mode == "pull-request":
         base = env.get("GITHUB_HEAD_REF") or env.get("GITHUB_REF_NAME", "")
         _push(cwd, branch, inputs.token, summary, env)
-        tests = summary.get("turned_green") or []
+        tests = summary.turned_green
         created = api.call("POST", "/pulls", {
             "title": f"makegreen: make {len(tests)} test{'s' if len(tests) != 1 else ''} pass", "head": branch,
-            "base": base, "body": comment_body(summary, summary.get("diff", ""), lead="The change:")})
+            "base": base, "body": comment_body(summary, summary.diff, lead="The change:")})
         return f"opened {created.get('html_url') or '#' + str(created.get('number'))}"
     number = event.number
     if number is None:
         return "no pull request to comment on: the patch is in the summary below"
-    patch = (cwd / patch_file).read_text(encoding="utf-8") if patch_file else summary.get("diff", "")
+    patch = (cwd / patch_file).read_text(encoding="utf-8") if patch_file else summary.diff
     created = api.call("POST", f"/issues/{number}/comments", {"body": comment_body(summary, patch, pinned)})
     return f"commented {created.get('html_url') or 'on #' + str(number)}"
 
 
-def _push(cwd: Path, branch: str, token: str, summary: dict[str, Any], env: Mapping[str, str]) -> None:
+def _push(cwd: Path, branch: str, token: str, summary: RunSummary, env: Mapping[str, str]) -> None:
     """Push the fix's commit to branch with the github-token input. Whatever the checkout left in .git/config (or
     did not: persist-credentials: false) does not decide who pushes; the runner's hooks do not run. The commit
     must hold exactly the files the solve changed."""
     touched = set(_git(cwd, "diff-tree", "--no-commit-id", "--name-only", "-r", "-z", "HEAD").split("\0")) - {""}
     prefix = _git(cwd, "rev-parse", "--show-prefix").strip()
-    expected = {prefix + path for path in summary.get("changed_files") or []}
+    expected = {prefix + path for path in summary.changed_files}
     if touched != expected:
         raise GitHubError(f"the commit to push touches {sorted(touched)}, not the fix's files {sorted(expected)}: "
                           "not pushed")

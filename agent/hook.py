@@ -205,26 +205,26 @@ def fix(staged: Staged, settings, say: Say, emit) -> int:
     before = staged.files()
     settings = dataclasses.replace(settings, apply=True, apply_partial=False, commit=False, branch=None)
     summary = run_solve(settings, staged.folder, (), emit, record_root=staged.root)
-    status = summary["status"]
+    status = summary.status
     if status == Status.ALREADY_GREEN:
         say("makegreen: the staged tests pass")
         return 0
-    record = Path(os.path.abspath(summary["run_dir"]))  # relative to where makegreen runs
+    record = Path(os.path.abspath(summary.run_dir))  # relative to where makegreen runs
     if status != Status.GREEN:
         say(f"makegreen: the staged tests are red and makegreen did not make them pass ({status}"
-            + (f": {summary['reason']}" if summary.get("reason") else "") + "):")
-        for line in failure_lines(summary.get("failing", [])):
+            + (f": {summary.reason}" if summary.reason else "") + "):")
+        for line in failure_lines(summary.failing):
             say(line)
-        if summary.get("message"):
-            say(f"makegreen: {summary['message']}")
+        if summary.message:
+            say(f"makegreen: {summary.message}")
         return 1
     patch = record / "changes.patch"
     try:
-        written = write_fix(staged.root, before, staged.files(), patch, summary["diff"])
+        written = write_fix(staged.root, before, staged.files(), patch, summary.diff)
     except ApplyConflict as exc:
         say(f"makegreen: a fix makes the staged tests pass, but {exc}")
         return 1
-    iterations = plural(summary["iterations"], "iteration")
+    iterations = plural(summary.iterations, "iteration")
     say(f"makegreen: the staged tests were red; a fix that makes them pass ({iterations}) "
         "is in your working tree, unstaged:")
     for path in written:

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .status import Status
+from .summary import RunSummary
 from .trajectory import read_records
 from .workspace import STATE_DIR
 
@@ -16,11 +18,11 @@ def runs_folder(root: Path) -> Path:
     return root / STATE_DIR / "runs"
 
 
-def summary_of(folder: Path, records: list[dict] | None = None) -> dict[str, Any]:
+def summary_of(folder: Path, records: list[dict] | None = None) -> RunSummary:
     """The run's summary; for a run that never finished (killed), what its records say."""
     path = folder / "summary.json"
     if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
+        return RunSummary.from_json(json.loads(path.read_text(encoding="utf-8")))
     records = records if records is not None else read_records(folder)
     started = next((r for r in records if r["type"] == "RunStarted"), {})
     answers = [r for r in records if r["type"] == "ModelAnswered"]
@@ -28,9 +30,9 @@ def summary_of(folder: Path, records: list[dict] | None = None) -> dict[str, Any
     for answer in answers:
         for key, value in answer.get("usage", {}).items():
             usage[key] = usage.get(key, 0) + value
-    return {"run_id": folder.name, "model": started.get("model", ""), "status": "incomplete",
-            "iterations": max((r.get("iteration", 0) for r in records if r["type"] == "IterationStarted"), default=0),
-            "usage": usage, "cost_usd": None, "seconds": None}
+    return RunSummary(folder.name, model=started.get("model", ""), status=Status.INCOMPLETE, usage=usage,
+                      iterations=max((r.get("iteration", 0) for r in records if r["type"] == "IterationStarted"),
+                                     default=0))
 
 
 def list_runs(root: Path) -> list[dict[str, Any]]:
@@ -49,12 +51,12 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
         started = next((r for r in records if r["type"] == "RunStarted"), {})
         settings = next((r["settings"] for r in records if r["type"] == "RunSettings"), {})
         replay = next((r.get("replay_of") for r in records if r["type"] == "RunSettings"), None)
-        usage = summary.get("usage") or {}
+        usage = summary.usage
         rows.append({
-            "id": run.name, "when": started.get("time"), "model": summary.get("model") or settings.get("model", ""),
-            "status": summary.get("status", ""), "iterations": summary.get("iterations", 0),
+            "id": run.name, "when": started.get("time"), "model": summary.model or settings.get("model", ""),
+            "status": summary.status.value, "iterations": summary.iterations,
             "tokens": usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0),
-            "cost_usd": summary.get("cost_usd"), "seconds": summary.get("seconds"), "replay_of": replay,
+            "cost_usd": summary.cost_usd, "seconds": summary.seconds, "replay_of": replay,
         })
     return rows
 

@@ -155,7 +155,7 @@ def replay(run: Path, root: Path, current: Settings, sandbox: str | None, emit) 
         load_snapshot(run, Path(folder))
         summary = run_solve(settings, Path(folder), tuple(started.get("targets") or ()), emit, record_root=root,
                             replay_model=model, replay_of=started.get("run_id", run.name))
-    replayed = read_records(Path(os.path.abspath(summary["run_dir"])))  # relative to where makegreen runs
+    replayed = read_records(Path(os.path.abspath(summary.run_dir)))  # relative to where makegreen runs
     divergences = model.divergences + compare(records, replayed)
-    summary.update(replay_of=started.get("run_id", run.name), divergences=divergences, reproduced=not divergences)
-    return summary
+    return {**summary.to_json(), "replay_of": started.get("run_id", run.name), "divergences": divergences,
+            "reproduced": not divergences}

@@ -18,6 +18,7 @@ from .integrity import special_cases
 from . import prompting
 from .loop import Outcome, Slot, Task, solve
 from .status import Status
+from .summary import RunSummary
 from .protected import ProtectedPaths
 from .trajectory import TrajectoryWriter, save_snapshot
 from .wiring import (Deferred, check_key, context_limits, make_budget, make_model, make_sandboxes, new_run_id,
@@ -64,7 +65,7 @@ def make_slots(settings: Settings, root: Path, workspace: Workspace, run_id: str
 
 def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Emit,
               clock: Callable[[], float] = time.monotonic, record_root: Path | None = None,
-              replay_model=None, replay_of: str | None = None) -> dict[str, Any]:
+              replay_model=None, replay_of: str | None = None) -> RunSummary:
     """Solve, apply when green (unless told not to), and return the run's summary, whose status is green,
     already_green, not_solved or conflict. Errors propagate typed, after the trajectory has recorded them.
     record_root: where .makegreen/ keeps the record and caches, when root is a copy (the hook's snapshot);
@@ -75,10 +76,10 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
         with CleanUp() as stack:
             _solve_and_deliver(settings, root, targets, record_root or root, run, stack, replay_model, replay_of)
     except KeyboardInterrupt:
-        run.summary.update(run.delivery.fields(), status=Status.INTERRUPTED)  # what was written, it says
+        run.summary.update(**run.delivery.fields(), status=Status.INTERRUPTED)  # what was written, it says
         raise
     except Exception as exc:
-        run.summary.update(run.delivery.fields(), status=Status.ERROR, message=str(exc))
+        run.summary.update(**{**run.delivery.fields(), "status": Status.ERROR, "message": str(exc)})
         raise
     finally:
         run.finish(round(clock() - started, 3))
@@ -96,23 +97,20 @@ class RunRecord:
         self._emit = emit
         self._refused: dict[str, str] = {}
         self.delivery = Delivery(self.id)
-        self.summary: dict[str, Any] = {
-            "run_id": self.id, "run_dir": os.path.relpath(self.dir), "model": settings.model,
-            "sandbox": settings.sandbox, "status": Status.ERROR, "applied": False, "trust": settings.trust,
-            "ignored_settings": list(settings.ignored), "refused": []}
+        self.summary = RunSummary(self.id, os.path.relpath(self.dir), settings.model, settings.sandbox,
+                                  trust=settings.trust, ignored_settings=list(settings.ignored))
 
     def tell(self, event: ev.Event) -> None:
         if isinstance(event, ev.EditsApplied):
             self._refused.update((r["path"], r["reason"]) for r in event.refused if r.get("protected"))
-            self.summary["refused"] = [{"path": path, "reason": reason}
-                                       for path, reason in sorted(self._refused.items())]
+            self.summary.refused = [{"path": path, "reason": reason} for path, reason in sorted(self._refused.items())]
         self._trajectory(event)
         self._emit(event)
 
     def finish(self, seconds: float) -> None:
         with interrupts_deferred():  # the record's last line is written whole, whatever arrives
-            self.summary["seconds"] = seconds
-            self.tell(ev.Finished(dict(self.summary)))
+            self.summary.seconds = seconds
+            self.tell(ev.Finished(dataclasses.replace(self.summary)))
             self._trajectory.close()
 
 
@@ -122,7 +120,7 @@ def _solve_and_deliver(settings: Settings, root: Path, targets: tuple[str, ...],
     the delivery of its change; each part closed by stack."""
     tell, summary = run.tell, run.summary
     settings = _set_up(settings, root, record_root, stack, tell, replay_model is not None)
-    summary["model"] = settings.model
+    summary.model = settings.model
     tell(ev.RunStarted(run.id, str(root), settings.model, settings.sandbox, targets))
     if settings.commit or settings.branch:  # before anything is spent
         check_can_commit(root, settings.branch)
@@ -138,12 +136,12 @@ def _solve_and_deliver(settings: Settings, root: Path, targets: tuple[str, ...],
         tell(ev.Status("the tree is too large to keep a snapshot of: this run cannot be replayed"))
     slots = make_slots(settings, root, workspace, run.id, stack, tell)
     outcome = solve(make_task(settings, targets, record_root, tell), model, workspace, slots, tell)
-    summary.update(_outcome_summary(outcome, workspace), candidates=settings.candidates, beam=settings.beam)
+    summary.update(**_outcome_summary(outcome, workspace), candidates=settings.candidates, beam=settings.beam)
     if settings.candidates > 1 and outcome.status == Status.GREEN:
-        summary["candidate"] = outcome.slot + 1
+        summary.candidate = outcome.slot + 1
     deliver(settings, root, workspace, outcome, run.dir, summary, run.delivery, tell,
             lambda: _outcome_summary(outcome, workspace, best=True))
-    summary.update(run.delivery.fields())
+    summary.update(**run.delivery.fields())
 
 
 def _set_up(settings: Settings, root: Path, record_root: Path | None, stack: ExitStack, emit: Emit,

@@ -15,6 +15,7 @@ class Status(str, Enum):
     NOT_COMMITTED = "not_committed"  # solved and applied, but --commit/--branch did not commit
     INTERRUPTED = "interrupted"
     ERROR = "error"
+    INCOMPLETE = "incomplete"  # a record without its end: the run was killed outright (SIGKILL, power)
 
     __str__ = str.__str__
     __format__ = str.__format__

@@ -29,9 +29,12 @@ class TrajectoryWriter:
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.ModelProgress):
             return
-        self._write({"type": type(event).__name__, "time": self._clock(), **dataclasses.asdict(event)})
+        fields = dataclasses.asdict(event)
+        if isinstance(event, ev.Finished):  # the summary as --json has it, here and in summary.json
+            fields["summary"] = event.summary.to_json()
+        self._write({"type": type(event).__name__, "time": self._clock(), **fields})
         if isinstance(event, ev.Finished):
-            (self.folder / "summary.json").write_text(json.dumps(event.summary, indent=2, default=str) + "\n",
+            (self.folder / "summary.json").write_text(json.dumps(fields["summary"], indent=2, default=str) + "\n",
                                                       encoding="utf-8")
 
     def close(self) -> None:

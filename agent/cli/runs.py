@@ -16,6 +16,7 @@ from rich.text import Text
 from ..config import load_settings
 from ..records import find_run, list_runs, steps, summary_of, when
 from ..status import Status
+from ..summary import RunSummary
 from ..trajectory import read_records
 from ..ui.summary import headline, summary_rows
 from ..workspace import find_root
@@ -78,11 +79,11 @@ def show_command(
         records = read_records(folder)
         summary = summary_of(folder, records)
         if json_output:
-            print(json.dumps({"summary": summary, "records": records}, indent=2))
+            print(json.dumps({"summary": summary.to_json(), "records": records}, indent=2))
             return 0
         console = _console()
         started = next((r for r in records if r["type"] == "RunStarted"), {})
-        console.print(Text(f"run {folder.name} · {when(started.get('time'))} · {summary.get('model', '')} · "
+        console.print(Text(f"run {folder.name} · {when(started.get('time'))} · {summary.model} · "
                            f"{headline(summary)}", style="bold"))
         baseline, task, found = steps(records)
         if baseline:
@@ -155,7 +156,8 @@ def replay_command(
         if json_output:
             print(json.dumps(summary, indent=2, default=str))
         else:
-            ended = summary["reason"] if summary["status"] == Status.OUT_OF_BUDGET else headline(summary)
+            ended = summary["reason"] if summary["status"] == Status.OUT_OF_BUDGET else \
+                headline(RunSummary.from_json(summary))
             print(f"replay of {summary['replay_of']}: {ended}, after {plural(summary['iterations'], 'iteration')}; "
                   f"record {summary['run_dir']}")
             if summary["reproduced"]:

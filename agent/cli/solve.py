@@ -14,6 +14,7 @@ from ..config import Settings, load_settings
 from ..events import Finished
 from ..localmodel import DEFAULT, packaged
 from ..status import Status
+from ..summary import RunSummary
 from ..session import resolve_targets, run_solve
 from ..wiring import wants_local
 from .local import assemble_with_bar
@@ -93,11 +94,11 @@ def solve(paths: List[str], flags: dict, json_output: bool, show_thinking: bool)
     cwd = Path.cwd()
     root = find_root(cwd)
     render = _renderer(json_output, show_thinking)
-    finished: dict = {}  # the run's summary as the Finished event carries it, kept for errors too
+    finished: list[RunSummary] = []  # the run's summary as the Finished event carries it, kept for errors too
 
     def consume(event) -> None:
         if isinstance(event, Finished):
-            finished.update(event.summary)
+            finished.append(event.summary)
         render(event)
 
     try:
@@ -105,28 +106,28 @@ def solve(paths: List[str], flags: dict, json_output: bool, show_thinking: bool)
         targets = resolve_targets(root, cwd, paths)
         if wants_local(settings):
             assemble_with_bar(packaged(settings.model) or DEFAULT)
-        summary = run_solve(settings, root, targets, consume)
-        code = STATUS_EXIT[summary["status"]]
+        summary = run_solve(settings, root, targets, consume).to_json()
+        code = STATUS_EXIT[Status(summary["status"])]
     except BaseException as error:
         if isinstance(error, (SystemExit, typer.Exit)):
             raise
         code = exit_code_for(error)
         if isinstance(render, TerminalRenderer):
             render.close()
-        summary = _failed(error, code, finished, json_output)
+        summary = _failed(error, code, finished[-1] if finished else None, json_output)
     if json_output:
         summary["exit_code"] = code
         print(json.dumps(summary, default=str))
     return code
 
 
-def _failed(error: BaseException, code: int, finished: dict, json_output: bool) -> dict:
-    """The summary of a run that ended in an error, which is told on stderr (or, with --json, in the summary)."""
+def _failed(error: BaseException, code: int, finished: RunSummary | None, json_output: bool) -> dict:
+    """The summary of a run that ended in an error, which is told on stderr (or, with --json, in the summary);
+    before a run began (bad flags, no engine), only its status and message."""
     text, detail = describe(error)
-    if code == EXIT_INTERRUPTED and finished.get("applied"):  # it came after the write: say so
-        text = "interrupted after the fix was written: it is in your files (" + \
-            ", ".join(finished.get("changed_files") or []) + ")"
-    summary = {**finished, "status": finished.get("status", Status.ERROR), "message": text}
+    if code == EXIT_INTERRUPTED and finished is not None and finished.applied:  # it came after the write: say so
+        text = "interrupted after the fix was written: it is in your files (" + ", ".join(finished.changed_files) + ")"
+    summary = {**(finished.to_json() if finished else {"status": Status.ERROR.value}), "message": text}
     if not json_output:
         print(f"makegreen: error: {text}" if code != EXIT_INTERRUPTED else f"makegreen: {text}", file=sys.stderr)
         if detail:

@@ -80,8 +80,8 @@ class PlainRenderer:
             self._say(f"[makegreen] {who(event)}no progress ({event.reason}): {step}")
         elif isinstance(event, ev.CandidatesScored):
             self._say(f"[makegreen] {ranking_line(event)}")
-        elif isinstance(event, ev.Finished) and self._show_result and event.summary.get("status") not in QUIET:
+        elif isinstance(event, ev.Finished) and self._show_result and event.summary.status not in QUIET:
             for line in summary_lines(event.summary):
                 self._say(line)
-            if event.summary.get("diff"):
-                self._say(event.summary["diff"].rstrip("\n"))
+            if event.summary.diff:
+                self._say(event.summary.diff.rstrip("\n"))

@@ -90,14 +90,14 @@ class TerminalRenderer:
             self._print(Text(ranking_line(event), style="dim"))
         elif isinstance(event, ev.Finished):
             self.close()
-            if event.summary.get("status") in QUIET:
+            if event.summary.status in QUIET:
                 return
             table = Table(title=headline(event.summary), show_header=False, title_justify="left")
             for key, value in summary_rows(event.summary):
                 table.add_row(key, value)
             self._console.print(table)
-            if event.summary.get("diff"):
-                self._console.print(Syntax(event.summary["diff"], "diff", theme="ansi_dark", word_wrap=True))
+            if event.summary.diff:
+                self._console.print(Syntax(event.summary.diff, "diff", theme="ansi_dark", word_wrap=True))
 
     def close(self) -> None:
         if self._live is not None:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from agent.github import SUMMARY_LIMIT, job_summary
+from agent.summary import RunSummary
 from tests.conftest import ANSWERS, ROOT, git
 from tests.github_runner import comment_event, open_pull, run_action
 from tests.scripted_server import Reply, ScriptedServer
@@ -155,5 +156,5 @@ def _steps(document: dict) -> list[dict]:
 
 def test_the_job_summary_stays_under_githubs_limit_with_a_huge_diff():
     diff = "".join(f"+line {n} " + "x" * 80 + "\n" for n in range(30_000))
-    text = job_summary({"status": "green", "diff": diff, "tests": {"passed": 3}}, "comment", "")
+    text = job_summary(RunSummary.from_json({"status": "green", "diff": diff, "tests": {"passed": 3}}), "comment", "")
     assert len(text.encode()) < SUMMARY_LIMIT and "cut: the whole patch" in text and text.endswith("</details>\n")
