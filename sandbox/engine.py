@@ -81,7 +81,10 @@ class Exec:
         buffer = self._buffer
         while True:
             while len(buffer) < 8 or len(buffer) < 8 + struct.unpack(">I", buffer[4:8])[0]:
-                chunk = self._connection.recv(65536)
+                try:
+                    chunk = self._connection.recv(65536)
+                except OSError:  # the connection broke (the engine went away, or close() from another thread)
+                    return
                 if not chunk:
                     return
                 buffer += chunk
