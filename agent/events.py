@@ -1,10 +1,15 @@
 """What the loop reports as it goes. Renderers, the trajectory writer and the JSON summary consume these."""
 from __future__ import annotations
 
+import dataclasses
+import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .summary import RunSummary
+
+if TYPE_CHECKING:
+    from .edits import Miss, Refusal
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,8 @@ class ModelAnswered(Event):
 class EditsApplied(Event):
     iteration: int
     changed: tuple[str, ...]
-    refused: tuple[dict[str, str], ...] = ()
-    misses: tuple[dict[str, Any], ...] = ()
+    refused: tuple[Refusal, ...] = ()
+    misses: tuple[Miss, ...] = ()
     found: int = 0
     candidate: int = 0  # which of --candidates N (1…N); 0 when there is one
     diff: str = ""  # what this step's edits changed
@@ -119,14 +124,65 @@ class Escalated(Event):
 
 
 @dataclass(frozen=True)
+class Ranked:
+    """One candidate's place in a round: its test counts, whether its result is honest, and its state."""
+
+    candidate: int
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    honest: bool = True
+    state: str = "open"  # open, green, stopped, contradiction
+
+
+@dataclass(frozen=True)
 class CandidatesScored(Event):
     """A round of candidates, scored by the tests: best first, and which ones debugging goes on from."""
 
     iteration: int
-    ranking: tuple[dict[str, Any], ...]  # candidate, passed, failed, errors, honest, state (open/green/stopped)
+    ranking: tuple[Ranked, ...]
     kept: tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class Finished(Event):
     summary: RunSummary = field(default_factory=RunSummary)
+
+
+def from_record(record: dict[str, Any]) -> Event | None:
+    """The event a record line holds (trajectory.jsonl), typed again, payloads included; None for a type this
+    makegreen does not know (a record of a newer one) or a line missing what the event cannot do without.
+    Fields it lacks take their defaults; unknown ones go."""
+    from .edits import Miss, Refusal
+
+    kind = EVENTS.get(record.get("type", ""))
+    if kind is None:
+        return None
+    hints = typing.get_type_hints(kind, {**globals(), "Miss": Miss, "Refusal": Refusal})
+    payloads = {"refused": Refusal, "misses": Miss} if kind is EditsApplied else \
+        {"ranking": Ranked} if kind is CandidatesScored else {}
+    values = {}
+    for item in dataclasses.fields(kind):
+        if item.name not in record:
+            continue
+        value, hint = record[item.name], hints[item.name]
+        if kind is Finished:
+            value = RunSummary.from_json(value)
+        elif item.name in payloads:
+            value = tuple(_payload(payloads[item.name], entry) for entry in value or ())
+        elif typing.get_origin(hint) is tuple and isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        values[item.name] = value
+    try:
+        return kind(**values)
+    except TypeError:  # a field the event needs is missing
+        return None
+
+
+def _payload(kind, entry: dict[str, Any]):
+    names = {item.name for item in dataclasses.fields(kind)}
+    return kind(**{key: value for key, value in entry.items() if key in names})
+
+
+EVENTS = {kind.__name__: kind for kind in Event.__subclasses__()}

@@ -309,8 +309,8 @@ def _answer(run: _Run, workspace: Workspace, line: Line, messages: list[dict[str
     edits = apply_edits(workspace.dir, parsed, run.guard)
     step_diff = "".join(unified(path, line.changes.get(path, workspace.original.get(path)), workspace.read(path))
                         for path in edits.changed)
-    emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(vars(r) for r in edits.refused),
-                         tuple(vars(m) for m in edits.misses), edits.found, candidate=candidate, diff=step_diff))
+    emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(edits.refused), tuple(edits.misses), edits.found,
+                         candidate=candidate, diff=step_diff))
     return answer, edits, notes
 
 
@@ -372,7 +372,7 @@ def _settle(run: _Run, line: Line, slot: Slot, workspace: Workspace) -> Outcome:
 def _scored(iteration: int, lines: list[Line], beam: list[Line]) -> ev.CandidatesScored:
     ranked = sorted(lines, key=lambda line: score(line.result, line.honest), reverse=True)
     return ev.CandidatesScored(iteration, tuple(
-        {"candidate": line.candidate, **line.result.report.summary(), "honest": line.honest, "state": line.state}
+        ev.Ranked(line.candidate, **line.result.report.summary(), honest=line.honest, state=line.state)
         for line in ranked), tuple(line.candidate for line in beam))
 
 

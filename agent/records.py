@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import events as ev
 from .errors import ConfigError
 from .status import Status
 from .summary import RunSummary
@@ -87,16 +88,16 @@ class Step:
 
     iteration: int
     candidate: int
-    answer: dict[str, Any] = field(default_factory=dict)
-    edits: dict[str, Any] = field(default_factory=dict)
-    tests: dict[str, Any] = field(default_factory=dict)
-    escalations: list[dict[str, Any]] = field(default_factory=list)
+    answer: ev.ModelAnswered | None = None
+    edits: ev.EditsApplied | None = None
+    tests: ev.TestsRan | None = None
+    escalations: list[ev.Escalated] = field(default_factory=list)
     feedback: str = ""  # what the model was told next: the distilled failures and the edit results
 
 
-def steps(records: list[dict]) -> tuple[dict[str, Any], str, list[Step]]:
-    """(the baseline test run, the first prompt's task, the steps in order)."""
-    baseline: dict[str, Any] = {}
+def steps(records: list[dict]) -> tuple[ev.TestsRan | None, str, list[Step]]:
+    """(the baseline test run, the first prompt's task, the steps in order), as the events they were."""
+    baseline: ev.TestsRan | None = None
     task = ""
     found: dict[tuple[int, int], Step] = {}
     last_of: dict[int, Step] = {}  # candidate → its latest step, whose feedback the next request carries
@@ -110,7 +111,7 @@ def steps(records: list[dict]) -> tuple[dict[str, Any], str, list[Step]]:
     for record in records:
         kind = record["type"]
         if kind == "TestsRan" and record["iteration"] == 0:
-            baseline = record
+            baseline = ev.from_record(record)
             continue
         if kind == "ModelRequest":
             previous = last_of.get(record.get("candidate", 0))
@@ -121,13 +122,13 @@ def steps(records: list[dict]) -> tuple[dict[str, Any], str, list[Step]]:
             elif not task:
                 task = told
         elif kind == "ModelAnswered":
-            step(record).answer = record
+            step(record).answer = ev.from_record(record)
         elif kind == "EditsApplied":
-            step(record).edits = record
+            step(record).edits = ev.from_record(record)
         elif kind == "TestsRan":
-            step(record).tests = record
-        elif kind == "Escalated":
-            step(record).escalations.append(record)
+            step(record).tests = ev.from_record(record)
+        elif kind == "Escalated" and (escalated := ev.from_record(record)) is not None:
+            step(record).escalations.append(escalated)
         if kind in ("ModelAnswered", "EditsApplied", "TestsRan"):
             last_of[record.get("candidate", 0)] = step(record)
     return baseline, task, [found[key] for key in sorted(found)]

@@ -102,7 +102,7 @@ class RunRecord:
 
     def tell(self, event: ev.Event) -> None:
         if isinstance(event, ev.EditsApplied):
-            self._refused.update((r["path"], r["reason"]) for r in event.refused if r.get("protected"))
+            self._refused.update((r.path, r.reason) for r in event.refused if r.protected)
             self.summary.refused = [{"path": path, "reason": reason} for path, reason in sorted(self._refused.items())]
         self._trajectory(event)
         self._emit(event)

@@ -87,7 +87,7 @@ def show_command(
                            f"{headline(summary)}", style="bold"))
         baseline, task, found = steps(records)
         if baseline:
-            console.print(f"baseline: {_counts(baseline.get('summary'))}")
+            console.print(f"baseline: {_counts(baseline.summary)}")
         if task:
             console.print(Panel(Text(_clip(task, full), style="dim"), title="the task, as the model was given it",
                                 title_align="left"))
@@ -108,31 +108,30 @@ def _step_parts(step, full: bool) -> list:
     parts: list = []
     answer = step.answer
     if answer:
-        usage = answer.get("usage") or {}
-        parts.append(Text(f"model: {answer.get('seconds', 0):.1f} s, {usage.get('prompt_tokens', 0)} prompt "
+        usage = answer.usage or {}
+        parts.append(Text(f"model: {answer.seconds:.1f} s, {usage.get('prompt_tokens', 0)} prompt "
                           f"+ {usage.get('completion_tokens', 0)} output tokens"
                           + (f", {usage['reasoning_tokens']} thinking" if usage.get("reasoning_tokens") else "")
-                          + (f", ${answer['cost_usd']:.4f}" if answer.get("cost_usd") is not None else "")
-                          + (" (thinking cut short: answer forced)" if answer.get("forced") else "")))
-        if answer.get("thinking"):
-            parts.append(Text("thinking:\n" + _clip(answer["thinking"], full), style="dim"))
+                          + (f", ${answer.cost_usd:.4f}" if answer.cost_usd is not None else "")
+                          + (" (thinking cut short: answer forced)" if answer.forced else "")))
+        if answer.thinking:
+            parts.append(Text("thinking:\n" + _clip(answer.thinking, full), style="dim"))
     edits = step.edits
     if edits:
-        parts.append(Text(f"edits: {', '.join(edits.get('changed') or []) or 'nothing changed'}"))
-        for refusal in edits.get("refused") or []:
-            parts.append(Text(f"refused {refusal.get('path')}: {refusal.get('reason')}", style="yellow"))
-        for miss in edits.get("misses") or []:
-            parts.append(Text(f"SEARCH block {miss.get('number')} for {miss.get('path')} did not match",
-                              style="yellow"))
-        if edits.get("diff"):
+        parts.append(Text(f"edits: {', '.join(edits.changed) or 'nothing changed'}"))
+        for refusal in edits.refused:
+            parts.append(Text(f"refused {refusal.path}: {refusal.reason}", style="yellow"))
+        for miss in edits.misses:
+            parts.append(Text(f"SEARCH block {miss.number} for {miss.path} did not match", style="yellow"))
+        if edits.diff:
             from rich.syntax import Syntax  # pygments: loaded only where a diff is shown
 
-            parts.append(Syntax(edits["diff"], "diff", theme="ansi_dark", word_wrap=True))
+            parts.append(Syntax(edits.diff, "diff", theme="ansi_dark", word_wrap=True))
     if step.tests:
-        parts.append(Text(f"tests: {_counts(step.tests.get('summary'))} ({step.tests.get('seconds', 0):.1f} s)",
-                          style="green" if step.tests.get("green") else "red"))
+        parts.append(Text(f"tests: {_counts(step.tests.summary)} ({step.tests.seconds:.1f} s)",
+                          style="green" if step.tests.green else "red"))
     for escalation in step.escalations:
-        parts.append(Text(f"no progress ({escalation.get('reason')}): {escalation.get('action')}", style="yellow"))
+        parts.append(Text(f"no progress ({escalation.reason}): {escalation.action}", style="yellow"))
     if step.feedback:
         parts.append(Text("told the model:\n" + _clip(step.feedback, full), style="dim"))
     return parts

@@ -15,9 +15,9 @@ def who(event) -> str:
 
 
 def ranking_line(event: ev.CandidatesScored) -> str:
-    scored = "; ".join(f"#{row['candidate']} {row['passed']} passed, {row['failed'] + row['errors']} failing"
-                       + ("" if row["honest"] else " (games the tests)")
-                       + (" (stopped)" if row["state"] == "stopped" else "") for row in event.ranking)
+    scored = "; ".join(f"#{row.candidate} {row.passed} passed, {row.failed + row.errors} failing"
+                       + ("" if row.honest else " (games the tests)")
+                       + (" (stopped)" if row.state == "stopped" else "") for row in event.ranking)
     kept = ", ".join(f"#{candidate}" for candidate in event.kept) or "none"
     return f"iteration {event.iteration} scored: {scored}; going on from {kept}"
 
@@ -71,8 +71,8 @@ class PlainRenderer:
                       + ("; thinking ran out of budget, the answer was asked for outright" if event.forced else ""))
         elif isinstance(event, ev.EditsApplied):
             self._say(f"[makegreen] {who(event)}edits: {len(event.changed)} file(s) changed"
-                      + "".join(f"; refused {r['path']}: {r['reason']}" for r in event.refused)
-                      + "".join(f"; SEARCH block {m['number']} for {m['path']} missed" for m in event.misses))
+                      + "".join(f"; refused {r.path}: {r.reason}" for r in event.refused)
+                      + "".join(f"; SEARCH block {m.number} for {m.path} missed" for m in event.misses))
         elif isinstance(event, ev.Escalated):
             step = {"more-effort": f"thinking harder (effort {event.effort})",
                     "hotter": f"sampling more widely (temperature {event.temperature})", "fresh-start": "starting afresh",

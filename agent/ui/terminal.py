@@ -76,9 +76,9 @@ class TerminalRenderer:
                 self._print(Text("thinking ran out of budget: the answer was asked for outright", style="yellow"))
         elif isinstance(event, ev.EditsApplied):
             for refusal in event.refused:
-                self._print(Text(f"{who(event)}refused {refusal['path']}: {refusal['reason']}", style="yellow"))
+                self._print(Text(f"{who(event)}refused {refusal.path}: {refusal.reason}", style="yellow"))
             for miss in event.misses:
-                self._print(Text(f"SEARCH block {miss['number']} for {miss['path']} did not match", style="yellow"))
+                self._print(Text(f"SEARCH block {miss.number} for {miss.path} did not match", style="yellow"))
             self._model = f"{who(event)}edited {', '.join(event.changed) or 'nothing'}"
             self._refresh()
         elif isinstance(event, ev.Escalated):
