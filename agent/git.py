@@ -36,7 +36,10 @@ def toplevel(path: Path) -> Path | None:
     one (a bare repository, or none)."""
     import subprocess
 
-    done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True)
+    try:
+        done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise ConfigError("git is not installed (or not on PATH): the hook needs it to read what is staged") from None
     top = done.stdout.strip()
     return Path(top) if done.returncode == 0 and top else None
 
