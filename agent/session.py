@@ -76,7 +76,7 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
         with CleanUp() as stack:
             _solve_and_deliver(settings, root, targets, record_root or root, run, stack, replay_model, replay_of)
     except KeyboardInterrupt:
-        run.summary.update(**run.delivery.fields(), status=Status.INTERRUPTED)  # what was written, it says
+        run.summary.update(**{**run.delivery.fields(), "status": Status.INTERRUPTED})  # what was written, it says
         raise
     except Exception as exc:
         run.summary.update(**{**run.delivery.fields(), "status": Status.ERROR, "message": str(exc)})
