@@ -162,6 +162,13 @@ def from_record(record: dict[str, Any]) -> Event | None:
     hints = typing.get_type_hints(kind, {**globals(), "Miss": Miss, "Refusal": Refusal})
     payloads = {"refused": Refusal, "misses": Miss} if kind is EditsApplied else \
         {"ranking": Ranked} if kind is CandidatesScored else {}
+    try:
+        return kind(**_values(record, kind, hints, payloads))
+    except (TypeError, AttributeError):  # a field the event needs is missing, or a payload is not one
+        return None
+
+
+def _values(record: dict[str, Any], kind: type, hints: dict[str, Any], payloads: dict[str, type]) -> dict[str, Any]:
     values = {}
     for item in dataclasses.fields(kind):
         if item.name not in record:
@@ -174,10 +181,7 @@ def from_record(record: dict[str, Any]) -> Event | None:
         elif typing.get_origin(hint) is tuple and isinstance(value, list):
             value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
         values[item.name] = value
-    try:
-        return kind(**values)
-    except TypeError:  # a field the event needs is missing
-        return None
+    return values
 
 
 def _payload(kind, entry: dict[str, Any]):
