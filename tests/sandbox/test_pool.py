@@ -165,19 +165,18 @@ def test_parked_containers_are_not_orphans_until_they_expire_and_prune_removes_t
 
 
 def test_a_command_that_leaves_its_input_unread_ends_the_exchange(engine, image, limits):
-    """A claim lost to another run (or a failed unpack) ends without reading the archive: the sender must not wait
-    for the engine to take the rest (a bound, not a measurement: a blocked sender waits for the client's timeout)."""
-    import time
+    """A claim lost to another run (or a failed unpack) ends without reading the archive: the exchange ends with
+    the command, and no sender is left blocked on what the engine will not take."""
+    import threading
 
     from sandbox.engine import run
 
-    box = DockerSandbox(engine, image, limits)  # its calls time out after 300 s
+    box = DockerSandbox(engine, image, limits)
     box.start({"tests/test_ok.py": OK})
     try:
-        started = time.monotonic()
         assert run(engine, box.container_id, ["sh", "-c", "exit 3"], "0", b"x" * (32 << 20)) == 3
         assert run(engine, box.container_id, ["sh", "-c", "head -c 10 >/dev/null; exit 5"], "0", b"x" * (32 << 20)) == 5
-        assert time.monotonic() - started < 60
+        assert not [t for t in threading.enumerate() if t.name == "makegreen-stdin" and t.is_alive()]
         assert box.run_tests(["tests/test_ok.py"], 60).report.green  # the container is still usable
     finally:
         box.close(park=False)
