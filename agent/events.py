@@ -71,6 +71,7 @@ class ModelRequest(Event):
     candidate: int = 0  # which of --candidates N (1…N); 0 when there is one
     effort: str | None = None  # asked for, where it differs from the configured one
     temperature: float | None = None
+    templates: tuple[str, ...] = ()  # which template made each message (prompts/<name>, or the user's own file)
 
 
 @dataclass(frozen=True)

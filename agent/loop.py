@@ -13,13 +13,14 @@ from sandbox.results import (PYTEST_INTERNAL, PYTEST_NO_TESTS, PYTEST_OK, PYTEST
                              UNFINISHED, disagreement)
 
 from . import events as ev
-from .budget import Budget, estimate_tokens
+from .budget import Budget
 from .context.dependencies import declare_message, project_name, undeclared
 from .context.failures import counts, user_errors
-from .context.history import attempt_summary, summarised, with_history
+from .context.conversation import Prompt
+from .context.history import attempt_summary
 from .context.prompt import (ContextLimits, Shape, answer_shape, claim_rule, feedback_message, file_block,
                              first_messages)
-from .context.shrink import shrink
+from .context.shrink import fit, shrink
 from .edits import EditOutcome, TestGuard, apply_edits, parse_edits
 from .protected import ProtectedPaths
 from .holdout import Held, choose, choose_cases, held_out, views
@@ -228,10 +229,8 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
     if stuck and iteration < run.task.max_iterations:  # after the last iteration there is nothing to escalate to
         if _escalate(run, slot, line, stuck, iteration, notes, emit) in ("stop", "fresh-start"):
             return line
-    line.messages += [{"role": "assistant", "content": answer.text},
-                      {"role": "user", "content": feedback_message(edits, line.result, previous,
-                                                                     line.lost + line.flagged, run.shape, notes)}]
-    line.messages = with_history(line.messages, line.attempts)
+    feedback = feedback_message(edits, line.result, previous, line.lost + line.flagged, run.shape, notes)
+    line.prompt = line.prompt.then(answer.text, feedback).latest(line.attempts)
     return line
 
 
@@ -241,12 +240,11 @@ def _answered(run: _Run, workspace: Workspace, line: Line, iteration: int, index
     widely."""
     effort, temperature = variation(index, line.effort)
     temperature = line.temperature if index == 0 and line.temperature is not None else temperature
-    answer, edits, notes = _answer(run, workspace, line, line.messages, effort, temperature, iteration, emit)
+    answer, edits, notes = _answer(run, workspace, line, line.prompt, effort, temperature, iteration, emit)
     if edits is not None and _repeats(edits) and getattr(run.model, "honours_sampling", False) \
             and (temperature or 0.0) < HOT:
         emit(ev.Status(f"the answer repeats the code as it is: asked again at temperature {HOT}"))
-        retry = [*line.messages, {"role": "assistant", "content": answer.text},
-                 {"role": "user", "content": feedback_message(edits, line.result, None, (), run.shape, notes)}]
+        retry = line.prompt.then(answer.text, feedback_message(edits, line.result, None, (), run.shape, notes))
         answer, edits, notes = _answer(run, workspace, line, retry, effort, HOT, iteration, emit)
     return answer, edits, notes
 
@@ -285,15 +283,15 @@ def _escalate(run: _Run, slot: Slot, line: Line, stuck: str, iteration: int, not
     if action == "fresh-start":  # from the original code, told what did not work
         _hold(slot, {})
         line.changes, line.result, line.full = {}, run.baseline, run.unfiltered
-        line.messages = summarised(_first_messages(run, slot.workspace), line.attempts)
+        line.prompt = _first_messages(run, slot.workspace).restarted(line.attempts)
     return action
 
 
-def _answer(run: _Run, workspace: Workspace, line: Line, messages: list[dict[str, str]], effort: str | None,
+def _answer(run: _Run, workspace: Workspace, line: Line, prompt: Prompt, effort: str | None,
             temperature: float | None, iteration: int, emit: Emit) -> tuple[Completion, EditOutcome | None, list[str]]:
     """Ask, judge a claim of contradiction (a confirmed one settles the line: no edits), apply the edits."""
     candidate = line.candidate
-    answer = _ask(run, messages, effort, temperature, iteration, emit, candidate)
+    answer = _ask(run, line, prompt, effort, temperature, iteration, emit)
     notes = []
     claim = claimed_contradiction(answer.text)
     if claim is not None:  # stop and show it, rather than game the tests, but only on evidence
@@ -319,13 +317,9 @@ def _undo(slot: Slot, line: Line, before: tuple, emit: Emit, iteration: int) -> 
     worse = line.result.report
     broke = sorted(nodeid for nodeid, case in before[1].report.tests.items()
                    if case.outcome == "passed" and nodeid in worse.tests and worse.tests[nodeid].outcome != "passed")
-    what = ", ".join(broke[:5]) + (f" and {len(broke) - 5} more" if len(broke) > 5 else "")
-    if not what:
-        what = "no test that passed, but it games the run" if line.lost or line.flagged else \
-            "tests that ran before no longer run"
-    note = render("reverted.md", before=counts(before[1].report), after=counts(worse), broke=what)
-    if line.lost or line.flagged:  # worse because it games the run: say how
-        note += "\n" + render("lost_tests.md", tests="\n".join(f"- {problem}" for problem in line.lost + line.flagged))
+    gaming = line.lost + line.flagged  # worse because it games the run: say how
+    note = render("reverted.md", before=counts(before[1].report), after=counts(worse), broke=broke,
+                  lost=render("lost_tests.md", tests=gaming).rstrip("\n") if gaming else "")
     _hold(slot, before[0])
     line.changes, line.result, line.lost, line.flagged, line.full = before[0], before[1], before[2], before[3], \
         before[5]
@@ -348,7 +342,7 @@ def _hold(slot: Slot, changes: dict[str, bytes | None]) -> None:
     slot.holds = changes
 
 
-def _first_messages(run: _Run, workspace: Workspace) -> list[dict[str, str]]:
+def _first_messages(run: _Run, workspace: Workspace) -> Prompt:
     task = run.task
     return first_messages(workspace, run.baseline, list(run.outcome.test_files), task.message, task.edit_format,
                           task.context, run.shown)
@@ -384,28 +378,31 @@ def _serialised(emit: Emit, lock: threading.RLock) -> Emit:
     return serialised
 
 
-def _ask(run: _Run, messages: list[dict[str, str]], effort: str | None, temperature: float | None, iteration: int,
-         emit: Emit, candidate: int) -> Completion:
+def _ask(run: _Run, line: Line, prompt: Prompt, effort: str | None, temperature: float | None, iteration: int,
+         emit: Emit) -> Completion:
     """One answer, within the budget; a prompt over the context budget, or one the server says overflows its
-    window, is shrunk (in place) first."""
-    task, outcome = run.task, run.outcome
+    window, is shrunk first (and where it is the line's own, the line goes on from the smaller one)."""
+    task, outcome, candidate = run.task, run.outcome, line.candidate
     budget = task.budget
-    while estimate_tokens(messages) > task.context.prompt_tokens and (smaller := shrink(messages)) is not None:
-        messages[:] = smaller
+    asked, own = fit(prompt, task.context.prompt_tokens), prompt is line.prompt
     while True:
+        if own:
+            line.prompt = asked
+        messages = asked.messages()
         with run.lock:
             cap = budget.output_cap(outcome.usage, messages, len(run.slots))
-        emit(ev.ModelRequest(iteration, tuple(messages), candidate=candidate, effort=effort, temperature=temperature))
+        emit(ev.ModelRequest(iteration, tuple(messages), candidate=candidate, effort=effort, temperature=temperature,
+                             templates=asked.templates()))
         try:
             answer = run.model.complete(
                 messages, lambda p: emit(ev.ModelProgress(iteration, **vars(p), candidate=candidate)), cap, effort,
                 temperature)
             break
         except ContextOverflow:
-            smaller = shrink(messages)
+            smaller = shrink(asked)
             if smaller is None:
                 raise
-            messages[:] = smaller
+            asked = smaller
             emit(ev.Status("the prompt overflowed the model's context window: shrunk, and asked again"))
     spent = cost(answer.usage, budget.price)
     with run.lock:
@@ -501,8 +498,7 @@ def _generalises(run: _Run, line: Line) -> str | None:
     emit(ev.Status(f"overfitting: {plural(len(failed), 'held-out test')} fail on code that is green on the rest; "
                    "the model is shown them now"))
     paths = sorted({item.path for item in held})
-    return render("held_out_failed.md", count=plural(len(failed), "test"),
-                  tests="\n".join(f"- {nodeid}" for nodeid in failed),
+    return render("held_out_failed.md", count=plural(len(failed), "test"), tests=list(failed),
                   files="\n\n".join(file_block(path, run.tests[path]) for path in paths if path in run.tests))
 
 

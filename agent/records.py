@@ -93,12 +93,22 @@ class Step:
     tests: ev.TestsRan | None = None
     escalations: list[ev.Escalated] = field(default_factory=list)
     feedback: str = ""  # what the model was told next: the distilled failures and the edit results
+    template: str = ""  # the template that made it (prompts/<name>, or the user's own file)
 
 
-def steps(records: list[dict]) -> tuple[ev.TestsRan | None, str, list[Step]]:
+@dataclass(frozen=True)
+class Told:
+    """A message makegreen wrote to the model, and the template it came from ("" in a record that predates
+    templates being recorded)."""
+
+    text: str = ""
+    template: str = ""
+
+
+def steps(records: list[dict]) -> tuple[ev.TestsRan | None, Told, list[Step]]:
     """(the baseline test run, the first prompt's task, the steps in order), as the events they were."""
     baseline: ev.TestsRan | None = None
-    task = ""
+    task = Told()
     found: dict[tuple[int, int], Step] = {}
     last_of: dict[int, Step] = {}  # candidate → its latest step, whose feedback the next request carries
 
@@ -113,13 +123,14 @@ def steps(records: list[dict]) -> tuple[ev.TestsRan | None, str, list[Step]]:
         if kind == "TestsRan" and record["iteration"] == 0:
             baseline = ev.from_record(record)
             continue
-        if kind == "ModelRequest":
-            previous = last_of.get(record.get("candidate", 0))
-            messages = record.get("messages") or []
-            told = messages[-1].get("content", "") if messages and messages[-1].get("role") == "user" else ""
+        if kind == "ModelRequest" and (request := ev.from_record(record)) is not None:
+            previous = last_of.get(request.candidate)
+            last = request.messages[-1] if request.messages else {}
+            told = Told(last.get("content", "") if last.get("role") == "user" else "",
+                        request.templates[-1] if len(request.templates) == len(request.messages) else "")
             if previous is not None:
-                previous.feedback = told
-            elif not task:
+                previous.feedback, previous.template = told.text, told.template
+            elif not task.text:
                 task = told
         elif kind == "ModelAnswered":
             step(record).answer = ev.from_record(record)

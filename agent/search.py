@@ -14,12 +14,16 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from sandbox import RunResult, TestReport
 
 from .config import EFFORTS
 from .errors import BudgetExhausted, Cancelled
+
+if TYPE_CHECKING:  # a line carries its conversation; search never looks inside it
+    from .context.conversation import Prompt
+    from .context.history import Attempt
 
 LADDER = ("more-effort", "fresh-start", "stop")
 HOT = 0.8  # the temperature a stuck line samples at, on a server that has no reasoning effort
@@ -97,12 +101,12 @@ def score(result: RunResult, honest: bool) -> tuple[int, int, int]:
 class Line:
     """One line of work: a conversation with the model and the code it has led to so far."""
 
-    messages: list[dict[str, str]]
+    prompt: Prompt  # the conversation so far, as data (context/conversation.py)
     changes: dict[str, bytes | None]  # against the user's files
     result: RunResult
     effort: str | None = None
     stagnation: Stagnation = field(default_factory=Stagnation)
-    attempts: list[str] = field(default_factory=list)  # one summary per step, for history and fresh starts
+    attempts: list[Attempt] = field(default_factory=list)  # one summary per step, for history and fresh starts
     lost: list[str] = field(default_factory=list)  # tests that vanished or turned into skips in its last run
     flagged: list[str] = field(default_factory=list)  # the tests' answers held by heart (agent/gaming.py)
     state: str = "open"  # open, green, stopped (stagnated past every escalation), contradiction
@@ -124,7 +128,7 @@ class Line:
 
     def fork(self, candidate: int) -> "Line":
         """A copy to take the next step in, so that the beam's lines stay as they were."""
-        return Line(list(self.messages), dict(self.changes), self.result, self.effort,
+        return Line(self.prompt, dict(self.changes), self.result, self.effort,
                     Stagnation(list(self.stagnation.states), self.stagnation.level), list(self.attempts),
                     list(self.lost), list(self.flagged), candidate=candidate, temperature=self.temperature,
                     challenged=self.challenged, full=self.full)

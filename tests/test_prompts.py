@@ -10,11 +10,15 @@ from tests.conftest import make_repo
 
 
 def test_rendering_is_strict_both_ways():
-    assert render("applied.md", paths="a.py").strip() == "Applied: a.py"
+    assert render("cut.md", count=3).strip() == "[... 3 lines cut ...]"
     with pytest.raises(PromptError, match="missing values"):
-        render("applied.md")
+        render("cut.md")
     with pytest.raises(PromptError, match="unused values"):
-        render("applied.md", paths="a.py", extra=1)
+        render("cut.md", count=3, extra=1)
+    # a loop's own names are the template's; the list it runs over is a value like any other
+    assert render("lost_tests.md", tests=["a", "b"]).endswith("- a\n- b\n")
+    with pytest.raises(PromptError, match=r"missing values \['tests'\]"):
+        render("lost_tests.md")
 
 
 def red(tests=(), errors=()):
@@ -32,7 +36,7 @@ def test_first_prompt_holds_tests_imported_sources_missing_modules_and_failures(
     error = CollectError("tests/test_cart.py", "ImportError", ("ImportError",), "cannot import name 'Cart'",
                          None, "tests/test_cart.py", 1, "E   ImportError: cannot import name 'Cart'")
     ws = Workspace(root)
-    system, task = first_messages(ws, red(errors=[error]), ["tests/test_cart.py"], "keep it simple", "auto")
+    system, task = first_messages(ws, red(errors=[error]), ["tests/test_cart.py"], "keep it simple", "auto").messages()
     assert system["role"] == "system" and "How to write it is said at the end" in system["content"]
     text = task["content"]
     # the format comes last, short, with an example naming the task's own file (never a made-up path to copy)
@@ -49,7 +53,7 @@ def test_first_prompt_holds_tests_imported_sources_missing_modules_and_failures(
 def test_large_files_switch_the_prompt_to_search_replace(tmp_path):
     root = make_repo(tmp_path / "r", {"big.py": "x = 1\n" * 400, "tests/test_big.py": "import big\n"})
     case = TestCase("tests/test_big.py::test", "failed", "assert 1 == 2", "E assert 1 == 2")
-    _, task = first_messages(Workspace(root), red([case]), ["tests/test_big.py"], "", "auto")
+    _, task = first_messages(Workspace(root), red([case]), ["tests/test_big.py"], "", "auto").messages()
     assert "SEARCH/REPLACE" in task["content"] and "<lines copied from big.py>" in task["content"]
 
 
@@ -57,7 +61,7 @@ def test_feedback_reports_refusals_misses_and_the_new_failures():
     outcome = EditOutcome(found=2, changed=["a.py"], refused=[Refusal("tests/test_a.py", "test files are read-only")],
                           misses=[Miss(2, "a.py", "its SEARCH part does not match the file", "def f():", 3)])
     case = TestCase("tests/test_a.py::test_f", "failed", "assert 3 == 4", "E       assert 3 == 4")
-    text = feedback_message(outcome, red([case]))
+    text = feedback_message(outcome, red([case])).text
     assert "Applied: a.py" in text
     assert "The edit to tests/test_a.py was refused: test files are read-only" in text
     assert "SEARCH/REPLACE block 2 for a.py was not applied" in text and "(line 3)" in text
@@ -66,9 +70,9 @@ def test_feedback_reports_refusals_misses_and_the_new_failures():
 
 
 def test_an_answer_without_edits_is_told_so():
-    assert "No edits were found" in feedback_message(EditOutcome(), red())
+    assert "No edits were found" in feedback_message(EditOutcome(), red()).text
 
 
 def test_an_answer_that_repeats_the_failing_code_is_told_so():
-    assert "repeats the code exactly as it is now" in feedback_message(EditOutcome(found=1), red())
-    assert "repeats" not in feedback_message(EditOutcome(found=1, changed=["a.py"]), red())
+    assert "repeats the code exactly as it is now" in feedback_message(EditOutcome(found=1), red()).text
+    assert "repeats" not in feedback_message(EditOutcome(found=1, changed=["a.py"]), red()).text

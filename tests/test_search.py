@@ -5,6 +5,7 @@ import time
 import pytest
 
 from agent.budget import Budget
+from agent.context.conversation import Message, Prompt
 from agent.errors import BackendError, BudgetExhausted, Cancelled
 from agent.search import Line, Stagnation, keep, race, score, variation
 from sandbox import RunResult
@@ -41,14 +42,15 @@ def test_the_beam_keeps_the_best_open_lines_honest_first():
 
 
 def test_a_fork_leaves_its_parent_as_it_was():
-    parent = Line([{"role": "user", "content": "hi"}], {"a.py": b"1"}, result(1, 1), "low",
-                  Stagnation([frozenset({"t"})], 1), ["tried"])
+    prompt = Prompt(Message("system", None, {"text": "rules"}), Message("user", None, {"text": "hi"}))
+    parent = Line(prompt, {"a.py": b"1"}, result(1, 1), "low", Stagnation([frozenset({"t"})], 1), ["tried"])
     child = parent.fork(2)
-    child.messages.append({"role": "assistant", "content": "x"})
+    child.prompt = child.prompt.then("x", Message("user", None, {"text": "told"}))
     child.changes["b.py"] = b"2"
     child.attempts.append("more")
     child.stagnation.observe(result(0, 1).report)
-    assert len(parent.messages) == 1 and parent.changes == {"a.py": b"1"} and parent.attempts == ["tried"]
+    assert parent.prompt.messages() == [{"role": "system", "content": "rules"}, {"role": "user", "content": "hi"}]
+    assert len(child.prompt.messages()) == 4 and parent.changes == {"a.py": b"1"} and parent.attempts == ["tried"]
     assert len(parent.stagnation.states) == 1 and child.candidate == 2 and child.effort == "low"
 
 

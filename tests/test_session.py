@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from agent import events as ev
 from agent.config import Settings
 from agent.session import run_solve
 from agent.summary import RunSummary
@@ -62,11 +65,18 @@ def test_a_prompts_dir_overrides_a_template_by_name_and_a_wrong_one_is_named(tmp
     repo = make_repo(tmp_path / "collatz", example="collatz")
     (repo / "my-prompts").mkdir()
     (repo / "my-prompts" / "system.md").write_text("You write Python. Be brief.\n")
-    model = Scripted([COLLATZ])
+    model, seen = Scripted([COLLATZ]), []
     summary = run_solve(Settings(sandbox="local", prompts_dir="my-prompts", apply=False), repo, (),
-                        lambda event: None, replay_model=model)
+                        seen.append, replay_model=model)
     assert summary.status == "green" and model.asked[0][0]["content"] == "You write Python. Be brief.\n"
-    (repo / "my-prompts" / "system.md").write_text("You write ${language}.\n")
+    request = next(event for event in seen if isinstance(event, ev.ModelRequest))
+    # which template made each message is recorded (`show` names it): the user's own file, the packaged one
+    assert request.templates == (str(repo / "my-prompts" / "system.md"), "prompts/task.md")
+    (repo / "my-prompts" / "system.md").write_text("You write {% if %}.\n")
+    with pytest.raises(ConfigError, match=r"system.md, line 1"):
+        run_solve(Settings(sandbox="local", prompts_dir="my-prompts"), repo, (), lambda event: None,
+                  replay_model=Scripted([COLLATZ]))
+    (repo / "my-prompts" / "system.md").write_text("You write {{ language }}.\n")
     try:
         run_solve(Settings(sandbox="local", prompts_dir="my-prompts"), repo, (), lambda event: None,
                   replay_model=Scripted([COLLATZ]))

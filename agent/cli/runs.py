@@ -88,9 +88,10 @@ def show_command(
         baseline, task, found = steps(records)
         if baseline:
             console.print(f"baseline: {_counts(baseline.summary)}")
-        if task:
-            console.print(Panel(Text(_clip(task, full), style="dim"), title="the task, as the model was given it",
-                                title_align="left"))
+        if task.text:
+            made = f" (from {task.template})" if task.template else ""
+            console.print(Panel(Text(_clip(task.text, full), style="dim"),
+                                title=f"the task, as the model was given it{made}", title_align="left"))
         for step in found:
             title = f"iteration {step.iteration}" + (f" · candidate {step.candidate}" if step.candidate else "")
             console.print(Panel(Group(*_step_parts(step, full)), title=title, title_align="left"))
@@ -133,7 +134,8 @@ def _step_parts(step, full: bool) -> list:
     for escalation in step.escalations:
         parts.append(Text(f"no progress ({escalation.reason}): {escalation.action}", style="yellow"))
     if step.feedback:
-        parts.append(Text("told the model:\n" + _clip(step.feedback, full), style="dim"))
+        made = f" (from {step.template})" if step.template else ""
+        parts.append(Text(f"told the model{made}:\n" + _clip(step.feedback, full), style="dim"))
     return parts
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from sandbox import RunResult, TestCase, TestReport
@@ -13,6 +13,8 @@ from ..words import count_tests
 MAX_FAILURES = 12
 MAX_LINES = 60
 MAX_ERROR_LINES = 30
+KEEP_LINES = 25  # a prompt over its budget: each block of output cut to this many lines
+KEEP_FAILURES = 3  # and then only this many failures shown
 _FRAME = re.compile(r"^(?P<path>[^\s:][^:]*):(?P<line>\d+): in (?P<function>\S+)\s*$")
 
 
@@ -21,7 +23,8 @@ def _cut(text: str, limit: int = MAX_LINES) -> str:
     if len(lines) <= limit:
         return "\n".join(lines)
     head = limit * 2 // 3
-    return "\n".join(lines[:head] + [f"[... {len(lines) - limit} lines cut ...]"] + lines[-(limit - head):])
+    marker = render("cut.md", count=len(lines) - limit).rstrip("\n")
+    return "\n".join(lines[:head] + [marker] + lines[-(limit - head):])
 
 
 def user_errors(report: TestReport, is_test_file: Callable[[str], bool]) -> list[str]:
@@ -67,7 +70,7 @@ def distill(case: TestCase) -> Distilled:
     errors = [line for line in errors if line] or [case.message or case.outcome]
     if len(errors) > MAX_ERROR_LINES:
         half = MAX_ERROR_LINES // 2
-        errors = errors[:half] + [f"[... {len(errors) - 2 * half} lines cut ...]"] + errors[-half:]
+        errors = errors[:half] + [render("cut.md", count=len(errors) - 2 * half).rstrip("\n")] + errors[-half:]
     return Distilled(case, tuple(dict.fromkeys(frames)), tuple(errors), _exception_name(case.message or errors[0]))
 
 
@@ -78,52 +81,66 @@ def _exception_name(message: str) -> str:
     return "AssertionError" if message.startswith("assert") else message.split(None, 1)[0] if message else "error"
 
 
-def _changes(report: TestReport, previous: TestReport | None) -> str:
+@dataclass(frozen=True)
+class Failures:
+    """A test run's failures as the model is shown them, kept as data until the prompt is rendered: grouped by
+    cause, each block of output cut to `lines`, at most `most` blocks. smaller() is how a prompt over its budget
+    cuts them."""
+
+    result: RunResult
+    previous: TestReport | None = None  # the run before: what its change fixed and broke is said first
+    lines: int = MAX_LINES
+    most: int = MAX_FAILURES
+
+    def smaller(self, stage: str) -> "Failures | None":
+        if stage == "lines" and self.lines > KEEP_LINES:
+            return replace(self, lines=KEEP_LINES)
+        if stage == "failures" and self.most > KEEP_FAILURES and len(self.result.report.failing) > KEEP_FAILURES:
+            return replace(self, most=KEEP_FAILURES)
+        return None
+
+    def _blocks(self) -> list[dict]:
+        report, limit = self.result.report, min(self.lines, MAX_ERROR_LINES)
+        blocks = [{"error": True, "nodeid": error.nodeid, "detail": _cut(error.longrepr, limit),
+                   "frames": (), "group": [error.nodeid]}
+                  for error in report.collect_errors]
+        groups: dict[tuple[str, str], list[Distilled]] = {}
+        for case in report.failing:
+            item = distill(case)
+            groups.setdefault(item.cause, []).append(item)
+        for first, *rest in groups.values():
+            blocks.append({"error": False, "nodeid": first.case.nodeid, "outcome": first.case.outcome.upper(),
+                           "frames": first.frames, "detail": _cut("\n".join(first.errors), self.lines),
+                           "others": [item.case.nodeid.split("::")[-1] for item in rest],
+                           "group": [first.case.nodeid, *(item.case.nodeid for item in rest)]})
+        return blocks
+
+    def render(self) -> str:
+        result, report = self.result, self.result.report
+        blocks = self._blocks()
+        shown = len(report.collect_errors) + self.most  # collection errors are always shown
+        fixed, broken = _changes(report, self.previous)
+        timed_out = result.timed_out
+        abnormal = not timed_out and (report.exitstatus is None or (not blocks and not report.green))
+        return render("failures.md", fixed=fixed, broken=broken, blocks=blocks[:shown],
+                      more=[nodeid for block in blocks[shown:] for nodeid in block["group"]],
+                      tampered=list(result.tampered), timed_out=timed_out, abnormal=abnormal,
+                      seconds=f"{result.seconds:.0f}", exit_code=result.exit_code,
+                      output=_cut(result.output, min(self.lines, 30) if timed_out else self.lines)).rstrip("\n")
+
+
+def _changes(report: TestReport, previous: TestReport | None) -> tuple[list[str], list[str]]:
+    """The tests the last change fixed, and those it broke."""
     if previous is None:
-        return ""
+        return [], []
     before = {case.nodeid for case in previous.failing}
     now = {case.nodeid for case in report.failing}
-    fixed = sorted(nodeid for nodeid in before - now if nodeid in report.tests)
-    broken = sorted(now - before)
-    parts = []
-    if fixed:
-        parts.append(f"Now passing ({len(fixed)}): " + ", ".join(fixed[:10]) + (" …" if len(fixed) > 10 else ""))
-    if broken:
-        parts.append(f"Newly failing ({len(broken)}): " + ", ".join(broken[:10]) + (" …" if len(broken) > 10 else ""))
-    return "\n".join(parts)
+    return sorted(nodeid for nodeid in before - now if nodeid in report.tests), sorted(now - before)
 
 
 def describe(result: RunResult, previous: TestReport | None = None) -> str:
     """The failures of one test run, rendered for the model: grouped by cause, cut to what explains them."""
-    report = result.report
-    blocks = [render("failure.md", title=f"collecting {error.nodeid} failed", detail=_cut(error.longrepr, 30))
-              for error in report.collect_errors]
-    groups: dict[tuple[str, str], list[Distilled]] = {}
-    for case in report.failing:
-        item = distill(case)
-        groups.setdefault(item.cause, []).append(item)
-    for shown, group in enumerate(groups.values()):
-        if shown == MAX_FAILURES:
-            rest = [item.case.nodeid for g in list(groups.values())[MAX_FAILURES:] for item in g]
-            blocks.append(f"... and {len(rest)} more failing tests: " + ", ".join(rest[:20]))
-            break
-        first = group[0]
-        title = f"{first.case.nodeid} {first.case.outcome.upper()}"
-        if len(group) > 1:
-            others = [item.case.nodeid.split("::")[-1] for item in group[1:]]
-            title += f" (and {len(others)} more the same way: {', '.join(others[:8])}{' …' if len(others) > 8 else ''})"
-        detail = "\n".join([*(f"at {frame}" for frame in first.frames), *first.errors])
-        blocks.append(render("failure.md", title=title, detail=detail))
-    changes = _changes(report, previous)
-    if changes:
-        blocks.insert(0, changes + "\n")
-    if result.tampered:
-        blocks.append(render("tampered.md", paths=", ".join(result.tampered)).rstrip("\n"))
-    if result.timed_out:
-        blocks.append(render("timed_out.md", seconds=f"{result.seconds:.0f}", output=_cut(result.output, 30)))
-    elif report.exitstatus is None or (not blocks and not report.green):
-        blocks.append(render("abnormal.md", exit_code=result.exit_code, output=_cut(result.output)))
-    return "\n".join(blocks) if blocks else "All tests pass."
+    return Failures(result, previous).render()
 
 
 def counts(report: TestReport) -> str:

@@ -13,11 +13,12 @@ from ..edits import EditOutcome
 from ..integrity import SENTINEL, contradictions
 from ..prompting import render
 from ..workspace import Workspace
-from .failures import counts, describe
+from .conversation import Message, Prompt
+from .failures import Failures, counts
 from .imports import needed_files
 from .repomap import FactsCache, rank
 from .repomap import render as render_map
-from .requirements import requirements
+from .requirements import render_requirements, requirements
 
 WHOLE_FILE_LINES = 300  # beyond this, asking for whole files costs too many output tokens: use SEARCH/REPLACE
 
@@ -42,10 +43,6 @@ class Shape:
     format: str = "whole"  # whole or search-replace
     path: str | None = None
     example: str = "the file's path"
-
-    @property
-    def how(self) -> str:
-        return "the whole new content of the file" if self.format == "whole" else "SEARCH/REPLACE sections"
 
 
 def answer_shape(files: Mapping[str, bytes], test_files: Sequence[str], report: TestReport,
@@ -78,13 +75,44 @@ class ContextLimits:
     cache_path: Path | None = None
 
 
+@dataclass(frozen=True)
+class Files:
+    """File blocks (prompts/file.md), most relevant first; droppable ones lose their last file at stage
+    "sources"."""
+
+    files: tuple[tuple[str, bytes], ...]
+    droppable: bool = False
+
+    def render(self) -> str:
+        return "\n\n".join(file_block(path, content) for path, content in self.files)
+
+    def smaller(self, stage: str) -> "Files | None":
+        return Files(self.files[:-1], True) if stage == "sources" and self.droppable and self.files else None
+
+
+@dataclass(frozen=True)
+class RepoMap:
+    """The ranked signatures of the rest of the repository, within tokens; gone at stage "map"."""
+
+    ranked: tuple[str, ...]
+    facts: Mapping[str, object]
+    shown: frozenset[str]
+    tokens: int
+
+    def render(self) -> str:
+        return render_map(list(self.ranked), self.facts, set(self.shown), self.tokens) if self.tokens else ""
+
+    def smaller(self, stage: str) -> "RepoMap | None":
+        return RepoMap(self.ranked, self.facts, self.shown, 0) if stage == "map" and self.tokens else None
+
+
 def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[str], message: str,
                    edit_format: str, limits: ContextLimits = ContextLimits(),
-                   shown: Mapping[str, bytes] = {}) -> list[dict[str, str]]:
+                   shown: Mapping[str, bytes] = {}) -> Prompt:
     """The system prompt and the task: what the tests require, the tests, the code they import, what is still to
-    be written, a ranked map of the rest of the repository, and the failures — within the prompt budget, the least
-    relevant dropped first (map entries, then the lowest-ranked source files). shown replaces files as the model
-    is to see them (test files without their held-out tests)."""
+    be written, a ranked map of the rest of the repository, and the failures. Over the prompt budget, shrink.py
+    drops the least relevant first (the map, then the lowest-ranked source files). shown replaces files as the
+    model is to see them (test files without their held-out tests)."""
     files = {**workspace.files(), **shown}
     report = baseline.report
     known_missing = {e.import_name.split(".")[0] for e in report.collect_errors if e.import_name}
@@ -102,59 +130,34 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
     project = {(p[4:] if p.startswith("src/") else p).split("/")[0].removesuffix(".py") for p in files}
     required = requirements({path: facts[path] for path in tests if path in facts}, fixtures,
                             lambda module: module.split(".")[0] in project | roots)
-    sources = {path: files[path] for path in needs.sources}
     shape = answer_shape(workspace.files(), test_files, report, edit_format)
-    failing = [case.nodeid for case in report.failing] + [error.nodeid for error in report.collect_errors]
     # the way to claim a contradiction is told only where makegreen's own check sees one: small models echo
     # whatever the instructions name, and claim it on tasks with none (later feedback tells it when a run is stuck)
     conflicting = contradictions({path: files[path] for path in tests})
-    system = render("system.md", claims=claim_rule() if conflicting else "")
-    ranked = rank(facts, {**{path: 1.0 for path in tests}, **{path: 0.5 for path in sources}})
-    shown = set(tests) | set(conftests) | set(sources)
-
-    def task(source_paths: list[str], map_tokens: int) -> str:
-        return render(
-            "task.md",
-            failing_tests="\n".join(f"- {nodeid}" for nodeid in failing),
-            user_message=render("user_message.md", message=message) if message else "",
-            requirements="\n".join(required) or "(nothing beyond the test files below)",
-            test_files="\n\n".join(file_block(path, files[path]) for path in [*tests, *conftests]),
-            source_files="\n\n".join(file_block(path, sources[path]) for path in source_paths) or "(none yet)",
-            missing_files=render("missing_files.md", modules="\n".join(
-                f"- `{module}` → {path}" for module, path in needs.missing)) if needs.missing else "",
-            repo_map=render_map(ranked, facts, shown, map_tokens) or "(nothing else)",
-            failures=describe(baseline),
-            answer_format=answer_format(shape),
-        )
-
-    kept, map_tokens = list(sources), limits.repo_map_tokens
-    text = task(kept, map_tokens)
-    while estimate_tokens([{"content": system}, {"content": text}]) > limits.prompt_tokens:
-        if map_tokens:  # the map goes first, then source files from the least relevant
-            map_tokens = 0
-        elif kept:
-            kept.pop()
-        else:
-            break  # what is left is the tests and the failures: the context-overflow shrink takes it from here
-        text = task(kept, map_tokens)
-    return [{"role": "system", "content": system}, {"role": "user", "content": text}]
+    system = Message("system", "system.md", {"claims": claim_rule() if conflicting else ""})
+    ranked = rank(facts, {**{path: 1.0 for path in tests}, **{path: 0.5 for path in needs.sources}})
+    task = Message("user", "task.md", {
+        "failing_tests": [case.nodeid for case in report.failing] + [error.nodeid for error in report.collect_errors],
+        "message": message,
+        "requirements": render_requirements(required),
+        "test_files": Files(tuple((path, files[path]) for path in [*tests, *conftests])),
+        "source_files": Files(tuple((path, files[path]) for path in needs.sources), droppable=True),
+        "missing": [{"module": module, "path": path} for module, path in needs.missing],
+        "repo_map": RepoMap(tuple(ranked), facts, frozenset([*tests, *conftests, *needs.sources]),
+                            limits.repo_map_tokens),
+        "failures": Failures(baseline),
+        "answer_format": answer_format(shape),
+    })
+    return Prompt(system, task)
 
 
 def feedback_message(outcome: EditOutcome, result: RunResult, previous: TestReport | None = None,
-                     lost: Sequence[str] = (), shape: Shape = Shape(), notes: Sequence[str] = ()) -> str:
+                     lost: Sequence[str] = (), shape: Shape = Shape(), notes: Sequence[str] = ()) -> Message:
     """What the model is told after a step: what became of its edits, the tests now, and what to do next. notes
     come first (a claim that was not confirmed)."""
-    parts = list(notes)
-    if outcome.changed:
-        parts.append(render("applied.md", paths=", ".join(outcome.changed)))
-    parts += [render("refused.md", path=r.path, reason=r.reason) for r in outcome.refused]
-    parts += [render("search_miss.md", kind=m.kind, number=m.number, path=m.path, reason=m.reason, line=m.line,
-                     closest=m.closest or "(the file is empty or missing)") for m in outcome.misses]
-    if not outcome.found:
-        parts.append(render("no_edits.md", path=shape.example, how=shape.how))
-    elif not (outcome.changed or outcome.refused or outcome.misses):
-        parts.append(render("unchanged.md"))
-    if lost:
-        parts.append(render("lost_tests.md", tests="\n".join(f"- {line}" for line in lost)))
-    return render("feedback.md", edit_report="\n".join(parts), counts=counts(result.report),
-                  failures=describe(result, previous), next_step=render("next_step.md", how=shape.how))
+    return Message("user", "feedback.md", {
+        "notes": [note.rstrip("\n") for note in notes], "changed": list(outcome.changed),
+        "refused": list(outcome.refused), "misses": list(outcome.misses), "found": outcome.found,
+        "lost": render("lost_tests.md", tests=list(lost)).rstrip("\n") if lost else "",
+        "counts": counts(result.report), "failures": Failures(result, previous), "format": shape.format,
+        "example": shape.example})

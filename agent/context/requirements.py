@@ -8,26 +8,54 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
+from ..prompting import render
 from .languages import Facts
 
 MAX_LINES = 40
 _ON_NEW = re.compile(r"^(\w+)\(.*\)\.(\w+)$", re.S)
 
 
-def _arity(counts: set[tuple[int, tuple[str, ...]]]) -> str:
+@dataclass(frozen=True)
+class Arity:
+    """How a name is called across a test file: the fewest and most positional arguments, the keywords."""
+
+    low: int
+    high: int
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def shape(self) -> str:
+        return f"{self.low}" if self.low == self.high else f"{self.low}–{self.high}"
+
+
+def _arity(counts: set[tuple[int, tuple[str, ...]]]) -> Arity:
     positional = sorted({n for n, _ in counts})
-    keywords = sorted({k for _, names in counts for k in names})
-    shape = f"{positional[0]}" if len(positional) == 1 else f"{positional[0]}–{positional[-1]}"
-    text = f"{shape} positional argument{'s' if positional[-1] != 1 else ''}"
-    return text + (f", keywords {', '.join(keywords)}" if keywords else "")
+    return Arity(positional[0], positional[-1], tuple(sorted({k for _, names in counts for k in names})))
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One line of prompts/requirements.md: a project name the tests use (kind "target"), an exception they
+    expect that they do not import ("raises"), or a fixture from a conftest.py ("fixture")."""
+
+    kind: str
+    name: str
+    calls: Arity | None = None
+    methods: tuple[str, ...] = ()  # as name(shape)
+    attributes: tuple[str, ...] = ()
+    raised: bool = False  # expected to be raised
+    matches: tuple[str, ...] = ()  # the match= of each expectation that has one
+    origin: str = ""  # where: the test file (and line), or the conftest.py defining the fixture
+    source: str = ""  # the test file using the fixture
 
 
 def requirements(tests: Mapping[str, Facts], fixtures: Mapping[str, str],
-                 is_project: Callable[[str], bool]) -> list[str]:
-    """Bullet lines; fixtures maps a conftest fixture's name to the file defining it."""
-    lines: list[str] = []
+                 is_project: Callable[[str], bool]) -> list[Requirement]:
+    """What the tests require, each once; fixtures maps a conftest fixture's name to the file defining it."""
+    lines: list[Requirement] = []
     for path, facts in tests.items():
         imported: dict[str, str] = {}  # local name → dotted target
         for found in facts.imports:
@@ -58,28 +86,22 @@ def requirements(tests: Mapping[str, Facts], fixtures: Mapping[str, str],
             if obj in variables and attr not in members[imported[variables[obj]]]:
                 members[imported[variables[obj]]][attr] = set()
         for target in sorted(set(imported.values()) | set(calls)):
-            parts = []
-            if target in calls:
-                parts.append(f"called with {_arity(calls[target])}")
             used = members.get(target, {})
-            methods = [f"{name}({_arity(shapes).split(' positional')[0]})" for name, shapes in sorted(used.items())
-                       if shapes]
-            attributes = [name for name, shapes in sorted(used.items()) if not shapes]
-            if methods:
-                parts.append("methods used: " + ", ".join(methods))
-            if attributes:
-                parts.append("attributes used: " + ", ".join(attributes))
             expected = [r for r in facts.raises if imported.get(r.exception) == target]
-            if expected:
-                parts.append("expected to be raised" + "".join(f" (match={r.match})" for r in expected if r.match))
-            if parts:
-                lines.append(f"- `{target}`: " + "; ".join(parts))
-        for raised in facts.raises:
-            if raised.exception not in imported:
-                match = f", match={raised.match}" if raised.match else ""
-                lines.append(f"- raises `{raised.exception}`{match} ({path}:{raised.line})")
-        for fixture in facts.fixtures_used:
-            if fixture in fixtures:
-                lines.append(f"- fixture `{fixture}` comes from {fixtures[fixture]} ({path})")
-    unique = list(dict.fromkeys(lines))
-    return unique[:MAX_LINES] + ([f"- … {len(unique) - MAX_LINES} more"] if len(unique) > MAX_LINES else [])
+            found = Requirement(
+                "target", target, _arity(calls[target]) if target in calls else None,
+                tuple(f"{name}({_arity(shapes).shape})" for name, shapes in sorted(used.items()) if shapes),
+                tuple(name for name, shapes in sorted(used.items()) if not shapes), bool(expected),
+                tuple(r.match for r in expected if r.match))
+            if found.calls or found.methods or found.attributes or found.raised:
+                lines.append(found)
+        lines += [Requirement("raises", raised.exception, matches=(raised.match,) if raised.match else (),
+                              origin=f"{path}:{raised.line}") for raised in facts.raises
+                  if raised.exception not in imported]
+        lines += [Requirement("fixture", fixture, origin=fixtures[fixture], source=path)
+                  for fixture in facts.fixtures_used if fixture in fixtures]
+    return list(dict.fromkeys(lines))
+
+
+def render_requirements(found: list[Requirement]) -> str:
+    return render("requirements.md", requirements=found[:MAX_LINES], more=max(0, len(found) - MAX_LINES)).rstrip("\n")

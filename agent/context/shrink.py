@@ -1,60 +1,38 @@
-"""Making a prompt smaller when it overflows the model's context: the oldest history first, then failure detail."""
+"""Making a prompt smaller when it is over its budget or overflows the model's context window, on the prompt's
+structure (context/conversation.py), before it is rendered."""
 from __future__ import annotations
 
-import re
-from typing import Callable, Sequence
+from dataclasses import replace
 
-RESULTS_HEADING = "# Test results now"
-KEEP_LINES = 12
-KEEP_FAILURES = 3
+from ..budget import estimate_tokens
+from .conversation import Prompt
 
-
-def _results(text: str, change: Callable[[str], str]) -> str:
-    """text with change applied to its test-results section (from the heading to the end)."""
-    head, found, rest = text.partition(RESULTS_HEADING)
-    return head + found + change(rest) if found else text
+# in order: the repository map, then source files from the least relevant, then each block of failure output cut
+# to its head and tail, then only the first few failures
+STAGES = ("map", "sources", "lines", "failures")
 
 
-def _cut_blocks(section: str) -> str:
-    """Each fenced block cut to its first and last few lines."""
-    out: list[str] = []
-    block: list[str] | None = None
-    for line in section.split("\n"):
-        if line.startswith("```"):
-            if block is None:
-                block = []
-            else:
-                if len(block) > 2 * KEEP_LINES + 1:  # a block already cut holds 2 × KEEP_LINES + 1 lines
-                    block = block[:KEEP_LINES] + [f"[... {len(block) - 2 * KEEP_LINES} lines cut ...]"] + block[-KEEP_LINES:]
-                out += block
-                block = None
-            out.append(line)
-            continue
-        (out if block is None else block).append(line)
-    return "\n".join(out + (block or []))
+def shrink(prompt: Prompt) -> Prompt | None:
+    """A smaller version of prompt, or None when nothing more can go.
 
-
-def _first_failures(section: str) -> str:
-    """Only the first few failures (each under its own `## ` heading), the rest counted."""
-    parts = re.split(r"(?m)^(?=## )", section)
-    if len(parts) <= KEEP_FAILURES + 1:
-        return section
-    return "".join(parts[: KEEP_FAILURES + 1]) + f"\n[... {len(parts) - 1 - KEEP_FAILURES} more failures cut ...]\n"
-
-
-def shrink(messages: Sequence[dict[str, str]]) -> list[dict[str, str]] | None:
-    """A smaller version of messages, or None when nothing more can go.
-
-    In order: earlier attempts (assistant answer + feedback pairs), oldest first, down to the latest; the failure
-    output cut to head and tail; only the first few failures; the latest attempt too. The system prompt and the
-    task itself always stay."""
-    messages = list(messages)
-    if len(messages) > 4:
-        return messages[:2] + messages[4:]
-    for change in (_cut_blocks, _first_failures):
-        cut = [{**m, "content": _results(m["content"], change)} if m["role"] == "user" else m for m in messages]
-        if cut != messages:
-            return cut
-    if len(messages) > 2:
-        return messages[:2]
+    In order: earlier exchanges (the model's answer and the feedback on it), oldest first, down to the latest; then
+    the parts of every message, stage by stage (STAGES); then the latest exchange; then the summaries of earlier
+    attempts. The system prompt, the tests and the failures' headings always stay."""
+    if len(prompt.exchanges) > 1:
+        return replace(prompt, exchanges=prompt.exchanges[1:])
+    for stage in STAGES:
+        smaller = prompt.smaller(stage)
+        if smaller is not None:
+            return smaller
+    if prompt.exchanges:
+        return replace(prompt, exchanges=())
+    if prompt.earlier:
+        return replace(prompt, earlier=())
     return None
+
+
+def fit(prompt: Prompt, tokens: int) -> Prompt:
+    """prompt shrunk until its estimate is within tokens, or as small as it gets."""
+    while estimate_tokens(prompt.messages()) > tokens and (smaller := shrink(prompt)) is not None:
+        prompt = smaller
+    return prompt

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from agent.budget import estimate_tokens
 from agent.context.failures import describe, distill
-from agent.context.prompt import ContextLimits, first_messages
+from agent.context.prompt import first_messages
+from agent.context.shrink import fit
 from agent.context.python_analysis import PythonAnalyzer
 from agent.context.repomap import FactsCache, rank, render
 from agent.workspace import Workspace
@@ -41,7 +42,7 @@ def test_the_task_states_what_the_tests_require(tmp_path):
     workspace = Workspace(repo)
     files = workspace.files()
     baseline = run(files)
-    _system, task = first_messages(workspace, baseline, ["tests/test_cart.py"], "", "auto")
+    _system, task = first_messages(workspace, baseline, ["tests/test_cart.py"], "", "auto").messages()
     text = task["content"]
     required = text.split("# What the tests require")[1].split("# Test files")[0]
     assert "`shop.cart.Cart`: called with 0 positional arguments; methods used: add(1), checkout(0), total(0)" \
@@ -123,14 +124,14 @@ def test_a_budget_drops_the_map_then_the_least_relevant_sources(tmp_path):
     repo = make_repo(tmp_path / "shop", SHOP)
     workspace = Workspace(repo)
     baseline = run(workspace.files())
-    roomy = first_messages(workspace, baseline, ["tests/test_cart.py"], "", "auto")
+    prompt = first_messages(workspace, baseline, ["tests/test_cart.py"], "", "auto")
+    roomy = prompt.messages()
     size = estimate_tokens(roomy)
     assert "src/shop/tax.py:" in roomy[1]["content"]  # reached only through prices.py: in the map
     assert "src/shop/unrelated.py" not in roomy[1]["content"]  # nothing the tests reach: never shown
     seen = []
     for cut in range(0, 400, 4):
-        messages = first_messages(workspace, baseline, ["tests/test_cart.py"], "", "auto",
-                                  ContextLimits(prompt_tokens=size - cut))
+        messages = fit(prompt, size - cut).messages()
         text = messages[1]["content"]
         shown = ("src/shop/tax.py:" in text, "\nsrc/shop/prices.py\n```" in text, "\nsrc/shop/cart.py\n```" in text)
         if not seen or seen[-1] != shown:

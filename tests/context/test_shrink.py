@@ -1,0 +1,69 @@
+"""Shrinking works on the prompt's structure: what goes, in which order, and that the rest stays whole."""
+from agent.context.prompt import feedback_message, first_messages
+from agent.context.shrink import fit, shrink
+from agent.edits import EditOutcome
+from agent.workspace import Workspace
+from sandbox import RunResult
+from sandbox.results import TestCase, TestReport
+from tests.conftest import make_repo
+
+
+def red(failures: int, lines: int) -> RunResult:
+    cases = [TestCase(f"tests/test_cart.py::test_{n}", "failed", f"ValueError: case {n}",
+                      "\n".join([f"src/shop/cart.py:{n + 1}: in total", *(f"E   line {i}" for i in range(lines))]))
+             for n in range(failures)]
+    report = TestReport(tests={case.nodeid: case for case in cases}, collected=tuple(c.nodeid for c in cases),
+                        exitstatus=1)
+    return RunResult(1, False, "", report, 0.1)
+
+
+def kinds(prompt) -> tuple:
+    task = prompt.messages()[1]["content"]
+    last = prompt.messages()[-1]["content"]
+    return (len(prompt.exchanges), "src/shop/tax.py:" in task, "return vat(x)" in task, "return 0" in task,
+            "line 45" not in last, "more failing tests" in last)
+
+
+def test_exchanges_oldest_first_then_the_map_sources_detail_failures_then_the_last_exchange(tmp_path):
+    repo = make_repo(tmp_path / "shop", {
+        "src/shop/__init__.py": "", "src/shop/cart.py": "from .prices import price\n\ndef total(x):\n    return 0\n",
+        "src/shop/prices.py": "from .tax import vat\n\ndef price(x):\n    return vat(x)\n",
+        "src/shop/tax.py": "def vat(x):\n    return x\n",
+        "tests/test_cart.py": "from shop.cart import total\n\ndef test_0():\n    assert total(1) == 1\n"})
+    prompt = first_messages(Workspace(repo), red(1, 5), ["tests/test_cart.py"], "", "auto")
+    for n in range(3):
+        prompt = prompt.then(f"answer {n}", feedback_message(EditOutcome(found=1, changed=["src/shop/cart.py"]),
+                                                             red(5, 60)))
+    steps = []
+    while prompt is not None:
+        steps.append(prompt)
+        prompt = shrink(prompt)
+    assert [kinds(step) for step in steps] == [
+        (3, True, True, True, False, False),
+        (2, True, True, True, False, False),
+        (1, True, True, True, False, False),  # the latest answer is the one kept
+        (1, False, True, True, False, False),  # the map
+        (1, False, False, True, False, False),  # the least relevant source file, then the next
+        (1, False, False, False, False, False),
+        (1, False, False, False, False, False),  # (the package's empty __init__.py)
+        (1, False, False, False, True, False),  # each failure's detail cut to its head and tail
+        (1, False, False, False, True, True),  # only the first few failures
+        (0, False, False, False, True, False),  # the latest exchange
+    ]
+    assert steps[2].messages()[2]["content"] == "answer 2"
+    last = steps[8].messages()[-1]["content"]
+    assert "line 59" in last and last.count("## ") == 3 and "2 more failing tests" in last
+    # what always stays: the rules, the tests, the failures' headings
+    final = steps[-1].messages()
+    assert final[0] == steps[0].messages()[0] and "def test_0" in final[1]["content"]
+    assert "tests/test_cart.py::test_0 FAILED" in final[1]["content"]
+
+
+def test_fit_stops_as_soon_as_the_prompt_is_within_the_budget(tmp_path):
+    repo = make_repo(tmp_path / "r", {"calc.py": "def f():\n    return 0\n",
+                                      "tests/test_calc.py": "from calc import f\n\ndef test_0():\n    assert f()\n"})
+    prompt = first_messages(Workspace(repo), red(1, 5), ["tests/test_calc.py"], "", "auto")
+    prompt = prompt.then("answer", feedback_message(EditOutcome(found=1, changed=["calc.py"]), red(5, 60)))
+    assert fit(prompt, 10 ** 6) is prompt
+    small = fit(prompt, 1)
+    assert shrink(small) is None  # as small as it gets
