@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import LAUNCH
+from . import events as ev
 from .errors import ConfigError
 from .status import Status
 from .summary import RunSummary
@@ -101,11 +102,12 @@ def discover(suite: Path) -> tuple[str, list[BenchTask]]:
 def task_metrics(summary: RunSummary, records: list[dict]) -> dict[str, Any]:
     """One task's figures from its run's summary and record."""
     runs: dict[int, list[dict]] = {}
-    for record in records:
-        if record["type"] == "TestsRan":
-            runs.setdefault(record["iteration"], []).append(record["summary"])
-    edits = [r for r in records if r["type"] == "EditsApplied"]
-    well_formed = sum(1 for e in edits if e.get("found", 0) > 0 and not e.get("misses") and not e.get("refused"))
+    events = ev.typed(records)
+    for event in events:
+        if isinstance(event, ev.TestsRan):
+            runs.setdefault(event.iteration, []).append(event.summary)
+    edits = [event for event in events if isinstance(event, ev.EditsApplied)]
+    well_formed = sum(1 for e in edits if e.found > 0 and not e.misses and not e.refused)
 
     def rate(summary_: dict[str, int] | None) -> float:
         if not summary_:

@@ -79,9 +79,9 @@ def _apply(root: Path, workspace: Workspace, run_dir: Path, patch: Path, deliver
     """Write the patch into the user's tree (the way back kept first); a conflict writes nothing."""
     from .git import uncommitted
 
-    changes = workspace.changes()
-    save_undo(run_dir, workspace.original, changes)
-    dirty = uncommitted(root, workspace.original, [path for path in changes if path in workspace.original])
+    changes, original = workspace.changes(), workspace.files()
+    save_undo(run_dir, original, changes)
+    dirty = uncommitted(root, original, [path for path in changes if path in original])
     delivery.overwrote_uncommitted = dirty
     if dirty:
         emit(ev.Status(f"{', '.join(dirty)} held uncommitted changes of yours, which the fix replaces; "
@@ -102,7 +102,7 @@ def _commit(settings: Settings, root: Path, workspace: Workspace, turned_green: 
     """--commit / --branch: the applied fix becomes a commit, through the repository's hooks."""
     message = commit_message(turned_green, settings.model)
     try:
-        delivery.commit = commit_fix(root, workspace.original, changed, message, settings.branch,
+        delivery.commit = commit_fix(root, workspace.files(), changed, message, settings.branch,
                                      hooks=settings.trust == "trusted")
     except CommitRefused as exc:
         delivery.status, delivery.message = Status.NOT_COMMITTED, str(exc)

@@ -1,5 +1,5 @@
 """Edits in a model's answer: whole-file blocks, SEARCH/REPLACE blocks and unified diffs, parsed and applied to
-the workspace.
+the workspace's files: files in, changed contents out (the workspace is the one that writes them).
 
 Models drift between formats whatever they were asked for, and small local models drift furthest: the path in
 bold, in backticks, in a heading, after `File:`, in the fence's info string or as a comment on the block's first
@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import ast
 import difflib
-import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Callable, Union
+from pathlib import PurePosixPath
+from typing import Callable, Protocol, Union
 
 from .integrity import content_problem
 from .protected import ProtectedPaths
@@ -86,6 +85,17 @@ class EditOutcome:
     changed: list[str] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
     misses: list[Miss] = field(default_factory=list)
+    written: dict[str, bytes] = field(default_factory=dict)  # the changed files' new contents, for the workspace
+
+
+class Tree(Protocol):
+    """The files edits are made against (agent/workspace.py's Workspace): read, never written here."""
+
+    def read(self, path: str) -> bytes | None: ...
+
+    def resolve(self, path: str) -> str | None: ...  # where path leads through symbolic links; None: outside
+
+    def is_folder(self, path: str) -> bool: ...
 
 
 def _clean_path(line: str) -> str | None:
@@ -290,7 +300,7 @@ def _block_edits(body: list[str], path: str | None, info: str, closed: bool, com
     return []
 
 
-def check_path(root: Path, path: str, protected: Callable[[str], str | None]) -> str | None:
+def check_path(tree: Tree, path: str, protected: Callable[[str], str | None]) -> str | None:
     """Why an edit to path may not be made, or None when it may."""
     if not path:
         return "no file path was given before the block"
@@ -299,16 +309,16 @@ def check_path(root: Path, path: str, protected: Callable[[str], str | None]) ->
         return "absolute paths are not allowed; use a path relative to the project root"
     if ".." in pure.parts:
         return "paths may not leave the project ('..')"
-    real_root = os.path.realpath(root)
-    target = os.path.realpath(root / path)
-    if os.path.commonpath([real_root, target]) != real_root:
+    resolved = tree.resolve(pure.as_posix())
+    if resolved is None:
         return "the path leads outside the project through a symbolic link"
-    resolved = PurePosixPath(os.path.relpath(target, real_root)).as_posix()
     # a link inside the project may lead into a protected place (ci -> .github/workflows): both names are judged
     return protected(pure.as_posix()) or (protected(resolved) if resolved != pure.as_posix() else None)
 
 
-def apply_edits(root: Path, edits: list[Edit], protected: Callable[[str], str | None]) -> EditOutcome:
+def apply_edits(tree: Tree, edits: list[Edit], protected: Callable[[str], str | None]) -> EditOutcome:
+    """The edits judged and made against tree's files, in order (a later edit sees an earlier one's result): what
+    changed, with the new contents in outcome.written; nothing is written anywhere."""
     outcome = EditOutcome(found=len(edits))
     for edit in edits:
         path = PurePosixPath(edit.path).as_posix() if edit.path else ""
@@ -316,44 +326,53 @@ def apply_edits(root: Path, edits: list[Edit], protected: Callable[[str], str | 
             outcome.refused.append(Refusal(path or "(none)", f"{edit.what} was not applied: {edit.reason}, so it is "
                                            "incomplete; send it again, whole"))
             continue
-        reason = check_path(root, path, protected)
+        reason = check_path(tree, path, protected)
         if reason:
             if all(r.path != path for r in outcome.refused):
                 outcome.refused.append(Refusal(path or "(none)", reason, protected=bool(path)))
             continue
-        target = root / path
-        try:
-            current = target.read_text(encoding="utf-8") if target.is_file() else None
-            if isinstance(edit, WholeFile):
-                new = edit.content
-            else:
-                new, miss = _replace(current, edit)
-                if miss is not None:
-                    outcome.misses.append(miss)
-                    continue
-            if new == current:
-                continue
-            if path.endswith(".py") and isinstance(edit, WholeFile) and hasattr(protected, "without_copied_tests"):
-                new, reason = protected.without_copied_tests(new)
-                if new == current:
-                    continue
-            else:
-                reason = None
-            reason = reason or content_problem(path, new)
-            if reason:
-                outcome.refused.append(Refusal(path, reason))
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(new, encoding="utf-8")
-        except UnicodeDecodeError:
-            outcome.refused.append(Refusal(path, "it is not a UTF-8 text file"))
+        real = tree.resolve(path) or path
+        new, reason = _edited(tree, outcome.written, real, edit, protected, outcome)
+        if new is None:
             continue
-        except OSError as exc:  # a folder where a file should go, or the reverse
-            outcome.refused.append(Refusal(path, f"it cannot be written: {exc.strerror or exc}"))
+        if reason:
+            outcome.refused.append(Refusal(path, reason))
             continue
-        if path not in outcome.changed:
-            outcome.changed.append(path)
+        outcome.written[real] = new.encode("utf-8")
+        if real not in outcome.changed:
+            outcome.changed.append(real)
     return outcome
+
+
+def _edited(tree: Tree, written: dict[str, bytes], path: str, edit: Edit, protected: Callable[[str], str | None],
+            outcome: EditOutcome) -> tuple[str | None, str | None]:
+    """A file's new content after one edit and why it may not be written (None, None: nothing to write; a miss
+    is recorded in outcome)."""
+    if tree.is_folder(path):
+        return "", "it cannot be written: it is a folder"
+    parents = [str(parent) for parent in PurePosixPath(path).parents if str(parent) != "."]
+    if any(parent in written or tree.read(parent) is not None for parent in parents):
+        return "", "it cannot be written: a file stands where its folder would be"
+    content = written[path] if path in written else tree.read(path)
+    try:
+        current = content.decode("utf-8") if content is not None else None
+    except UnicodeDecodeError:
+        return "", "it is not a UTF-8 text file"
+    if isinstance(edit, WholeFile):
+        new = edit.content
+    else:
+        new, miss = _replace(current, edit)
+        if miss is not None:
+            outcome.misses.append(miss)
+            return None, None
+    if new == current:
+        return None, None
+    reason = None
+    if path.endswith(".py") and isinstance(edit, WholeFile) and hasattr(protected, "without_copied_tests"):
+        new, reason = protected.without_copied_tests(new)
+        if new == current:
+            return None, None
+    return new, reason or content_problem(path, new)
 
 
 def _replace(current: str | None, edit: SearchReplace) -> tuple[str, Miss | None]:

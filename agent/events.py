@@ -169,6 +169,11 @@ def from_record(record: dict[str, Any]) -> Event | None:
         return None
 
 
+def typed(records: list[dict[str, Any]]) -> list[Event]:
+    """A record's lines as the events they were (lines this makegreen cannot read left out)."""
+    return [event for record in records if (event := from_record(record)) is not None]
+
+
 def _values(record: dict[str, Any], kind: type, hints: dict[str, Any], payloads: dict[str, type]) -> dict[str, Any]:
     values = {}
     for item in dataclasses.fields(kind):

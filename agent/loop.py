@@ -78,6 +78,7 @@ class Outcome:
     reason: str = ""
     lost: list[str] = field(default_factory=list)  # tests that vanished or turned into skips in the last run
     test_files: tuple[str, ...] = ()
+    tests: dict[str, bytes] = field(default_factory=dict)  # the test files as the user wrote them
     flagged: list[str] = field(default_factory=list)  # the tests' answers held by heart, in the last result
     confirmed: list[str] = field(default_factory=list)  # contradictions makegreen found in the tests itself
     held: list[str] = field(default_factory=list)  # held-out tests, as path::name or path::name[case]
@@ -91,7 +92,7 @@ class Outcome:
 
 @dataclass
 class Slot:
-    """Where one candidate works: its own copy of the tree and its own started sandbox."""
+    """Where one candidate works: its own workspace (its changes to the snapshot) and its own started sandbox."""
 
     workspace: Workspace
     sandbox: Sandbox
@@ -118,6 +119,40 @@ class _Run:
     seen: dict[str, str] = field(default_factory=dict)
     held: list[Held] = field(default_factory=list)  # tests the model does not see until the rest is green
     unfiltered: RunResult | None = None  # the baseline with the held-out tests in it
+
+    # What candidates share is changed only here, each change under the run's lock: the steps themselves stay
+    # sequential code.
+
+    def judged(self, full: RunResult) -> tuple[RunResult, list[str]]:
+        """A test run counted: what the model may see of it (not the held-out tests), and the tests it lost."""
+        with self.lock:
+            self.outcome.sandbox_seconds += full.seconds
+            lost = lost_tests(self.seen, full.report, frozenset(self.guard.test_files))
+            return without(full, self.held), lost + disagreement(full.report, full.exit_code, full.timed_out)
+
+    def output_cap(self, messages: list[dict[str, str]]) -> int | None:
+        with self.lock:
+            return self.task.budget.output_cap(self.outcome.usage, messages, len(self.slots))
+
+    def spent(self, answer: Completion) -> float | None:
+        """An answer counted: its tokens, cost and seconds; its cost (None where the price is unknown)."""
+        spent = cost(answer.usage, self.task.budget.price)
+        with self.lock:
+            outcome = self.outcome
+            for key, value in answer.usage.items():
+                outcome.usage[key] = outcome.usage.get(key, 0) + value
+            if spent is not None:
+                outcome.cost_usd = (outcome.cost_usd or 0.0) + spent
+            outcome.model_seconds += answer.seconds
+        return spent
+
+    def offer(self, line: Line) -> None:
+        """The best result so far (most tests passing, then fewest failing) is the run's answer, not the last one;
+        a result that games the tests never counts as the best."""
+        with self.lock:
+            best = self.outcome.best
+            if best is None or score(line.whole, line.honest) > best.score:
+                self.outcome.best = Candidate(score(line.whole, line.honest), dict(line.changes), line.whole)
 
     def emitter(self, candidate: int) -> Emit:
         """A candidate's events; once another has settled the run, its next event is where it stops."""
@@ -152,7 +187,7 @@ def _baseline(task: Task, workspace: Workspace, sandbox: Sandbox, emit: Emit) ->
     """The tests as they are before any change: which files and functions are tests, and which pass."""
     outcome = Outcome(Status.NOT_SOLVED, 0, _run(task.targets, task, sandbox, 0, emit))
     outcome.sandbox_seconds += outcome.result.seconds
-    guard = _check_baseline(outcome.result, task.protected, workspace.original)
+    guard = _check_baseline(outcome.result, task.protected, workspace.files())
     outcome.test_files = tuple(sorted(guard.test_files))
     outcome.before = outcome.result.report.summary()
     outcome.passing_before = frozenset(nodeid for nodeid, case in outcome.result.report.tests.items()
@@ -166,7 +201,8 @@ def _prepare(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slo
              outcome: Outcome, emit: Emit, lock: threading.RLock) -> tuple[_Run, list[Line]]:
     """What the candidates share once the baseline is red (the tests, the held-out cases, the answer's shape),
     and the first line of work."""
-    tests = {path: workspace.original[path] for path in outcome.test_files if path in workspace.original}
+    files = workspace.files()
+    tests = outcome.tests = {path: files[path] for path in outcome.test_files if path in files}
     guard.test_functions = set(test_functions(tests))
     held, shown = _hold_out(task, workspace, tests, outcome.result, emit)
     outcome.held, baseline = [item.nodeid for item in held], without(outcome.result, held)
@@ -256,15 +292,10 @@ def _tested(run: _Run, slot: Slot, line: Line, iteration: int, notes: list[str],
     slot.sandbox.sync(slot.workspace.unsynced())
     slot.holds = slot.workspace.changes()
     line.changes, line.full = slot.holds, _run(run.targets, run.task, slot.sandbox, iteration, emit, line.candidate)
-    full = line.full
-    with run.lock:
-        line.result = without(full, run.held)  # what the model sees: not the held-out tests
-        run.outcome.sandbox_seconds += full.seconds
-        line.lost = lost_tests(run.seen, full.report, frozenset(run.guard.test_files)) + \
-            disagreement(full.report, full.exit_code, full.timed_out)
+    line.result, line.lost = run.judged(line.full)
     # gaming beyond reasonable doubt keeps it red; values merely shared with the tests are only a warning
     line.flagged = answers_by_heart(run.tests, {p: c for p, c in line.changes.items() if c})
-    _keep_best(run, line)
+    run.offer(line)
     if score(line.result, line.honest) < before[4]:  # never regress: undo it, and say what it broke
         notes.append(_undo(slot, line, before, emit, iteration))
 
@@ -304,9 +335,10 @@ def _answer(run: _Run, workspace: Workspace, line: Line, prompt: Prompt, effort:
         emit(ev.Status("the model says the tests contradict each other; not confirmed, so it was told so and the "
                        "run goes on"))
     parsed = parse_edits(answer.text, run.shape.path, complete=answer.finish_reason != "length")
-    edits = apply_edits(workspace.dir, parsed, run.guard)
-    step_diff = "".join(unified(path, line.changes.get(path, workspace.original.get(path)), workspace.read(path))
-                        for path in edits.changed)
+    edits = apply_edits(workspace, parsed, run.guard)
+    before = {path: workspace.read(path) for path in edits.changed}
+    workspace.write(edits.written)
+    step_diff = "".join(unified(path, before[path], workspace.read(path)) for path in edits.changed)
     emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(edits.refused), tuple(edits.misses), edits.found,
                          candidate=candidate, diff=step_diff))
     return answer, edits, notes
@@ -382,21 +414,18 @@ def _ask(run: _Run, line: Line, prompt: Prompt, effort: str | None, temperature:
          emit: Emit) -> Completion:
     """One answer, within the budget; a prompt over the context budget, or one the server says overflows its
     window, is shrunk first (and where it is the line's own, the line goes on from the smaller one)."""
-    task, outcome, candidate = run.task, run.outcome, line.candidate
-    budget = task.budget
-    asked, own = fit(prompt, task.context.prompt_tokens), prompt is line.prompt
+    candidate = line.candidate
+    asked, own = fit(prompt, run.task.context.prompt_tokens), prompt is line.prompt
     while True:
         if own:
             line.prompt = asked
         messages = asked.messages()
-        with run.lock:
-            cap = budget.output_cap(outcome.usage, messages, len(run.slots))
         emit(ev.ModelRequest(iteration, tuple(messages), candidate=candidate, effort=effort, temperature=temperature,
                              templates=asked.templates()))
         try:
             answer = run.model.complete(
-                messages, lambda p: emit(ev.ModelProgress(iteration, **vars(p), candidate=candidate)), cap, effort,
-                temperature)
+                messages, lambda p: emit(ev.ModelProgress(iteration, **vars(p), candidate=candidate)),
+                run.output_cap(messages), effort, temperature)
             break
         except ContextOverflow:
             smaller = shrink(asked)
@@ -404,25 +433,10 @@ def _ask(run: _Run, line: Line, prompt: Prompt, effort: str | None, temperature:
                 raise
             asked = smaller
             emit(ev.Status("the prompt overflowed the model's context window: shrunk, and asked again"))
-    spent = cost(answer.usage, budget.price)
-    with run.lock:
-        for key, value in answer.usage.items():
-            outcome.usage[key] = outcome.usage.get(key, 0) + value
-        if spent is not None:
-            outcome.cost_usd = (outcome.cost_usd or 0.0) + spent
-        outcome.model_seconds += answer.seconds
+    spent = run.spent(answer)
     emit(ev.ModelAnswered(iteration, answer.text, answer.thinking, answer.finish_reason, dict(answer.usage),
                           answer.seconds, answer.forced, answer.retries, spent, candidate=candidate))
     return answer
-
-
-def _keep_best(run: _Run, line: Line) -> None:
-    """The best result so far (most tests passing, then fewest failing) is the run's answer, not the last one;
-    a result that games the tests never counts as the best."""
-    with run.lock:
-        best = run.outcome.best
-        if best is None or score(line.whole, line.honest) > best.score:
-            run.outcome.best = Candidate(score(line.whole, line.honest), dict(line.changes), line.whole)
 
 
 def _hold_out(task: Task, workspace: Workspace, tests: dict[str, bytes], baseline: RunResult,

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from . import events as ev
 from .config import SANDBOXES, Settings
 from .errors import BudgetExhausted, ConfigError
 from .protocols import Completion, Progress
@@ -39,16 +40,15 @@ class ReplayModel:
 
     def __init__(self, records: list[dict], name: str) -> None:
         self.name = name
-        self.pairs: list[tuple[str, list[dict], dict]] = []  # (prompt key, prompt, answer), in record order
-        pending: dict[tuple[int, int], list[dict]] = {}
-        for record in records:
-            where = (record.get("iteration", 0), record.get("candidate", 0))
-            if record["type"] == "ModelRequest":
-                pending[where] = record
-            elif record["type"] == "ModelAnswered" and where in pending:
-                asked = pending.pop(where)
-                key = _key(asked["messages"], asked.get("effort"), asked.get("temperature"))
-                self.pairs.append((key, asked["messages"], record))
+        # (prompt key, prompt, answer), in record order
+        self.pairs: list[tuple[str, Sequence[Mapping[str, str]], ev.ModelAnswered]] = []
+        pending: dict[tuple[int, int], ev.ModelRequest] = {}
+        for event in ev.typed(records):
+            if isinstance(event, ev.ModelRequest):
+                pending[(event.iteration, event.candidate)] = event
+            elif isinstance(event, ev.ModelAnswered) and (event.iteration, event.candidate) in pending:
+                asked = pending.pop((event.iteration, event.candidate))
+                self.pairs.append((_key(asked.messages, asked.effort, asked.temperature), asked.messages, event))
         self.used: set[int] = set()
         self.divergences: list[str] = []
         self._lock = threading.Lock()
@@ -73,13 +73,12 @@ class ReplayModel:
                                         "answered with the next recorded answer")
             self.used.add(chosen)
         answer = self.pairs[chosen][2]
-        on_progress(Progress("writing", 0, len(answer.get("text", "")), 0.0))
-        return Completion(text=answer.get("text", ""), thinking=answer.get("thinking", ""),
-                          finish_reason=answer.get("finish_reason"), usage=dict(answer.get("usage") or {}),
-                          seconds=0.0, forced=bool(answer.get("forced")), retries=0)
+        on_progress(Progress("writing", 0, len(answer.text), 0.0))
+        return Completion(text=answer.text, thinking=answer.thinking, finish_reason=answer.finish_reason,
+                          usage=dict(answer.usage or {}), seconds=0.0, forced=answer.forced, retries=0)
 
 
-def _first_difference(recorded: list[dict], now: Sequence[Mapping[str, str]]) -> str:
+def _first_difference(recorded: Sequence[Mapping[str, str]], now: Sequence[Mapping[str, str]]) -> str:
     if len(recorded) != len(now):
         return f"{len(recorded)} messages recorded, {len(now)} now"
     for index, (old, new) in enumerate(zip(recorded, now)):
@@ -107,8 +106,8 @@ def replay_settings(records: list[dict], current: Settings, sandbox: str | None)
 
 
 def tests_ran(records: list[dict]) -> dict[tuple[int, int], tuple[dict, bool]]:
-    return {(r["iteration"], r.get("candidate", 0)): (r["summary"], r["green"]) for r in records
-            if r["type"] == "TestsRan"}
+    return {(event.iteration, event.candidate): (event.summary, event.green) for event in ev.typed(records)
+            if isinstance(event, ev.TestsRan)}
 
 
 def compare(recorded: list[dict], replayed: list[dict]) -> list[str]:
@@ -128,12 +127,17 @@ def compare(recorded: list[dict], replayed: list[dict]) -> list[str]:
             found.append(f"{where}: the replay ran the tests ({_counts(new[key][0])}), the record did not")
         elif old[key] != new[key]:
             found.append(f"{where}: the record says {_counts(old[key][0])}, the replay {_counts(new[key][0])}")
-    end = [next((r["summary"] for r in reversed(records) if r["type"] == "Finished"), {}) for records in
-           (recorded, replayed)]
+    end = [next((event.summary for event in reversed(ev.typed(records)) if isinstance(event, ev.Finished)), None)
+           for records in (recorded, replayed)]
     for key in ("status", "iterations"):
-        if end[0].get(key) != end[1].get(key):
-            found.append(f"{key}: the record ended {end[0].get(key)!r}, the replay {end[1].get(key)!r}")
+        was, now = (getattr(summary, key, None) for summary in end)
+        if was != now:
+            found.append(f"{key}: the record ended {_plain(was)!r}, the replay {_plain(now)!r}")
     return found
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "value", value)  # a Status as the word the record holds
 
 
 def _counts(summary: dict[str, int]) -> str:

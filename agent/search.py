@@ -1,7 +1,7 @@
 """Spending thinking time where it helps: candidates in parallel, the best result kept, and escalation when a run
 stops making progress.
 
-Candidates: each round, every slot (its own copy of the tree, its own sandbox) takes one step from one of the best
+Candidates: each round, every slot (its own workspace, its own sandbox) takes one step from one of the best
 lines so far (the beam), with its own sampling and effort; the tests score the results; the best K go on. The first
 green result, or a contradiction, settles the run: the others are cancelled where they are.
 

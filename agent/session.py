@@ -46,7 +46,7 @@ def resolve_targets(root: Path, cwd: Path, paths: Sequence[str]) -> tuple[str, .
 
 def make_slots(settings: Settings, root: Path, workspace: Workspace, run_id: str, stack: ExitStack,
                emit: Emit) -> list[Slot]:
-    """One slot a candidate, started: its own sandbox and, with more than one, its own copy of the tree. Each is
+    """One slot a candidate, started: its own sandbox and, with more than one, its own workspace. Each is
     closed when stack closes."""
     sandboxes = make_sandboxes(settings, root, workspace.files(), run_id, emit, settings.candidates)
     for sandbox in sandboxes:
@@ -182,7 +182,6 @@ class CleanUp(ExitStack):
 def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False) -> dict[str, Any]:
     result = outcome.best.result if best and outcome.best else outcome.result
     changed = list(workspace.changes()) if outcome.status == Status.GREEN or best else []
-    tests = {path: workspace.original[path] for path in outcome.test_files if path in workspace.original}
     return {
         "status": outcome.status,
         "iterations": outcome.iterations,
@@ -193,7 +192,7 @@ def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False)
                                if case.outcome == "passed" and nodeid not in outcome.passing_before),
         "lost_tests": outcome.lost,
         "gaming": outcome.flagged,  # evidence that kept the result red: the tests' answers held by heart
-        "special_cases": special_cases(tests, {p: c for p, c in workspace.changes().items() if c is not None}),
+        "special_cases": special_cases(outcome.tests, {p: c for p, c in workspace.changes().items() if c is not None}),
         "changed_files": changed,
         "diff": workspace.diff() if changed else "",
         "usage": outcome.usage,

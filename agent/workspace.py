@@ -1,4 +1,4 @@
-"""The user's tree, snapshotted into a temporary directory; the run's changes, diffed and applied back atomically.
+"""The user's tree, snapshotted in memory; the run's changes, diffed and applied back atomically.
 
 Nothing in the user's tree is written before the end, and then only the files the run changed, each only if it
 still holds what the snapshot saw.
@@ -14,7 +14,7 @@ import signal
 import stat
 import tempfile
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, Mapping
 
 from sandbox.owner import Owner, owned_tempdir, remove_dead_tempdirs
@@ -22,7 +22,7 @@ from sandbox.owner import Owner, owned_tempdir, remove_dead_tempdirs
 from .errors import ApplyConflict, ConfigError
 
 STATE_DIR = ".makegreen"
-TEMP_PREFIXES = ("makegreen-ws-", "makegreen-staged-")  # the run's copy of the tree; the hook's staged export
+TEMP_PREFIXES = ("makegreen-ws-", "makegreen-staged-")  # older versions' copies of the tree; the hook's export
 MAX_FILE_BYTES = 5 * 1024 * 1024
 _WALK_SKIP = {".git", STATE_DIR, ".venv", "venv", "__pycache__", ".tox", ".nox", "node_modules", ".mypy_cache",
               ".pytest_cache", ".ruff_cache", "build", "dist"}
@@ -73,96 +73,115 @@ def list_files(root: Path) -> list[str]:
 
 
 class Workspace:
-    """A private copy of the user's tree that edits are applied to."""
+    """The user's tree as the run found it, and the run's changes to it, in memory. It is the one writer: the
+    model's edits come to it as contents (agent/edits.py reads and never writes), it tells the sandbox what changed
+    since it last looked, and it alone writes into the user's tree, at the end, all or nothing."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.original: dict[str, bytes] = {}
-        for prefix in TEMP_PREFIXES:  # copies left by runs that were killed (SIGKILL, a power cut)
+        self.links: dict[str, str] = {}  # symbolic links in the tree: path → where it points, as written
+        for prefix in TEMP_PREFIXES:  # folders left by runs that were killed (SIGKILL, a power cut)
             remove_dead_tempdirs(prefix)
-        self.dir = owned_tempdir(TEMP_PREFIXES[0])
-        self._synced: dict[str, bytes | None] = {}
-        try:
-            self._copy()
-        except BaseException:  # an interrupt while copying: the half copy goes too
-            self.close()
-            raise
-        self._synced = dict(self.original)
-
-    def _copy(self) -> None:
         for path in list_files(self.root):
             source = self.root / path
             if source.is_symlink():
-                # kept as a link so that a path through it resolves as it would in the user's tree
-                (self.dir / path).parent.mkdir(parents=True, exist_ok=True)
-                os.symlink(os.readlink(source), self.dir / path)
-                continue
-            if not source.is_file() or source.stat().st_size > MAX_FILE_BYTES:
-                continue
-            content = source.read_bytes()
-            self.original[path] = content
-            (self.dir / path).parent.mkdir(parents=True, exist_ok=True)
-            (self.dir / path).write_bytes(content)
+                self.links[path] = os.readlink(source)
+            elif source.is_file() and source.stat().st_size <= MAX_FILE_BYTES:
+                self.original[path] = source.read_bytes()
+        self._changes: dict[str, bytes | None] = {}
+        self._synced: dict[str, bytes | None] = {}  # the changes the sandbox holds
 
     def fork(self) -> "Workspace":
-        """Another private copy of the same snapshot (for a candidate), at the snapshot."""
+        """Another workspace on the same snapshot (for a candidate), with no changes."""
         twin = object.__new__(Workspace)
-        twin.root, twin.original = self.root, self.original
-        twin.dir = owned_tempdir(TEMP_PREFIXES[0])
-        shutil.copytree(self.dir, twin.dir, symlinks=True, dirs_exist_ok=True)
-        twin._synced = dict(self.original)  # its sandbox starts from the snapshot
-        twin.restore({})
+        twin.root, twin.original, twin.links = self.root, self.original, self.links
+        twin._changes, twin._synced = {}, {}
         return twin
 
     def files(self) -> dict[str, bytes]:
         return dict(self.original)
 
     def read(self, path: str) -> bytes | None:
-        target = self.dir / path
-        return target.read_bytes() if target.is_file() and not target.is_symlink() else None
+        """A file's content now (links followed), or None where there is none."""
+        real = self.resolve(path)
+        if real is None:
+            return None
+        return self._changes[real] if real in self._changes else self.original.get(real)
 
-    def _current(self) -> dict[str, bytes]:
-        current = {}
-        for folder, _dirs, names in os.walk(self.dir):
-            for name in names:
-                full = Path(folder, name)
-                if not full.is_symlink():
-                    current[full.relative_to(self.dir).as_posix()] = full.read_bytes()
-        return current
+    def resolve(self, path: str) -> str | None:
+        """The path that path leads to through the tree's symbolic links, relative to the root; None where it leads
+        out of the project (or round in circles)."""
+        done: list[str] = []
+        todo, hops = list(PurePosixPath(path).parts), 0
+        while todo:
+            part = todo.pop(0)
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not done:
+                    return None
+                done.pop()
+                continue
+            here = "/".join([*done, part])
+            target = self.links.get(here)
+            if target is None and os.path.islink(self.root / here):  # a link the snapshot did not list (no git)
+                target = os.readlink(self.root / here)
+            if target is None:
+                done.append(part)
+                continue
+            hops += 1
+            if hops > 40:
+                return None
+            if target.startswith("/"):
+                inside = os.path.relpath(os.path.realpath(target), self.root)
+                if inside == ".." or inside.startswith("../"):
+                    return None
+                done, target = [], inside
+            todo = list(PurePosixPath(target).parts) + todo
+        return "/".join(done)
+
+    def is_folder(self, path: str) -> bool:
+        """Whether path is a folder: of the tree as it is now (some file lies under it), or an empty one in the
+        user's tree."""
+        prefix = path.rstrip("/") + "/"
+        return (self.root / path).is_dir() or any(
+            name.startswith(prefix) for name in (*self.original, *self._changes)
+            if self._changes.get(name, self.original.get(name)) is not None)
+
+    def write(self, contents: Mapping[str, bytes | None]) -> None:
+        """Take these contents (None: the file removed) as the files' new state."""
+        for path, content in contents.items():
+            if content == self.original.get(path):
+                self._changes.pop(path, None)
+            else:
+                self._changes[path] = content
 
     def changes(self) -> dict[str, bytes | None]:
         """Every file whose content now differs from the snapshot (None: removed)."""
-        current = self._current()
-        return {p: current.get(p) for p in sorted(current.keys() | self.original.keys())
-                if current.get(p) != self.original.get(p)}
+        return dict(sorted(self._changes.items()))
 
     def unsynced(self) -> dict[str, bytes | None]:
-        """Changes since the last call: what the sandbox has not seen yet."""
-        current = self._current()
-        delta = {p: current.get(p) for p in sorted(current.keys() | self._synced.keys())
-                 if current.get(p) != self._synced.get(p)}
-        self._synced = current
+        """Changes since the last call: what the sandbox has not seen yet (a file back as the snapshot had it comes
+        with its original content)."""
+        delta = {path: self.read(path) for path in sorted(self._changes.keys() | self._synced.keys())
+                 if self._changes.get(path, self.original.get(path)) != self._synced.get(path, self.original.get(path))}
+        self._synced = dict(self._changes)
         return delta
 
     def diff(self) -> str:
         return "".join(unified(path, self.original.get(path), new) for path, new in self.changes().items())
 
-    def restore(self, changes: dict[str, bytes | None]) -> None:
-        """Put the copy back to the snapshot plus these changes (a result kept from earlier in the run)."""
-        for path, content in {**{p: None for p in self.changes()}, **changes}.items():
-            target = self.dir / path
-            if content is None and path not in self.original:
-                target.unlink(missing_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(self.original[path] if content is None else content)
+    def restore(self, changes: Mapping[str, bytes | None]) -> None:
+        """Put the workspace back to the snapshot plus these changes (a result kept from earlier in the run)."""
+        self._changes = {}
+        self.write(changes)
 
     def diff_stat(self, paths: list[str]) -> str:
         """+added −removed lines in paths against the snapshot."""
         added = removed = 0
-        current = self.changes()
         for path in paths:
-            new = current.get(path, self.original.get(path))
+            new = self._changes.get(path, self.original.get(path))
             for line in difflib.unified_diff(_lines(self.original.get(path)), _lines(new), n=0):
                 if line.startswith("+") and not line.startswith("+++"):
                     added += 1
@@ -175,7 +194,7 @@ class Workspace:
         return write_all(self.root, self.original, self.changes(), patch_path, self.diff(), on_written=on_written)
 
     def close(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Nothing to remove: the workspace lives in memory (kept so that its users need not know)."""
 
 
 def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, bytes | None], patch_path: Path,

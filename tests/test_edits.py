@@ -2,7 +2,10 @@ import os
 
 import pytest
 
-from agent.edits import CutOff, SearchReplace, TestGuard, WholeFile, apply_edits, parse_edits
+from agent import edits as edits_module
+from agent.edits import CutOff, SearchReplace, TestGuard, WholeFile, parse_edits
+from agent.workspace import Workspace
+from tests.conftest import tree_bytes
 
 FENCE = "`" * 3
 
@@ -63,6 +66,35 @@ def repo(tmp_path):
 
 
 guard = TestGuard({"tests/test_mod.py"})
+
+
+def apply_edits(root, edits, protected):
+    """The edits made against a snapshot of root, and what they wrote put into root (as the workspace would at
+    the end), so that the tests below read the result on disk."""
+    outcome = edits_module.apply_edits(Workspace(root), edits, protected)
+    for path, content in outcome.written.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(content)
+    return outcome
+
+
+def test_edits_are_made_in_memory_and_nothing_is_written(repo):
+    before = tree_bytes(repo)
+    workspace = Workspace(repo)
+    outcome = edits_module.apply_edits(workspace, [SearchReplace("mod.py", "X = 1\n", "X = 2\n", 1),
+                                                   SearchReplace("mod.py", "X = 2\n", "X = 3\n", 2),
+                                                   WholeFile("pkg/new.py", "N = 1\n")], guard)
+    assert tree_bytes(repo) == before and workspace.changes() == {}  # edits read; the workspace writes
+    assert outcome.changed == ["mod.py", "pkg/new.py"]  # the second block saw the first one's result
+    assert outcome.written == {"mod.py": b"def f():\n    return 0\n\n\nX = 3\n", "pkg/new.py": b"N = 1\n"}
+
+
+def test_an_edit_through_a_link_inside_the_project_lands_where_the_link_leads(repo):
+    (repo / "lib").mkdir()
+    (repo / "lib" / "core.py").write_text("A = 1\n")
+    os.symlink("lib", repo / "alias")
+    outcome = edits_module.apply_edits(Workspace(repo), [WholeFile("alias/core.py", "A = 2\n")], guard)
+    assert outcome.changed == ["lib/core.py"] and outcome.written == {"lib/core.py": b"A = 2\n"}
 
 
 def test_search_replace_applies_and_whole_file_creates(repo):

@@ -2,6 +2,7 @@
 import pytest
 
 from agent.edits import TestGuard, WholeFile, apply_edits, check_path
+from agent.workspace import Workspace
 from agent.errors import ConfigError
 from agent.protected import DEFAULT_PROTECTED, ProtectedPaths, matches
 
@@ -43,11 +44,12 @@ def test_refused_edits_are_marked_protected_and_nothing_is_written(tmp_path):
     (tmp_path / ".github/workflows").mkdir(parents=True)
     (tmp_path / "ci").symlink_to(".github/workflows")
     guard = TestGuard({"tests/test_x.py"})
-    outcome = apply_edits(tmp_path, [WholeFile("x.py", "x = 1\n"), WholeFile(".github/workflows/a.yml", "on: push"),
-                                     WholeFile("ci/b.yml", "on: push"), WholeFile("tests/test_x.py", "")], guard)
-    assert outcome.changed == ["x.py"]
+    workspace = Workspace(tmp_path)
+    outcome = apply_edits(workspace, [WholeFile("x.py", "x = 1\n"), WholeFile(".github/workflows/a.yml", "on: push"),
+                                      WholeFile("ci/b.yml", "on: push"), WholeFile("tests/test_x.py", "")], guard)
+    assert outcome.changed == ["x.py"] and list(outcome.written) == ["x.py"]
     assert [(r.path, r.protected) for r in outcome.refused] == [
         (".github/workflows/a.yml", True), ("ci/b.yml", True), ("tests/test_x.py", True)]
     assert "workflows" in outcome.refused[1].reason  # judged by where the link leads
     assert sorted(p.name for p in (tmp_path / ".github/workflows").iterdir()) == []
-    assert check_path(tmp_path, "ci/b.yml", lambda path: None) is None  # without protection, links inside are fine
+    assert check_path(workspace, "ci/b.yml", lambda path: None) is None  # without protection, links inside are fine

@@ -9,6 +9,7 @@ import pytest
 
 from agent.claims import judge
 from agent.edits import TestGuard, WholeFile, apply_edits, parse_edits
+from agent.workspace import Workspace
 from agent.integrity import claimed_contradiction
 from tests.conftest import EXAMPLES, ROOT
 
@@ -51,8 +52,8 @@ def test_tests_appended_to_the_implementation_are_dropped_and_the_code_kept(tmp_
     names = {line.split("(")[0][4:] for line in tests["test_run_length_encoding.py"].decode().splitlines()
              if line.startswith("def test_")}
     [edit] = parse_edits(answer["text"], answer["expected_file"])
-    outcome = apply_edits(tmp_path, [edit], TestGuard(set(tests), names))
-    written = (tmp_path / "run_length_encoding.py").read_text()
+    outcome = apply_edits(Workspace(tmp_path), [edit], TestGuard(set(tests), names))
+    written = outcome.written["run_length_encoding.py"].decode()
     assert outcome.changed == ["run_length_encoding.py"]
     assert "def encode" in written and "def decode" in written and "def test_" not in written
 
@@ -63,7 +64,7 @@ def test_an_answer_that_is_only_the_tests_under_the_modules_name_is_refused(tmp_
     assert isinstance(edit, WholeFile)
     guard = TestGuard({"test_anagram.py"}, {"test_no_matches", "test_several_matches_in_order", "test_case_is_ignored",
                                             "test_a_word_is_not_its_own_anagram"})
-    outcome = apply_edits(tmp_path, [edit], guard)
+    outcome = apply_edits(Workspace(tmp_path), [edit], guard)
     assert outcome.changed == [] and "only repeats the tests' own test functions" in outcome.refused[0].reason
 
 

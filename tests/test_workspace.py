@@ -32,9 +32,7 @@ def test_state_dir_keeps_itself_out_of_git(repo):
 def test_changes_stay_in_the_copy_until_applied(repo):
     before = tree_bytes(repo)
     ws = Workspace(repo)
-    (ws.dir / "mod.py").write_text("A = 2\n")
-    (ws.dir / "pkg").mkdir()
-    (ws.dir / "pkg" / "new.py").write_text("N = 1\n")
+    ws.write({"mod.py": b"A = 2\n", "pkg/new.py": b"N = 1\n"})
     assert tree_bytes(repo) == before
     assert ws.changes() == {"mod.py": b"A = 2\n", "pkg/new.py": b"N = 1\n"}
     assert "-A = 1\n+A = 2\n" in ws.diff() and "+++ b/pkg/new.py" in ws.diff()
@@ -42,23 +40,24 @@ def test_changes_stay_in_the_copy_until_applied(repo):
     ws.apply(repo / ".makegreen" / "p.patch")
     assert (repo / "mod.py").read_text() == "A = 2\n" and (repo / "pkg" / "new.py").read_text() == "N = 1\n"
     assert os.stat(repo / "mod.py").st_mode & 0o777 == 0o755
-    ws.close()
-    assert not ws.dir.exists()
+    ws.write({"mod.py": b"A = 1\n"})  # back as the snapshot had it: no longer a change
+    assert ws.changes() == {"pkg/new.py": b"N = 1\n"}
 
 
 def test_unsynced_reports_each_change_once(repo):
     ws = Workspace(repo)
-    (ws.dir / "mod.py").write_text("A = 2\n")
+    ws.write({"mod.py": b"A = 2\n"})
     assert ws.unsynced() == {"mod.py": b"A = 2\n"}
     assert ws.unsynced() == {}
-    (ws.dir / "mod.py").unlink()
-    assert ws.unsynced() == {"mod.py": None}
+    ws.write({"mod.py": None, "new.py": b"N = 1\n"})
+    assert ws.unsynced() == {"mod.py": None, "new.py": b"N = 1\n"}
+    ws.restore({})  # back to the snapshot: the sandbox gets the original back and loses the new file
+    assert ws.unsynced() == {"mod.py": b"A = 1\n", "new.py": None}
 
 
 def test_a_file_changed_meanwhile_blocks_the_whole_apply_and_saves_the_patch(repo):
     ws = Workspace(repo)
-    (ws.dir / "mod.py").write_text("A = 2\n")
-    (ws.dir / "new.py").write_text("N = 1\n")
+    ws.write({"mod.py": b"A = 2\n", "new.py": b"N = 1\n"})
     (repo / "mod.py").write_text("A = 'the user was here'\n")
     before = tree_bytes(repo)
     patch = repo / ".makegreen" / "changes.patch"
@@ -82,9 +81,7 @@ def test_written_files_carry_the_users_ownership_even_when_root_applies(repo):
     os.chown(repo / "mod.py", 4321, 4321)
     os.chmod(repo / "mod.py", 0o640)
     ws = Workspace(repo)
-    (ws.dir / "mod.py").write_text("A = 2\n")
-    (ws.dir / "pkg" / "sub").mkdir(parents=True)
-    (ws.dir / "pkg" / "sub" / "new.py").write_text("N = 1\n")
+    ws.write({"mod.py": b"A = 2\n", "pkg/sub/new.py": b"N = 1\n"})
     ws.apply(repo / ".makegreen" / "p.patch")
     for path in ("mod.py", "pkg", "pkg/sub", "pkg/sub/new.py"):
         info = (repo / path).stat()
@@ -94,9 +91,7 @@ def test_written_files_carry_the_users_ownership_even_when_root_applies(repo):
 
 def test_a_folder_that_refuses_writes_stops_the_apply_before_any_file_is_replaced(repo, tmp_path):
     ws = Workspace(repo)
-    (ws.dir / "mod.py").write_text("A = 2\n")
-    (ws.dir / "locked").mkdir()
-    (ws.dir / "locked" / "new.py").write_text("N = 1\n")
+    ws.write({"mod.py": b"A = 2\n", "locked/new.py": b"N = 1\n"})
     (repo / "locked").write_text("a file where the change wants a folder\n")
     before = tree_bytes(repo)
     with pytest.raises(ConfigError, match="nothing was applied"):

@@ -8,7 +8,6 @@ from typing import Mapping, Sequence
 
 from sandbox import RunResult, TestReport
 
-from ..budget import estimate_tokens
 from ..edits import EditOutcome
 from ..integrity import SENTINEL, contradictions
 from ..prompting import render
