@@ -351,6 +351,7 @@ def _undo(slot: Slot, line: Line, before: tuple, emit: Emit, iteration: int) -> 
                    if case.outcome == "passed" and nodeid in worse.tests and worse.tests[nodeid].outcome != "passed")
     gaming = line.lost + line.flagged  # worse because it games the run: say how
     note = render("reverted.md", before=counts(before[1].report), after=counts(worse), broke=broke,
+                  unloaded=len(worse.collect_errors) > len(before[1].report.collect_errors),
                   lost=render("lost_tests.md", tests=gaming).rstrip("\n") if gaming else "")
     _hold(slot, before[0])
     line.changes, line.result, line.lost, line.flagged, line.full = before[0], before[1], before[2], before[3], \

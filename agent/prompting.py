@@ -27,8 +27,18 @@ def _jinja() -> Any:
         from jinja2 import StrictUndefined
         from jinja2.sandbox import SandboxedEnvironment
         _environment = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
-                                            lstrip_blocks=True, autoescape=False)
+                                            lstrip_blocks=True, autoescape=False, finalize=_printable)
     return _environment
+
+
+def _printable(value: object) -> object:
+    """What `{{ … }}` may print: text and numbers. A list, a record or None printed whole is a template that
+    forgot its loop or its condition: an error, never Python's repr in front of the model."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return value
+    from jinja2 import TemplateRuntimeError
+    raise TemplateRuntimeError(f"it prints a {type(value).__name__} whole ({str(value)[:60]!r}); print text or "
+                               "numbers, or loop over it")
 
 
 def use_folder(folder: str | Path | None) -> None:

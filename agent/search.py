@@ -91,10 +91,11 @@ class Stagnation:
         return action
 
 
-def score(result: RunResult, honest: bool) -> tuple[int, int, int]:
-    """Better results score higher: honest before gaming, then most tests passing, then fewest failing."""
+def score(result: RunResult, honest: bool) -> tuple[int, int, int, int]:
+    """Better results score higher: honest before gaming, then most tests passing, then fewest test files that do
+    not load (code that makes the tests import is progress, however many then fail), then fewest failing."""
     summary = result.report.summary()
-    return int(honest), summary["passed"], -(summary["failed"] + summary["errors"])
+    return int(honest), summary["passed"], -len(result.report.collect_errors), -(summary["failed"] + summary["errors"])
 
 
 @dataclass

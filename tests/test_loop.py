@@ -75,6 +75,18 @@ def test_a_step_that_breaks_what_passed_is_undone(tmp_path):
     assert "That change made things worse" in model.asked[2][-1]["content"]
 
 
+def test_code_that_makes_the_tests_load_is_progress_however_many_then_fail(tmp_path):
+    """From a test file that cannot import the module to every test failing is a step forward: kept and built
+    on, not undone as a regression (a small model seldom gets it all right at once)."""
+    repo = make_repo(tmp_path / "collatz", example="collatz")
+    wrong = "collatz.py\n```python\ndef steps(number):\n    return -1\n```\n"
+    outcome, model, events, _ = run(repo, [wrong, COLLATZ], holdout=0)
+    assert outcome.status == "green" and outcome.iterations == 2
+    assert not any("made things worse" in e.text for e in events if isinstance(e, ev.Status))
+    told = model.asked[1][-1]["content"]
+    assert "made things worse" not in told and "Applied: collatz.py" in told and "FAILED" in told
+
+
 def test_the_iterations_run_out_and_the_best_result_is_kept(tmp_path):
     repo = make_repo(tmp_path / "collatz", example="collatz")
     half = COLLATZ.replace('        raise ValueError("only positive numbers have a Collatz sequence")\n', "        return 0\n")

@@ -76,3 +76,20 @@ def test_an_answer_without_edits_is_told_so():
 def test_an_answer_that_repeats_the_failing_code_is_told_so():
     assert "repeats the code exactly as it is now" in feedback_message(EditOutcome(found=1), red()).text
     assert "repeats" not in feedback_message(EditOutcome(found=1, changed=["a.py"]), red()).text
+
+
+def test_a_template_that_prints_a_list_whole_is_an_error_not_a_repr(tmp_path):
+    """A template that forgot its loop would show the model Python's repr of the data; it is refused instead,
+    the user's own templates included (their error names the file)."""
+    from agent.errors import ConfigError
+    from agent.prompting import use_folder
+
+    (tmp_path / "lost_tests.md").write_text("Lost: {{ tests }}\n")
+    use_folder(tmp_path)
+    try:
+        with pytest.raises(ConfigError, match=r"lost_tests.md: it prints a list whole"):
+            render("lost_tests.md", tests=["a"])
+        (tmp_path / "lost_tests.md").write_text("Lost: {{ tests|join(', ') }}\n")
+        assert render("lost_tests.md", tests=["a", "b"]) == "Lost: a, b\n"
+    finally:
+        use_folder(None)

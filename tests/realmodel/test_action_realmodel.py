@@ -61,10 +61,21 @@ def test_a_test_that_needs_a_workflow_file_stays_red_and_the_file_is_never_writt
     env = {key: value for key, value in os.environ.items()
            if key not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "MAKEGREEN_MODEL", "MAKEGREEN_SANDBOX")}
     env["MAKEGREEN_BASE_IMAGE"] = base_image
+    before = tree_bytes(repo)
     done = subprocess.run([sys.executable, "-c", LAUNCH, "solve", "--untrusted", "--json", "--max-iterations", "3"],
                           cwd=repo, env=env, capture_output=True, text=True, timeout=1800)
     summary = json.loads(done.stdout)
     assert done.returncode == 1 and summary["status"] == "not_solved", done.stderr[-3000:]
     assert not any(path.startswith(".github/") for path in tree_bytes(repo))
-    assert all(item["path"].startswith(".github/") for item in summary["refused"])
+    # whatever the model tried (it samples once stuck, so not always the same thing): every refusal it met is in
+    # the summary, and each was for where the file lies (CI files, the tests), never written
+    from agent.events import EditsApplied, typed
+    from agent.trajectory import read_records
+
+    records = read_records(repo / summary["run_dir"])
+    met = {refusal.path: refusal for event in typed(records) if isinstance(event, EditsApplied)
+           for refusal in event.refused}
+    assert sorted(item["path"] for item in summary["refused"]) == sorted(met)
+    assert all(refusal.protected for refusal in met.values())
+    assert tree_bytes(repo) == before  # not solved: nothing applied, the refused files least of all
     print(summary["refused"])
