@@ -147,8 +147,8 @@ class _Run:
         return spent
 
     def offer(self, line: Line) -> None:
-        """The best result so far (most tests passing, then fewest failing) is the run's answer, not the last one;
-        a result that games the tests never counts as the best."""
+        """The best result so far (search.score: most tests passing, then most test files loading, then fewest
+        failing) is the run's answer, not the last one; a result that games the tests never counts as the best."""
         with self.lock:
             best = self.outcome.best
             if best is None or score(line.whole, line.honest) > best.score:

@@ -3,6 +3,7 @@ values are plain data). They are rendered strictly, both ways. A user's own fold
 of them under the same name: it is used instead."""
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ def _jinja() -> Any:
 def _printable(value: object) -> object:
     """What `{{ … }}` may print: text and numbers. A list, a record or None printed whole is a template that
     forgot its loop or its condition: an error, never Python's repr in front of the model."""
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):  # (a bool printed is "True")
         return value
     from jinja2 import TemplateRuntimeError
     raise TemplateRuntimeError(f"it prints a {type(value).__name__} whole ({str(value)[:60]!r}); print text or "
@@ -65,6 +66,8 @@ def _template(name: str, own: Path | None) -> tuple[Any, frozenset[str]]:
         return _compiled[(f"prompts/{name}", "")]
     text = own.read_text(encoding="utf-8") if own is not None else \
         resources.files("prompts").joinpath(name).read_text(encoding="utf-8")
+    if own is not None and (old := re.search(r"\$\{(\w+)\}", text)):
+        raise ConfigError(f"{own} writes {old.group(0)}: templates are Jinja now, write {{{{ {old.group(1)} }}}}")
     key = (str(own), text) if own is not None else (f"prompts/{name}", "")
     if key not in _compiled:
         from jinja2 import TemplateSyntaxError, meta

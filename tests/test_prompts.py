@@ -89,6 +89,9 @@ def test_a_template_that_prints_a_list_whole_is_an_error_not_a_repr(tmp_path):
     try:
         with pytest.raises(ConfigError, match=r"lost_tests.md: it prints a list whole"):
             render("lost_tests.md", tests=["a"])
+        (tmp_path / "lost_tests.md").write_text("Lost: ${tests}\n")  # the syntax of an older makegreen
+        with pytest.raises(ConfigError, match=r"templates are Jinja now, write \{\{ tests \}\}"):
+            render("lost_tests.md", tests=["a"])
         (tmp_path / "lost_tests.md").write_text("Lost: {{ tests|join(', ') }}\n")
         assert render("lost_tests.md", tests=["a", "b"]) == "Lost: a, b\n"
     finally:
