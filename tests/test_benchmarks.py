@@ -94,3 +94,11 @@ def test_overhead_benchmark_prints_its_ratios(base_image, capsys):
     out = capsys.readouterr().out
     assert "| solve (1 answer, 2 test runs) |" in out and "| already green: `hook run --check` |" in out
     assert {"ratio_solve", "ratio_green"} <= set(figures)
+
+
+@pytest.mark.slow
+def test_workspace_benchmark_prints_its_ratio(capsys):
+    from benchmarks import workspace
+
+    figures = workspace.main(["--files", "200", "--repeat", "1"])
+    assert "snapshot + forks + a step" in capsys.readouterr().out and figures["floor"] > 0
