@@ -66,11 +66,8 @@ class Prompt:
 
     def templates(self) -> tuple[str, ...]:
         """Which template made each message (the user's own file where prompts-dir has one)."""
-        task = source(self.task.template or "") + (f" + {source('history.md')}" if self.earlier else "")
-        named = [source(self.system.template or ""), task]
-        for answer, feedback in self.exchanges:
-            named += [ANSWER, source(feedback.template or "")]
-        return tuple(named)
+        task = _made(self.task) + (f" + {source('history.md')}" if self.earlier else "")
+        return (_made(self.system), task, *(_made(message) for pair in self.exchanges for message in pair))
 
     def then(self, answer: str, feedback: Message) -> "Prompt":
         """This prompt with one more exchange."""
@@ -95,3 +92,9 @@ class Prompt:
         return replace(self, system=system or self.system, task=task or self.task,
                        exchanges=tuple((answer, cut or feedback) for (answer, cut), (_, feedback)
                                        in zip(exchanges, self.exchanges)))
+
+
+def _made(message: Message) -> str:
+    if message.template is not None:
+        return source(message.template)
+    return ANSWER if message.role == "assistant" else "(no template)"
