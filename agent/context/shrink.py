@@ -20,15 +20,23 @@ def shrink(prompt: Prompt) -> Prompt | None:
     attempts. The system prompt, the tests and the failures' headings always stay."""
     if len(prompt.exchanges) > 1:
         return replace(prompt, exchanges=prompt.exchanges[1:])
+    size = _size(prompt)
     for stage in STAGES:
-        smaller = prompt.smaller(stage)
-        if smaller is not None:
-            return smaller
+        # a cut that changes nothing the model reads (a map that was empty, failures already short) is taken
+        # and passed over, so that what comes back is always smaller
+        while (smaller := prompt.smaller(stage)) is not None:
+            prompt = smaller
+            if _size(prompt) < size:
+                return prompt
     if prompt.exchanges:
         return replace(prompt, exchanges=())
     if prompt.earlier:
         return replace(prompt, earlier=())
     return None
+
+
+def _size(prompt: Prompt) -> int:
+    return sum(len(message["content"]) for message in prompt.messages())
 
 
 def fit(prompt: Prompt, tokens: int) -> Prompt:

@@ -67,3 +67,16 @@ def test_fit_stops_as_soon_as_the_prompt_is_within_the_budget(tmp_path):
     assert fit(prompt, 10 ** 6) is prompt
     small = fit(prompt, 1)
     assert shrink(small) is None  # as small as it gets
+
+
+def test_each_shrink_is_smaller_even_where_a_stage_has_nothing_to_cut(tmp_path):
+    """No map to drop, no source file, short failures: the next smaller prompt is the one without the latest
+    exchange, never one that reads the same (a server that said the prompt overflows would get it again)."""
+    repo = make_repo(tmp_path / "r", {"tests/test_calc.py": "from calc import f\n\ndef test_0():\n    assert f()\n"})
+    prompt = first_messages(Workspace(repo), red(1, 2), ["tests/test_calc.py"], "", "auto")
+    prompt = prompt.then("answer", feedback_message(EditOutcome(found=1, changed=["calc.py"]), red(1, 2)))
+    sizes = []
+    while prompt is not None:
+        sizes.append(sum(len(message["content"]) for message in prompt.messages()))
+        prompt = shrink(prompt)
+    assert sizes == sorted(set(sizes), reverse=True) and len(sizes) == 2

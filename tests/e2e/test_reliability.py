@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent import LAUNCH
+from agent.trajectory import SNAPSHOT
 from tests.conftest import ANSWERS, containers_of, make_repo, tree_bytes
 from tests.scripted_server import Reply, ScriptedServer
 
@@ -81,10 +82,11 @@ def test_an_interrupt_at_a_named_moment_ends_at_once_with_130_and_leaves_nothing
     with ScriptedServer([Reply(ROMAN, delay=30)]) as server:
         run = makegreen(repo, server, "solve")
         deadline = time.monotonic() + 120
-        if moment == "creating the container":  # the snapshot is taken: the image and the container come next
-            while not [p for p in Path(tempfile.gettempdir()).glob(f"makegreen-ws-*-{run.pid}-*")] \
-                    and time.monotonic() < deadline:
+        if moment == "creating the container":  # the snapshot is taken (and kept in the record, for replay):
+            # the image and the container come next
+            while not list(repo.glob(f".makegreen/runs/*/{SNAPSHOT}")) and time.monotonic() < deadline:
                 time.sleep(0.01)
+            assert time.monotonic() < deadline, "the run never took its snapshot"
         elif moment == "the baseline test run":
             while not containers_of(docker_client, run.pid, everywhere=False) \
                     and time.monotonic() < deadline:
