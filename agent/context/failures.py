@@ -84,8 +84,8 @@ def _exception_name(message: str) -> str:
 @dataclass(frozen=True)
 class Failures:
     """A test run's failures as the model is shown them, kept as data until the prompt is rendered: grouped by
-    cause, each block of output cut to `lines`, at most `most` blocks. smaller() is how a prompt over its budget
-    cuts them."""
+    cause, each block of output cut to `lines`, at most `most` groups of failures (every collection error is shown).
+    smaller() is how a prompt over its budget cuts them."""
 
     result: RunResult
     previous: TestReport | None = None  # the run before: what its change fixed and broke is said first
@@ -121,7 +121,8 @@ class Failures:
         shown = len(report.collect_errors) + self.most  # collection errors are always shown
         fixed, broken = _changes(report, self.previous)
         timed_out = result.timed_out
-        abnormal = not timed_out and (report.exitstatus is None or (not blocks and not report.green))
+        abnormal = not timed_out and (report.exitstatus is None
+                                      or not (blocks or fixed or broken or report.green))
         return render("failures.md", fixed=fixed, broken=broken, blocks=blocks[:shown],
                       more=[nodeid for block in blocks[shown:] for nodeid in block["group"]],
                       tampered=list(result.tampered), timed_out=timed_out, abnormal=abnormal,
