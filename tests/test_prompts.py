@@ -96,3 +96,16 @@ def test_a_template_that_prints_a_list_whole_is_an_error_not_a_repr(tmp_path):
         assert render("lost_tests.md", tests=["a", "b"]) == "Lost: a, b\n"
     finally:
         use_folder(None)
+
+
+def test_the_projects_own_text_is_shown_as_written_never_read_as_a_template(tmp_path):
+    """Test files, failure messages and the model's answers are values: Jinja syntax in them is shown verbatim,
+    and nothing in them can reach the renderer's objects."""
+    hostile = "{{ ''.__class__.__mro__ }}{% for x in range(3) %}{{ x }}{% endfor %}{# gone? #}${dollar}"
+    root = make_repo(tmp_path / "r", {"calc.py": "", "tests/test_calc.py": f"# {hostile}\nfrom calc import f\n"})
+    case = TestCase("tests/test_calc.py::test_f", "failed", f"AssertionError: {hostile}", f"E       {hostile}")
+    prompt = first_messages(Workspace(root), red([case]), ["tests/test_calc.py"], hostile, "auto")
+    feedback = feedback_message(EditOutcome(found=1, changed=["calc.py"]), red([case]))
+    shown = prompt.then(hostile, feedback).messages()
+    assert shown[1]["content"].count(hostile) == 3  # the message, the test file, the failure
+    assert shown[2]["content"] == hostile and hostile in shown[3]["content"]
