@@ -73,8 +73,8 @@ def _template(name: str, own: Path | None) -> tuple[Any, frozenset[str]]:
         from jinja2 import TemplateSyntaxError, meta
         environment = _jinja()
         try:
-            names = frozenset(meta.find_undeclared_variables(environment.parse(text)))
-            _compiled[key] = environment.from_string(text), names
+            tree = environment.parse(text)  # parsed once: for the names it uses, and to compile
+            _compiled[key] = environment.from_string(tree), frozenset(meta.find_undeclared_variables(tree))
         except TemplateSyntaxError as error:
             if own is not None:
                 raise ConfigError(f"{own}, line {error.lineno}: {error.message}") from None
