@@ -93,7 +93,7 @@ class Files:
 class RepoMap:
     """The ranked signatures of the rest of the repository, within tokens; gone at stage "map"."""
 
-    ranked: tuple[str, ...]
+    ranked: tuple[tuple[str, float], ...]  # (path, rank), most relevant first
     facts: Mapping[str, object]
     shown: frozenset[str]
     tokens: int
