@@ -53,9 +53,6 @@ def make_slots(settings: Settings, root: Path, workspace: Workspace, run_id: str
         # a run that ends as it should parks a warm container for the next; an interrupted or failed one removes it
         stack.callback(lambda box=sandbox: box.close(park=sys.exc_info()[0] is None))
     copies = [workspace] if settings.candidates == 1 else [workspace.fork() for _ in sandboxes]
-    for copy in copies:
-        if copy is not workspace:
-            stack.callback(copy.close)
     if settings.candidates > 1:
         emit(ev.Status(f"{settings.candidates} candidates, each in its own sandbox; debugging goes on from the "
                        f"best {settings.beam}"))
@@ -131,7 +128,6 @@ def _solve_and_deliver(settings: Settings, root: Path, targets: tuple[str, ...],
         model.start()
         stack.callback(model.close)
     workspace = Workspace(root)
-    stack.callback(workspace.close)
     if not save_snapshot(run.dir, workspace.files()):
         tell(ev.Status("the tree is too large to keep a snapshot of: this run cannot be replayed"))
     slots = make_slots(settings, root, workspace, run.id, stack, tell)

@@ -193,9 +193,6 @@ class Workspace:
         """Write the changes into the user's tree, all or none; on a conflict, save the patch and raise."""
         return write_all(self.root, self.original, self.changes(), patch_path, self.diff(), on_written=on_written)
 
-    def close(self) -> None:
-        """Nothing to remove: the workspace lives in memory (kept so that its users need not know)."""
-
 
 def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, bytes | None], patch_path: Path,
               diff: str, why: str = "changed while makegreen ran", on_written: Callable[[], None] | None = None,

@@ -47,7 +47,6 @@ def workspace(root: Path, candidates: int) -> float:
     for twin in [main, *(main.fork() for _ in range(candidates - 1))]:
         twin.write({"pkg0/mod0.py": b"VALUE = 2\n", "pkg1/new.py": b"NEW = 1\n"})  # one step's edits
         twin.unsynced(), twin.changes(), twin.diff_stat(["pkg0/mod0.py", "pkg1/new.py"]), twin.diff()
-        twin.close()
     return time.perf_counter() - started
 
 

@@ -41,7 +41,6 @@ def run(repo, answers, **task) -> tuple:
         return outcome, model, events, workspace.changes()
     finally:
         sandbox.close()
-        workspace.close()
 
 
 def test_a_right_answer_is_green_in_one_step_and_lands_in_the_workspace(tmp_path):

@@ -34,10 +34,7 @@ def build_command() -> None:
             log.append(line)
             print(line, flush=True)
 
-        try:
-            tag = project_image(client, settings, workspace.files(), show)
-        finally:
-            workspace.close()
+        tag = project_image(client, settings, workspace.files(), show)
         print(f"image {tag} ({'built' if log else 'reused'}, from {settings.base_image}) holds:")
         print(installed(client, tag).rstrip())
         return 0

@@ -41,7 +41,7 @@ class Shape:
 
     format: str = "whole"  # whole or search-replace
     path: str | None = None
-    example: str = "the file's path"
+    example: str | None = None  # the file the format's example names (None: the templates say "the file's path")
 
 
 def answer_shape(files: Mapping[str, bytes], test_files: Sequence[str], report: TestReport,
@@ -55,7 +55,7 @@ def answer_shape(files: Mapping[str, bytes], test_files: Sequence[str], report: 
     modules = [path for path in sources if posixpath.basename(path) != "__init__.py"]
     expected = list(dict.fromkeys(to_create + modules))
     unique = expected[0] if len(expected) == 1 else None
-    return Shape(choose_format(edit_format, sources), unique, (expected or list(sources) or ["the file's path"])[0])
+    return Shape(choose_format(edit_format, sources), unique, (expected or list(sources) or [None])[0])
 
 
 def claim_rule() -> str:
