@@ -10,9 +10,77 @@ from dataclasses import dataclass, field
 PYTEST_OK, PYTEST_FAILED, PYTEST_INTERRUPTED, PYTEST_INTERNAL, PYTEST_USAGE, PYTEST_NO_TESTS = range(6)
 
 
+def _pairs(value) -> tuple[tuple[str, str], ...]:
+    return tuple((str(pair[0]), str(pair[1])) for pair in value or () if isinstance(pair, (list, tuple))
+                 and len(pair) == 2)
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of the assert method that failed: its parameter, the argument as written, its value."""
+
+    name: str
+    source: str
+    value: str
+
+
+def _args(value) -> tuple[Arg, ...]:
+    return tuple(Arg(str(item[0]), str(item[1]), str(item[2])) for item in value or ()
+                 if isinstance(item, (list, tuple)) and len(item) == 3)
+
+
+@dataclass(frozen=True)
+class Raised:
+    """Where the code under test raised: its file and line, the function, the line as written, its local values."""
+
+    where: str
+    function: str = ""
+    source: str = ""
+    locals: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class FailureFacts:
+    """What a person looks at first in one failure, read by the plugin from the traceback where the tests ran
+    (values are bounded reprs): the test's statement as written, the call under test, the values an assert method
+    compared, the test's local values and parameters, where the code under test raised."""
+
+    where: str = ""  # the test file and line of the failing statement
+    statement: str = ""
+    call: str = ""  # the call under test, as written
+    check: str = ""  # the unittest assert method (or assertRaises' context) that failed; "" for a plain assert
+    args: tuple[Arg, ...] = ()  # that method's arguments
+    actual: str | None = None  # the value the code gave, where the assert method says which argument holds it
+    actual_source: str = ""  # that argument as written (often the call under test)
+    expected: str | None = None
+    match: str | None = None  # assertRaisesRegex's pattern
+    locals: tuple[tuple[str, str], ...] = ()  # the test's own local values at the failure
+    params: tuple[tuple[str, str], ...] = ()  # pytest's parametrize values
+    subtest: str = ""  # the subTest (or subtests) parameters, where the failure was in one
+    raised: Raised | None = None
+    exception: str = ""  # the exception and its message, bounded (pytest's assertion rewriting included)
+
+    @classmethod
+    def from_record(cls, record: dict, subtest: str = "") -> "FailureFacts":
+        def text(key: str) -> str:
+            value = record.get(key)
+            return value if isinstance(value, str) else ""
+
+        raised = record.get("raised")
+        return cls(where=text("where"), statement=text("statement"), call=text("call"), check=text("check"),
+                   args=_args(record.get("args")), actual=record.get("actual"),
+                   actual_source=text("actual_source"), expected=record.get("expected"),
+                   match=record.get("match"), locals=_pairs(record.get("locals")),
+                   params=_pairs(record.get("params")), subtest=subtest,
+                   raised=Raised(str(raised.get("where", "")), str(raised.get("function", "")),
+                                 str(raised.get("source", "")), _pairs(raised.get("locals")))
+                   if isinstance(raised, dict) else None,
+                   exception=text("exception"))
+
+
 @dataclass(frozen=True)
 class TestCase:
-    """One test's result, its setup, call and teardown phases folded into one outcome."""
+    """One test's result, its setup, call and teardown phases (and subtests) folded into one outcome."""
 
     __test__ = False  # not a pytest test class
 
@@ -21,6 +89,7 @@ class TestCase:
     message: str = ""
     longrepr: str = ""
     duration: float = 0.0
+    facts: tuple[FailureFacts, ...] = ()  # one per failure (a test with subtests can fail several times)
 
     @property
     def file(self) -> str:
@@ -88,6 +157,11 @@ _PHASE_ORDER = {"setup": 0, "call": 1, "teardown": 2}
 UNFINISHED = "the test did not finish (killed or timed out)"
 
 
+def _facts(records: list[dict]) -> tuple[FailureFacts, ...]:
+    return tuple(FailureFacts.from_record(record["facts"], str(record.get("subtest") or ""))
+                 for record in records if isinstance(record.get("facts"), dict))
+
+
 def _fold(phases: list[dict]) -> TestCase:
     phases = sorted(phases, key=lambda record: _PHASE_ORDER.get(record["when"], 3))
     nodeid = phases[0]["nodeid"]
@@ -95,7 +169,9 @@ def _fold(phases: list[dict]) -> TestCase:
     for record in phases:
         if record["outcome"] == "failed":
             outcome = "failed" if record["when"] == "call" else "error"
-            return TestCase(nodeid, outcome, record.get("message", ""), record.get("longrepr", ""), duration)
+            failed = [other for other in phases if other["outcome"] == "failed" and other["when"] == record["when"]]
+            return TestCase(nodeid, outcome, record.get("message", ""), record.get("longrepr", ""), duration,
+                            _facts(failed))
     for record in phases:
         if record["outcome"] == "skipped":
             outcome = "xfailed" if record.get("wasxfail") else "skipped"
@@ -170,7 +246,7 @@ def _anomalies(records: list[dict]) -> list[str]:
             break
         if record.get("event") == "finish":
             ended = True
-        elif record.get("event") == "test":
+        elif record.get("event") == "test" and "subtest" not in record:  # a test's subtests report a call each
             key = (record.get("nodeid"), record.get("when"))
             if key in seen:
                 found.append(f"{key[0]} reported its {key[1]} twice")

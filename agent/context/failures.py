@@ -1,11 +1,13 @@
 """Test results, cut down to what the model needs to see, and the collection errors that are the user's."""
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Iterable
 
 from sandbox import RunResult, TestCase, TestReport
+from sandbox.results import FailureFacts
 
 from ..prompting import render
 from ..words import count_tests
@@ -41,7 +43,8 @@ def user_errors(report: TestReport, is_test_file: Callable[[str], bool]) -> list
 
 @dataclass(frozen=True)
 class Distilled:
-    """One failure, cut down: the frames in the user's code, the error lines (assertion values), the exception."""
+    """One failure, cut down: the frames in the user's code, the error lines (assertion values), the exception,
+    and the facts the plugin read where the test ran (the statement, the call, the values compared)."""
 
     case: TestCase
     frames: tuple[str, ...]
@@ -49,9 +52,82 @@ class Distilled:
     exception: str
 
     @property
-    def cause(self) -> tuple[str, str]:
-        """Failures with the same exception raised at the same line of the user's code share a cause."""
-        return self.exception, self.frames[-1] if self.frames else self.case.nodeid
+    def facts(self) -> FailureFacts | None:
+        return self.case.facts[0] if self.case.facts else None
+
+    @property
+    def causes(self) -> frozenset[tuple[str, ...]]:
+        """What makes failures say the same thing: the same exception raised at the same line of the user's code;
+        or, for a wrong value, the same statement failing (a parametrized test) or the same value given where
+        the tests expected others (a stub's None). Failures that share any of these are one group."""
+        facts = self.facts
+        if facts is None:
+            return frozenset({(self.exception, self.frames[-1] if self.frames else self.case.nodeid)})
+        if facts.raised is not None:
+            return frozenset({(self.exception, "raised", facts.raised.where)})
+        found = {(self.exception, "at", facts.where or self.case.nodeid)}
+        actual = facts.actual if facts.actual is not None else _compared(facts)
+        if actual is not None:
+            found.add((self.exception, "gave", facts.check, actual))
+        return frozenset(found)
+
+
+_PLAIN_ASSERT = re.compile(r"^AssertionError: assert (.+?) (?:==|!=|is not|is|not in|in|<=|>=|<|>) ")
+
+
+def _compared(facts: FailureFacts) -> str | None:
+    """For a plain assert, the value on the left of the comparison, as pytest's rewriting says it."""
+    found = _PLAIN_ASSERT.match(facts.exception)
+    return found.group(1) if found else None
+
+
+# how each unittest assert method's expectation is said; the rest are shown by their arguments
+_EXPECTS = {"assertEqual": "{e}", "assertEquals": "{e}", "assertAlmostEqual": "about {e}", "assertIs": "{e}",
+            "assertListEqual": "{e}", "assertTupleEqual": "{e}", "assertDictEqual": "{e}", "assertSetEqual": "{e}",
+            "assertSequenceEqual": "{e}", "assertMultiLineEqual": "{e}", "assertCountEqual": "{e} in any order",
+            "assertNotEqual": "anything but {e}", "assertIsNot": "anything but {e}", "assertTrue": "a true value",
+            "assertFalse": "a false value", "assertIsNone": "None", "assertIsNotNone": "anything but None",
+            "assertIsInstance": "an instance of {e}", "assertNotIsInstance": "anything but an instance of {e}"}
+
+
+def fact_view(facts: FailureFacts) -> dict:
+    """One failure's facts as plain values for prompts/failures.md."""
+    expects = _EXPECTS.get(facts.check)
+    said = facts.actual is not None and facts.actual_source and expects is not None
+    return {
+        "where": facts.where, "statement": facts.statement, "subtest": facts.subtest, "check": facts.check,
+        "call": facts.call, "exception": facts.exception,
+        "source": facts.actual_source if said else "", "returned": facts.actual_source.endswith(")"),
+        "actual": facts.actual or "", "expects": expects.format(e=facts.expected) if said else "",
+        "expected": facts.expected or "", "match": facts.match or "",
+        # the assert method's other arguments, where they are not literals that the statement already shows
+        "arguments": [f"{arg.source} is {arg.value}" for arg in facts.args
+                   if not said and arg.source and arg.source != arg.value and not _literal(arg.source)],
+        "raised": {"where": facts.raised.where, "function": facts.raised.function, "source": facts.raised.source,
+                   "locals": [f"{name} = {value}" for name, value in facts.raised.locals]} if facts.raised else None,
+        "test_values": [f"{name} = {value}" for name, value in facts.locals or facts.params],
+    }
+
+
+def _literal(source: str) -> bool:
+    try:
+        ast.literal_eval(source)
+        return True
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+
+
+def _brief(item: "Distilled") -> str:
+    """Another failure of a group, on one line: its test and, where known, the call and what it gave."""
+    name, facts = item.case.nodeid.split("::")[-1], item.facts
+    if facts is None:
+        return name
+    actual = facts.actual if facts.actual is not None else _compared(facts)
+    call = facts.actual_source or facts.call
+    subtest = f" [{facts.subtest}]" if facts.subtest else ""
+    values = ", ".join(f"{key} = {value}" for key, value in facts.locals or facts.params)
+    values = f" ({values})" if values and not facts.subtest else ""
+    return f"{name}{subtest}: {call} → {actual}{values}" if call and actual is not None else f"{name}{subtest}"
 
 
 def _user_file(path: str) -> bool:
@@ -102,16 +178,15 @@ class Failures:
     def _blocks(self) -> list[dict]:
         report, limit = self.result.report, min(self.lines, MAX_ERROR_LINES)
         blocks = [{"error": True, "nodeid": error.nodeid, "detail": _cut(error.longrepr, limit),
-                   "frames": (), "group": [error.nodeid]}
+                   "frames": (), "facts": [], "others": [], "group": [error.nodeid]}
                   for error in report.collect_errors]
-        groups: dict[tuple[str, str], list[Distilled]] = {}
-        for case in report.failing:
-            item = distill(case)
-            groups.setdefault(item.cause, []).append(item)
-        for first, *rest in groups.values():
+        for first, *rest in _grouped(distill(case) for case in report.failing):
+            facts = first.case.facts
             blocks.append({"error": False, "nodeid": first.case.nodeid, "outcome": first.case.outcome.upper(),
                            "frames": first.frames, "detail": _cut("\n".join(first.errors), self.lines),
-                           "others": [item.case.nodeid.split("::")[-1] for item in rest],
+                           "facts": [fact_view(item) for item in facts[:1 if self.lines < MAX_LINES else 3]],
+                           "subtests": len(facts),
+                           "others": [_brief(item) for item in rest],
                            "group": [first.case.nodeid, *(item.case.nodeid for item in rest)]})
         return blocks
 
@@ -128,6 +203,20 @@ class Failures:
                       tampered=list(result.tampered), timed_out=timed_out, abnormal=abnormal,
                       seconds=f"{result.seconds:.0f}", exit_code=result.exit_code,
                       output=_cut(result.output, min(self.lines, 30) if timed_out else self.lines)).rstrip("\n")
+
+
+def _grouped(items: Iterable[Distilled]) -> list[list[Distilled]]:
+    """Failures in groups of those that share a cause, in the order their first failure came."""
+    groups: list[tuple[set, list[Distilled]]] = []
+    for item in items:
+        causes = item.causes
+        group = next((group for group in groups if group[0] & causes), None)
+        if group is None:
+            groups.append((set(causes), [item]))
+        else:
+            group[0].update(causes)
+            group[1].append(item)
+    return [members for _, members in groups]
 
 
 def _changes(report: TestReport, previous: TestReport | None) -> tuple[list[str], list[str]]:

@@ -4,13 +4,20 @@ Each report is written as one JSON line and flushed at once, so a run killed by 
 results it reached. It imports only pytest and the standard library: it runs under whatever Python and pytest
 the sandbox image has (pytest 7.2 and newer).
 """
+import ast
 import hashlib
 import hmac
 import json
 import os
+import reprlib
 import stat
+import sys
+import textwrap
 
 LONGREPR_LIMIT = 20000
+REPR_CHARS = 160  # one value as the model sees it
+STATEMENT_LINES = 8  # the failing statement of a test, as written
+LOCALS_SHOWN = 8  # values of a frame's local names shown
 
 
 def _take_key():
@@ -76,6 +83,8 @@ class _Reporter:
         self._sign = sign
         self._rootdir = rootdir
         self._collect_exceptions = {}
+        self._facts = None  # (nodeid, when, facts) of the report being made, until it is logged
+        self._sources = {}
 
     def _write(self, record):
         text = json.dumps(record)  # escapes tabs: the tab before the signature is the line's only one
@@ -125,8 +134,22 @@ class _Reporter:
     def pytest_collection_finish(self, session):
         self._write({"event": "collected", "nodeids": [item.nodeid for item in session.items]})
 
+    def pytest_runtest_makereport(self, item, call):
+        # Called for every phase and every subtest, just before its report is logged; the exception itself is seen
+        # only here. unittest's own hook (tryfirst) has already put a TestCase's failure into call.excinfo.
+        self._facts = None
+        if call.excinfo is None or call.excinfo.errisinstance(_skip_exceptions()):
+            return None
+        try:
+            facts = _Facts(self, item).read(call.excinfo.value, call.excinfo.tb)
+        except Exception:  # what the model is shown is a courtesy: never let it break the run's report
+            facts = None
+        if facts:
+            self._facts = (item.nodeid, call.when, facts)
+        return None
+
     def pytest_runtest_logreport(self, report):
-        self._write({
+        record = {
             "event": "test",
             "nodeid": report.nodeid,
             "when": report.when,
@@ -135,8 +158,260 @@ class _Reporter:
             "duration": report.duration,
             "message": _crash_message(report.longrepr)[:2000],
             "longrepr": _text(report.longrepr) if report.outcome != "passed" else "",
-        })
+        }
+        context = getattr(report, "context", None)  # pytest 9's subtests (and unittest's subTest): one per block
+        if context is not None and hasattr(context, "kwargs"):
+            record["subtest"] = _subtest_label(context)
+        if self._facts is not None and self._facts[:2] == (report.nodeid, report.when) and report.failed:
+            record["facts"] = self._facts[2]
+        self._facts = None
+        self._write(record)
+
+    def source(self, filename):
+        """A file's text and its parsed tree (None where it does not parse), read once per run."""
+        if filename not in self._sources:
+            try:
+                with open(filename, encoding="utf-8") as handle:
+                    text = handle.read()
+                self._sources[filename] = (text, ast.parse(text))
+            except (OSError, SyntaxError, ValueError):
+                self._sources[filename] = None
+        return self._sources[filename]
 
     def pytest_sessionfinish(self, session, exitstatus):
         self._write({"event": "finish", "exitstatus": int(exitstatus)})
         self._file.close()
+
+
+def _skip_exceptions():
+    import pytest
+
+    return (pytest.skip.Exception, pytest.xfail.Exception)
+
+
+def _subtest_label(context):
+    parts = [str(context.msg)] if getattr(context, "msg", None) is not None else []
+    parts += ["%s=%s" % (name, _repr(value)) for name, value in (context.kwargs or {}).items()]
+    return ", ".join(parts)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = REPR_CHARS
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxdict = 12
+_REPR.maxlevel = 4
+
+
+def _repr(value):
+    """A bounded repr: the code under test's own __repr__ may be long, slow to fail or raise."""
+    try:
+        text = _REPR.repr(value)
+    except Exception as exc:  # its __repr__ is broken: say so rather than fail the report
+        text = "<%s object (repr raised %s)>" % (type(value).__name__, type(exc).__name__)
+    return text if len(text) <= REPR_CHARS else text[:REPR_CHARS - 1] + "…"
+
+
+# unittest's assert methods, by the name of their parameters: which holds what the code gave (actual) and which
+# what the test expects (expected); the rest (places, delta, msg, …) are shown as they are
+_ACTUAL = ("first", "expr1", "expr", "obj", "text", "seq1", "list1", "tuple1", "set1", "d1")
+_EXPECTED = ("second", "expr2", "cls", "expected_regex", "unexpected_regex", "seq2", "list2", "tuple2", "set2", "d2")
+
+
+class _Facts:
+    """What a person looks at first when a test fails, read from the exception's traceback where the test ran:
+    the test's statement as written, the call under test, the values compared, and where the code under test
+    raised (its line and local values)."""
+
+    def __init__(self, reporter, item):
+        self._reporter = reporter
+        self._test_file = os.path.abspath(str(getattr(item, "path", None) or item.fspath))
+        self._item = item
+
+    def read(self, exc, tb):
+        frames = []
+        while tb is not None:
+            frames.append((tb.tb_frame, tb.tb_lineno))
+            tb = tb.tb_next
+        in_test = [i for i, (frame, _) in enumerate(frames) if self._is_test(frame)]
+        facts = {}
+        if in_test:
+            index = in_test[-1]
+            frame, line = frames[index]
+            facts.update(self._statement(frame, line))
+            check = self._check(frames[index + 1:], facts)
+            if check:
+                facts.update(check)
+            facts["locals"] = _locals(frame, skip=("self", "@py"))
+        params = getattr(getattr(self._item, "callspec", None), "params", None)
+        if params:
+            facts["params"] = [[name, _repr(value)] for name, value in params.items()]
+        raised = self._raised(frames, in_test[-1] if in_test else -1)
+        if raised:
+            facts["raised"] = raised
+        facts["exception"] = _explained(exc)
+        return facts
+
+    def _is_test(self, frame):
+        return os.path.abspath(frame.f_code.co_filename) == self._test_file
+
+    def _project(self, filename):
+        """A file of the project under test: inside the rootdir, not the tests', not an installed package's."""
+        path = os.path.abspath(filename)
+        root = self._reporter._rootdir + os.sep
+        return path.startswith(root) and path != self._test_file and "site-packages" not in path \
+            and os.sep + "_pytest" + os.sep not in path
+
+    def _statement(self, frame, line):
+        found = self._reporter.source(frame.f_code.co_filename)
+        where = "%s:%d" % (self._reporter._relative(frame.f_code.co_filename), line)
+        if found is None:
+            return {"where": where, "line": line}
+        text, tree = found
+        node = _innermost_statement(tree, line)
+        lines = text.splitlines()
+        if node is None:
+            first, last = line, line
+        else:
+            first, last = node.lineno, node.end_lineno or node.lineno
+            body = getattr(node, "body", None)
+            if body and not isinstance(node, ast.With) and body[0].lineno > line:  # the header of an if, for, while
+                last = body[0].lineno - 1
+        if last - first + 1 > STATEMENT_LINES:  # keep the failing line and what leads to it
+            first = max(first, line - STATEMENT_LINES // 2)
+            last = first + STATEMENT_LINES - 1
+        statement = textwrap.dedent("\n".join(lines[first - 1:last]))
+        facts = {"where": where, "line": line, "statement": statement}
+        if node is not None:
+            call = _call_under_test(node, text)
+            if call:
+                facts["call"] = call
+            written = _assert_arguments(node, text)
+            if written is not None:
+                facts["_written"] = written
+        return facts
+
+    def _check(self, deeper, facts):
+        """The unittest assert method (or assertRaises' context) that failed, with the values it compared."""
+        written = facts.pop("_written", ([], {}))
+        found = None
+        for frame, _ in deeper:
+            if os.path.basename(os.path.dirname(frame.f_code.co_filename)) != "unittest":
+                continue
+            name = frame.f_code.co_name
+            if name == "__exit__" and hasattr(frame.f_locals.get("self"), "expected"):
+                context = frame.f_locals["self"]  # assertRaises (as a context, or given the callable) failed
+                check = {"check": "assertRaises", "expected": _exception_name(context.expected)}
+                pattern = getattr(context, "expected_regex", None)
+                if pattern is not None:
+                    check["match"] = _repr(getattr(pattern, "pattern", pattern))
+                return check
+            if found is None and name.startswith(("assert", "fail")):
+                found = _assert_method(frame, written)
+                if not name.startswith(("assertRaises", "assertWarns")):  # else: its context's __exit__ says more
+                    return found
+        return found
+
+    def _raised(self, frames, test_index):
+        """The innermost frame of the project's own code below the test, where the exception came from."""
+        for frame, line in reversed(frames[test_index + 1:]):
+            if self._project(frame.f_code.co_filename):
+                found = self._reporter.source(frame.f_code.co_filename)
+                text = found[0].splitlines()[line - 1].strip() if found and line <= len(found[0].splitlines()) else ""
+                return {"where": "%s:%d" % (self._reporter._relative(frame.f_code.co_filename), line),
+                        "function": frame.f_code.co_name, "source": text, "locals": _locals(frame)}
+        return None
+
+
+_MISSING = object()
+
+
+def _assert_method(frame, written):
+    name, code = frame.f_code.co_name, frame.f_code
+    names = [n for n in code.co_varnames[:code.co_argcount] if n != "self"]
+    values = [(n, frame.f_locals[n]) for n in names if n in frame.f_locals]
+    positional, keywords = written
+    written = dict(zip(names, positional), **keywords)  # each parameter's argument as the test wrote it
+    check = {"check": name, "args": [[n, written.get(n, ""), _repr(v)] for n, v in values
+                                     if v is not None and n != "msg"]}
+    actual = next(((n, v) for n, v in values if n in _ACTUAL), None)
+    expected = next((v for n, v in values if n in _EXPECTED), _MISSING)
+    if actual is not None:
+        check["actual"] = _repr(actual[1])
+        check["actual_source"] = written.get(actual[0], "")
+    if expected is not _MISSING:
+        check["expected"] = _repr(expected)
+    return check
+
+
+def _exception_name(cls):
+    if isinstance(cls, tuple):
+        return " or ".join(_exception_name(c) for c in cls)
+    return getattr(cls, "__name__", str(cls))
+
+
+EXPLANATION_LINES = 12
+
+
+def _explained(exc):
+    """The exception as its message says it (pytest's assertion rewriting, unittest's diffs), bounded."""
+    lines = [line[:300] for line in str(exc).strip().splitlines()]
+    if len(lines) > EXPLANATION_LINES:
+        lines = lines[:EXPLANATION_LINES - 1] + ["… (%d more lines)" % (len(lines) - EXPLANATION_LINES + 1)]
+    name = type(exc).__name__
+    return "%s: %s" % (name, "\n".join(lines)) if lines else name
+
+
+def _locals(frame, skip=("self",)):
+    """A frame's local values, bounded: modules, functions and classes are not values a reader needs."""
+    found = []
+    for name, value in list(frame.f_locals.items()):
+        if name.startswith(skip) or name.startswith("__") or callable(value) and not hasattr(value, "__len__") \
+                or type(value).__name__ == "module":
+            continue
+        found.append([name, _repr(value)])
+        if len(found) == LOCALS_SHOWN:
+            break
+    return found
+
+
+def _innermost_statement(tree, line):
+    """The innermost statement that holds line (a compound statement's header where line is in it)."""
+    best = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno):
+            if best is None or node.lineno >= best.lineno and (node.end_lineno or 0) <= (best.end_lineno or 0):
+                best = node
+    return best
+
+
+_NOT_UNDER_TEST = ("self", "pytest", "unittest", "len", "list", "set", "tuple", "dict", "sorted", "str", "int",
+                   "float", "repr", "isinstance", "type", "range", "print", "round", "abs", "any", "all")
+
+
+def _assert_arguments(node, text):
+    """For a statement that calls an assert method (self.assertEqual(...)): its arguments as written, positional
+    and by keyword."""
+    call = node.value if isinstance(node, ast.Expr) else None
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute) \
+            or not call.func.attr.startswith(("assert", "fail")):
+        return None
+    def segment(value):
+        source = ast.get_source_segment(text, value) or ""
+        if "\n" in source and hasattr(ast, "unparse"):
+            source = ast.unparse(value)
+        return source[:300]
+
+    return [segment(arg) for arg in call.args], {k.arg: segment(k.value) for k in call.keywords if k.arg}
+
+
+def _call_under_test(node, text):
+    """The first call in the statement to something other than the test's own tools, as written."""
+    for call in sorted((n for n in ast.walk(node) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset)):
+        func = call.func
+        while isinstance(func, (ast.Attribute, ast.Call, ast.Subscript)):
+            func = func.value if not isinstance(func, ast.Call) else func.func
+        if isinstance(func, ast.Name) and func.id not in _NOT_UNDER_TEST:
+            source = ast.get_source_segment(text, call) or ""
+            if "\n" in source and hasattr(ast, "unparse"):  # a call over several lines, said on one
+                source = ast.unparse(call)
+            return source if len(source) <= 300 else source[:299] + "…"
+    return None
