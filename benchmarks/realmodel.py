@@ -1,23 +1,26 @@
-"""makegreen against the model alone and a naive retry loop, with a real local model, in one run.
+"""makegreen against the model alone and a naive retry loop, with a real local model, in one run, the way a user
+meets it: by default from the tests alone (no instructions message), half the tasks written in unittest style.
 
-    python3 benchmarks/realmodel.py [--iterations 4] [--only 02_leap 04_raindrops] [--base-url URL]
-                                    [--sandbox docker|local] [--out DIR]
-                                    [--agents alone naive makegreen makegreen:search-replace]
-                                    [--makegreen-args '--candidates 3']
+    python3 benchmarks/realmodel.py --out DIR [--iterations 4] [--only 02_leap 15_acronym] [--base-url URL]
+                                    [--sandbox docker|local] [--task-timeout 900] [--instructions]
+                                    [--agents alone naive makegreen makegreen:search-replace makegreen@3]
+                                    [--makegreen-args '...'] [--agent-root CHECKOUT]
 
-Three agents on each task of benchmarks/realmodel_tasks (Exercism-style, easy to medium; the folder's README is the
-instructions), all talking to the same server with the same model:
+Agents, all talking to the same server with the same model, on each task of benchmarks/realmodel_tasks (a stub and
+its tests; tasks 01–14 in pytest style with a README, 15–28 in unittest style):
 
-- alone: one request with a plain prompt (instructions, stub, tests); the first code block of the answer becomes
-  the module.
-- naive: the same, then up to --iterations rounds of "the tests failed: <pytest's output>; fix it", each answer's
-  first code block applied whole.
-- makegreen: `makegreen solve --max-iterations N -m <instructions>` in a fresh git copy of the task.
+- alone: one request with a plain prompt (the stub and the tests); the first code block becomes the module.
+- naive: the same, then up to --iterations rounds of "the tests failed: <pytest's output>; fix it".
+- makegreen: `makegreen solve --max-iterations N` in a fresh git copy of the task (makegreen:FORMAT for an edit
+  format, makegreen@N for --candidates N); --agent-root runs another checkout's makegreen (today's, to compare).
 
-Without --base-url the local default model is served for the run (`makegreen[local]`). Printed: solved counts,
-mean iterations to green, well-formed answers (an edit that could be applied), tokens, and wall time, as a
-Markdown table; the per-task results and every raw answer go to --out (results.json, answers/), the raw answers
-being the real-model fixtures the parser tests read.
+--instructions adds each task's README as the message (and to the plain prompt). Resumable: each finished
+(agent, task) is one line of DIR/results.jsonl, written as it finishes; a second start with the same --out skips
+what is there, so a run may span sessions. Tokens are the engine's own counts where the benchmark serves the model
+(llama.cpp's timings in DIR/engine.log: prompt tokens evaluated, cached prefixes not counted, and tokens written,
+with its speed beside each result), else the server's usage. Printed: solved, answers, tokens per solved task,
+median time to the first answer, wall time, as Markdown tables; each result keeps its raw answers (results.jsonl)
+and makegreen's records go to DIR/runs/: the real answers the parser tests read.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +41,9 @@ sys.path.insert(0, str(ROOT))
 TASKS = ROOT / "benchmarks" / "realmodel_tasks"
 FENCE = "`" * 3
 _BLOCK = re.compile(rf"{FENCE}[^\n]*\n(.*?){FENCE}", re.DOTALL)
+# llama.cpp's own timings, one pair per request, in the engine's log
+_PROMPT_EVAL = re.compile(r"prompt eval time =\s*([\d.]+) ms /\s*(\d+) tokens")
+_EVAL = re.compile(r"(?<!prompt )eval time =\s*([\d.]+) ms /\s*(\d+) runs")
 
 
 @dataclass
@@ -50,16 +56,20 @@ class Result:
     well_formed: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    counted_by: str = "server"  # engine: llama.cpp's own timings; server: the usage it sent; estimated
     seconds: float = 0.0
+    first_answer_seconds: float | None = None  # from the start to the first answer's end
+    output_tokens_per_second: float | None = None  # the engine's writing speed during the task
     exit_code: int | None = None
     texts: list[str] = field(default_factory=list)
 
 
 def task_files(task: Path) -> tuple[str, str, str]:
-    """(instructions, module file name, test file name)."""
+    """(instructions, module file name, test file name); the instructions are "" where the task has none."""
     tests = next(p.name for p in task.glob("test_*.py"))
     module = next(p.name for p in task.glob("*.py") if not p.name.startswith("test_"))
-    return (task / "README.md").read_text(), module, tests
+    readme = task / "README.md"
+    return (readme.read_text() if readme.exists() else ""), module, tests
 
 
 def run_pytest(folder: Path) -> tuple[bool, str]:
@@ -71,11 +81,42 @@ def run_pytest(folder: Path) -> tuple[bool, str]:
     return done.returncode == 0, (done.stdout + done.stderr)[-3000:]
 
 
-def plain_prompt(task: Path) -> str:
-    instructions, module, tests = task_files(task)
-    return (f"{instructions}\nComplete {module} so that the tests in {tests} pass.\n\n{module}\n{FENCE}python\n"
+def plain_prompt(task: Path, instructions: bool = False) -> str:
+    readme, module, tests = task_files(task)
+    said = f"{readme}\n" if instructions and readme else ""
+    return (f"{said}Complete {module} so that the tests in {tests} pass.\n\n{module}\n{FENCE}python\n"
             f"{(task / module).read_text()}{FENCE}\n\n{tests}\n{FENCE}python\n{(task / tests).read_text()}{FENCE}\n\n"
             f"Answer with the complete new {module} in one {FENCE}python block.")
+
+
+class EngineLog:
+    """llama.cpp's timings for the requests made since a mark: the exact token counts and the engine's speed."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    def mark(self) -> int:
+        return self.path.stat().st_size if self.path is not None and self.path.exists() else 0
+
+    def since(self, mark: int) -> tuple[int, int, float] | None:
+        """(prompt tokens evaluated, tokens written, tokens written per second), or None with no log."""
+        if self.path is None or not self.path.exists():
+            return None
+        with open(self.path, "rb") as handle:
+            handle.seek(mark)
+            text = handle.read().decode("utf-8", "replace")
+        prompt = sum(int(tokens) for _, tokens in _PROMPT_EVAL.findall(text))
+        writes = [(float(ms), int(runs)) for ms, runs in _EVAL.findall(text)]
+        written, ms = sum(runs for _, runs in writes), sum(ms for ms, _ in writes)
+        return prompt, written, (written / ms * 1000 if ms else 0.0)
+
+
+def counted(result: Result, log: EngineLog, mark: int) -> None:
+    found = log.since(mark)
+    if found is not None and (found[0] or found[1]):
+        result.prompt_tokens, result.completion_tokens, speed = found
+        result.output_tokens_per_second = round(speed, 2)
+        result.counted_by = "engine"
 
 
 def ask(client, model: str, messages: list[dict], result: Result, max_tokens: int) -> str:
@@ -89,18 +130,21 @@ def ask(client, model: str, messages: list[dict], result: Result, max_tokens: in
     return text
 
 
-def retry_agent(client, model: str, task: Path, iterations: int, agent: str, max_tokens: int) -> Result:
+def retry_agent(client, model: str, task: Path, iterations: int, agent: str, max_tokens: int,
+                instructions: bool = False) -> Result:
     """alone (iterations=1) and naive: the first code block of each answer is the module."""
     result = Result(agent, task.name)
     started = time.monotonic()
     _, module, _ = task_files(task)
-    messages = [{"role": "user", "content": plain_prompt(task)}]
+    messages = [{"role": "user", "content": plain_prompt(task, instructions)}]
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         shutil.copytree(task, work, dirs_exist_ok=True)
         for iteration in range(1, iterations + 1):
             result.iterations = iteration
             text = ask(client, model, messages, result, max_tokens)
+            if result.first_answer_seconds is None:
+                result.first_answer_seconds = round(time.monotonic() - started, 1)
             block = _BLOCK.search(text)
             if block:
                 result.well_formed += 1
@@ -117,59 +161,118 @@ def retry_agent(client, model: str, task: Path, iterations: int, agent: str, max
     return result
 
 
+@dataclass(frozen=True)
+class MakegreenAgent:
+    """makegreen, makegreen:FORMAT, makegreen@N (--candidates N), from this checkout or another."""
+
+    label: str
+    edit_format: str = "auto"
+    candidates: int = 1
+
+    @classmethod
+    def parse(cls, label: str) -> "MakegreenAgent":
+        head, _, count = label.partition("@")
+        _, _, edit_format = head.partition(":")
+        return cls(label, edit_format or "auto", int(count) if count else 1)
+
+
 def makegreen_agent(task: Path, iterations: int, env: dict, sandbox: str, keep: Path | None,
-                    edit_format: str = "auto", extra: tuple[str, ...] = ()) -> Result:
-    label = " ".join(([] if edit_format == "auto" else [edit_format]) + list(extra))
-    result = Result(f"makegreen {label}".strip(), task.name)
-    instructions, _, _ = task_files(task)
-    started = time.monotonic()
+                    agent: MakegreenAgent = MakegreenAgent("makegreen"), extra: tuple[str, ...] = (),
+                    instructions: bool = False, timeout: float = 900) -> Result:
+    result = Result(agent.label, task.name)
+    readme, _, _ = task_files(task)
+    started, wall = time.monotonic(), time.time()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder) / task.name
-        shutil.copytree(task, work, ignore=shutil.ignore_patterns("README.md"))
+        shutil.copytree(task, work, ignore=shutil.ignore_patterns("README.md", "__pycache__"))
         for argv in (["init", "-q"], ["add", "-A"], ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid",
                                                     "commit", "-qm", "tests first"]):
             subprocess.run(["git", *argv], cwd=work, check=True)
-        done = subprocess.run([sys.executable, "-m", "agent", "solve", "--json", "--max-iterations", str(iterations),
-                               "--sandbox", sandbox, "--edit-format", edit_format, *extra,
-                               "-m", instructions.strip()],
-                              cwd=work, env=env,
-                              capture_output=True, text=True, timeout=3600)
-        result.exit_code = done.returncode
+        argv = [sys.executable, "-m", "agent", "solve", "--json", "--max-iterations", str(iterations),
+                "--sandbox", sandbox, "--edit-format", agent.edit_format, *extra]
+        if agent.candidates > 1:
+            argv += ["--candidates", str(agent.candidates)]
+        if instructions and readme.strip():
+            argv += ["-m", readme.strip()]
         try:
+            done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
+            result.exit_code = done.returncode
             summary = json.loads(done.stdout)
+        except subprocess.TimeoutExpired:  # the user's patience: a run past it is not solved
+            summary = {"status": "timed out"}
         except ValueError:
             summary = {"status": "crashed", "message": done.stderr[-2000:]}
         result.solved = summary.get("status") == "green"
         result.iterations = summary.get("iterations", 0)
         usage = summary.get("usage") or {}
         result.prompt_tokens, result.completion_tokens = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+        result.counted_by = "estimated" if usage.get("estimated") else "server"
         runs = list((work / ".makegreen" / "runs").glob("*/trajectory.jsonl"))
         for line in runs[0].read_text().splitlines() if runs else []:
-            event = json.loads(line)
-            if event["type"] == "ModelAnswered":
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("type") == "ModelAnswered":
                 result.answers += 1
                 result.texts.append(event["text"])
-            elif event["type"] == "EditsApplied" and event.get("found"):
+                if result.first_answer_seconds is None and isinstance(event.get("time"), (int, float)):
+                    result.first_answer_seconds = round(event["time"] - wall, 1)
+            elif event.get("type") == "EditsApplied" and event.get("found"):
                 result.well_formed += 1
         if keep is not None and runs:
-            shutil.copytree(runs[0].parent, keep / "runs" / f"{task.name}-{result.agent.replace(' ', '_')}",
+            shutil.copytree(runs[0].parent, keep / "runs" / f"{task.name}-{agent.label.replace(' ', '_')}",
                             dirs_exist_ok=True)
     result.seconds = time.monotonic() - started
     return result
 
 
+def per_solved(total: int, solved: int) -> str:
+    return f"{total / solved:,.0f}" if solved else "-"
+
+
 def table(results: list[Result], tasks: int) -> str:
-    lines = ["| agent | solved | mean iterations to green | well-formed answers | prompt / output tokens | wall |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| agent | solved | answers | well-formed | prompt / output tokens | per solved task: prompt / output "
+             "| median first answer | wall |", "|---|---|---|---|---|---|---|---|"]
     for agent in dict.fromkeys(r.agent for r in results):
         mine = [r for r in results if r.agent == agent]
-        solved = [r for r in mine if r.solved]
+        solved = sum(r.solved for r in mine)
         answers = sum(r.answers for r in mine)
-        mean = f"{sum(r.iterations for r in solved) / len(solved):.1f}" if solved else "-"
-        lines.append(f"| {agent} | {len(solved)} / {tasks} | {mean} | "
-                     f"{sum(r.well_formed for r in mine)} / {answers} | {sum(r.prompt_tokens for r in mine)} / "
-                     f"{sum(r.completion_tokens for r in mine)} | {sum(r.seconds for r in mine) / 60:.1f} min |")
+        prompt, output = sum(r.prompt_tokens for r in mine), sum(r.completion_tokens for r in mine)
+        firsts = sorted(r.first_answer_seconds for r in mine if r.first_answer_seconds is not None)
+        first = f"{firsts[len(firsts) // 2]:.0f} s" if firsts else "-"
+        how = {r.counted_by for r in mine}
+        note = "" if how <= {"engine", "server"} else " (estimated)"
+        lines.append(f"| {agent} | {solved} / {len(mine)} | {answers} | {sum(r.well_formed for r in mine)} / "
+                     f"{answers} | {prompt:,} / {output:,}{note} | {per_solved(prompt, solved)} / "
+                     f"{per_solved(output, solved)} | {first} | {sum(r.seconds for r in mine) / 60:.1f} min |")
     return "\n".join(lines)
+
+
+def by_task(results: list[Result]) -> str:
+    agents = list(dict.fromkeys(r.agent for r in results))
+    lines = ["| task | " + " | ".join(agents) + " |", "|---|" + "---|" * len(agents)]
+    for task in dict.fromkeys(r.task for r in results):
+        cells = []
+        for agent in agents:
+            found = next((r for r in results if r.agent == agent and r.task == task), None)
+            cells.append("" if found is None else f"{'✓' if found.solved else '✗'} ({found.answers}, "
+                                                  f"{found.completion_tokens} out)")
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def load(path: Path) -> list[Result]:
+    """The results a previous start wrote (a torn last line, from a kill, is skipped)."""
+    names = {f.name for f in fields(Result)}
+    found = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        found.append(Result(**{key: value for key, value in record.items() if key in names}))
+    return found
 
 
 def main(argv=None) -> list[Result]:
@@ -177,14 +280,19 @@ def main(argv=None) -> list[Result]:
     parser.add_argument("--iterations", type=int, default=4)
     parser.add_argument("--only", nargs="*", help="task folder names")
     parser.add_argument("--agents", nargs="*", default=["alone", "naive", "makegreen"],
-                        help="alone, naive, makegreen, makegreen:whole, makegreen:search-replace")
+                        help="alone, naive, makegreen, makegreen:FORMAT (whole, search-replace), makegreen@N "
+                             "(--candidates N)")
     parser.add_argument("--base-url", help="a server already serving --model (default: serve the local default)")
     parser.add_argument("--model", default=None)
     parser.add_argument("--sandbox", default="docker", choices=("docker", "local"))
     parser.add_argument("--tasks", type=Path, default=TASKS)
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="results and raw answers; a folder that holds "
+                                                                "results already is resumed")
     parser.add_argument("--max-tokens", type=int, default=2048)
-    parser.add_argument("--makegreen-args", default="", help="more options for makegreen solve, e.g. '--candidates 3'")
+    parser.add_argument("--task-timeout", type=float, default=900, help="seconds one makegreen run may take")
+    parser.add_argument("--instructions", action="store_true", help="give each task's README as the message")
+    parser.add_argument("--agent-root", type=Path, default=ROOT, help="the checkout whose makegreen runs")
+    parser.add_argument("--makegreen-args", default="", help="more options for makegreen solve")
     args = parser.parse_args(argv)
 
     import openai
@@ -196,40 +304,53 @@ def main(argv=None) -> list[Result]:
     tasks = sorted(p for p in args.tasks.iterdir() if p.is_dir() and (not args.only or p.name in args.only))
     out = args.out or Path(tempfile.mkdtemp(prefix="makegreen-realmodel-"))
     out.mkdir(parents=True, exist_ok=True)
-    server = None
+    results = load(out / "results.jsonl")
+    done = {(r.agent, r.task) for r in results}
+    if done:
+        print(f"resuming {out}: {len(done)} result(s) there already", flush=True)
+    server, log = None, EngineLog(None)
     base_url = args.base_url
     if base_url is None:
         assemble(DEFAULT, os.environ)
         plan = plan_for("llama.cpp", model, None, None, 1, (), os.environ)
-        server = EngineServer(plan, out / "engine.log").start()
+        log = EngineLog(out / "engine.log")
+        server = EngineServer(plan, log.path).start()
         server.wait_ready(600)
         base_url = plan.base_url
     try:
         client = openai.OpenAI(base_url=base_url, api_key="unused", timeout=900, max_retries=0)
         env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "unused", "MAKEGREEN_MODEL": model,
-               "PYTHONPATH": str(ROOT)}
-        results: list[Result] = []
+               "PYTHONPATH": str(args.agent_root.resolve())}
         for task in tasks:
             for agent in args.agents:
-                if agent.startswith("makegreen"):  # makegreen, or makegreen:FORMAT (whole, search-replace)
-                    _, _, edit_format = agent.partition(":")
-                    result = makegreen_agent(task, args.iterations, env, args.sandbox, out, edit_format or "auto",
-                                             tuple(args.makegreen_args.split()))
+                if (agent, task.name) in done:
+                    continue
+                mark = log.mark()
+                if agent.startswith("makegreen"):
+                    result = makegreen_agent(task, args.iterations, env, args.sandbox, out,
+                                             MakegreenAgent.parse(agent), tuple(args.makegreen_args.split()),
+                                             args.instructions, args.task_timeout)
                 else:
                     result = retry_agent(client, model, task, 1 if agent == "alone" else args.iterations, agent,
-                                         args.max_tokens)
+                                         args.max_tokens, args.instructions)
+                counted(result, log, mark)
                 results.append(result)
-                print(f"{task.name:22} {agent:10} {'solved' if result.solved else 'not solved':10} "
-                      f"{result.iterations} iteration(s), {result.well_formed}/{result.answers} well-formed, "
+                with open(out / "results.jsonl", "a") as handle:
+                    handle.write(json.dumps(asdict(result)) + "\n")
+                print(f"{task.name:26} {agent:12} {'solved' if result.solved else 'not solved':10} "
+                      f"{result.answers} answer(s), {result.prompt_tokens} + {result.completion_tokens} tokens, "
                       f"{result.seconds:.0f} s", flush=True)
-                (out / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=1))
     finally:
         if server is not None:
             server.stop()
-    print(f"\n{model}, {len(tasks)} tasks, up to {args.iterations} iterations, {os.cpu_count()} cores\n")
-    print(table(results, len(tasks)))
+    shown = [r for r in results if r.task in {t.name for t in tasks} and r.agent in args.agents]
+    print(f"\n{model}, {len(tasks)} tasks, up to {args.iterations} iterations, "
+          f"{'with' if args.instructions else 'without'} instructions, {os.cpu_count()} cores\n")
+    print(table(shown, len(tasks)))
+    print()
+    print(by_task(shown))
     print(f"\nresults and raw answers: {out}")
-    return results
+    return shown
 
 
 if __name__ == "__main__":

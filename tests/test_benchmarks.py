@@ -75,6 +75,12 @@ def test_realmodel_benchmark_compares_three_agents_on_one_server(capsys, tmp_pat
     assert solved[("makegreen", "02_leap")] == (True, 2) and solved[("makegreen", "01_two_fer")] == (True, 1)
     assert "| alone | 1 / 2 |" in out and "| naive | 2 / 2 |" in out and "| makegreen | 2 / 2 |" in out
 
+    # resumable: a second start with the same folder asks nothing more and reports the same results
+    again = realmodel.main(["--base-url", "http://127.0.0.1:9/v1", "--model", "scripted-model", "--sandbox", "local",
+                            "--only", "01_two_fer", "02_leap", "--iterations", "2", "--out", str(tmp_path)])
+    assert "resuming" in capsys.readouterr().out
+    assert [(r.agent, r.task, r.solved) for r in again] == [(r.agent, r.task, r.solved) for r in results]
+
 
 @pytest.mark.slow
 def test_honesty_benchmark_prints_its_figures(capsys):
