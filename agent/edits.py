@@ -277,6 +277,15 @@ def parse_edits(text: str, default_path: str | None = None, complete: bool = Tru
     return edits
 
 
+def answered(path: str) -> Callable[[str], bool]:
+    """Whether an answer so far is complete, where the task expects one file written whole: it holds a closed
+    block for that file (named, or the one block of code with no path). What a model writes after it (prose, the
+    prompt's own sections continued, more blocks) is never generated: reading stops there."""
+    def complete(text: str) -> bool:
+        return any(isinstance(edit, WholeFile) and edit.path == path for edit in parse_edits(text, path, False))
+    return complete
+
+
 def _block_edits(body: list[str], path: str | None, info: str, closed: bool, complete: bool, numbering: list[int],
                  pathless: list[list[str]]) -> list[Edit]:
     """What one fenced block means: SEARCH/REPLACE blocks, a diff, a whole file (its path before the block, in the

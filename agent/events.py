@@ -99,6 +99,7 @@ class ModelAnswered(Event):
     retries: int = 0
     cost_usd: float | None = None
     candidate: int = 0  # which of --candidates N (1…N); 0 when there is one
+    stopped: bool = False  # reading stopped once the answer was complete (the expected file's block closed)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ class Escalated(Event):
     """The run stopped making progress and changed course."""
 
     iteration: int
-    action: str  # more-effort (or hotter, where the server samples but has no effort), fresh-start, stop
+    action: str  # more-effort (or work-through, where the server has no effort; hotter in older records),
+    # fresh-start, stop
     reason: str
     effort: str | None = None
     candidate: int = 0  # which of --candidates N (1…N); 0 when there is one

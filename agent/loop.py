@@ -17,11 +17,12 @@ from .budget import Budget
 from .context.dependencies import declare_message, project_name, undeclared
 from .context.failures import counts, user_errors
 from .context.conversation import Prompt
+from .context.echo import copies, echoed_headings
 from .context.history import attempt_summary
 from .context.prompt import (ContextLimits, Shape, answer_shape, claim_rule, feedback_message, file_block,
                              first_messages)
 from .context.shrink import fit, shrink
-from .edits import EditOutcome, TestGuard, apply_edits, parse_edits
+from .edits import EditOutcome, TestGuard, answered, apply_edits, parse_edits
 from .protected import ProtectedPaths
 from .holdout import Held, choose, choose_cases, held_out, views
 from .claims import judge, test_functions
@@ -31,7 +32,7 @@ from .errors import BudgetExhausted, Cancelled, ContextOverflow, TestSuiteError
 from .models.pricing import cost
 from .prompting import render
 from .protocols import Completion, Model, Sandbox
-from .search import HOT, Line, keep, race, raised, score, variation
+from .search import Line, keep, race, raised, score, variation
 from .status import Status
 from .words import plural
 from .workspace import Workspace, unified
@@ -261,27 +262,29 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
         line.state = "green"
         return line
     line.attempts.append(attempt_summary(iteration, edits, line.result, slot.workspace.diff_stat(edits.changed)))
-    stuck = line.stagnation.observe(line.result.report)
+    stuck, action = line.stagnation.observe(line.result.report), None
     if stuck and iteration < run.task.max_iterations:  # after the last iteration there is nothing to escalate to
-        if _escalate(run, slot, line, stuck, iteration, notes, emit) in ("stop", "fresh-start"):
+        action = _escalate(run, slot, line, stuck, iteration, notes, emit)
+        if action in ("stop", "fresh-start"):
             return line
-    feedback = feedback_message(edits, line.result, previous, line.lost + line.flagged, run.shape, notes)
+    feedback = feedback_message(edits, line.result, previous, line.lost + line.flagged, run.shape, notes,
+                                stuck=action == "work-through")
     line.prompt = line.prompt.then(answer.text, feedback).latest(line.attempts)
     return line
 
 
 def _answered(run: _Run, workspace: Workspace, line: Line, iteration: int, index: int, emit: Emit):
     """The model's answer and its edits applied (None: a contradiction, confirmed), with the notes for the next
-    message. A model answering greedily repeats itself word for word: then it is asked once more, sampling more
-    widely."""
+    message. An answer that repeats the code word for word (a small model answering greedily does) is asked again
+    at once with another question, not hotter: the failing case worked through by hand, then the code (where the
+    server has a reasoning effort, stagnation raises it instead)."""
     effort, temperature = variation(index, line.effort)
-    temperature = line.temperature if index == 0 and line.temperature is not None else temperature
     answer, edits, notes = _answer(run, workspace, line, line.prompt, effort, temperature, iteration, emit)
-    if edits is not None and _repeats(edits) and getattr(run.model, "honours_sampling", False) \
-            and (temperature or 0.0) < HOT:
-        emit(ev.Status(f"the answer repeats the code as it is: asked again at temperature {HOT}"))
-        retry = line.prompt.then(answer.text, feedback_message(edits, line.result, None, (), run.shape, notes))
-        answer, edits, notes = _answer(run, workspace, line, retry, effort, HOT, iteration, emit)
+    if edits is not None and _repeats(edits) and not getattr(run.model, "honours_effort", True):
+        emit(ev.Status("the answer repeats the code as it is: asked again, to work the failing case through first"))
+        retry = line.prompt.then(answer.text, feedback_message(edits, line.result, None, (), run.shape, notes,
+                                                               stuck=True))
+        answer, edits, notes = _answer(run, workspace, line, retry, effort, temperature, iteration, emit)
     return answer, edits, notes
 
 
@@ -301,12 +304,11 @@ def _tested(run: _Run, slot: Slot, line: Line, iteration: int, notes: list[str],
 
 
 def _escalate(run: _Run, slot: Slot, line: Line, stuck: str, iteration: int, notes: list[str], emit: Emit) -> str:
-    """A stuck line's next step up (more effort or hotter sampling, a fresh start, or stop), taken; which."""
-    action = line.stagnation.escalate(getattr(run.model, "honours_effort", True),
-                                      getattr(run.model, "honours_sampling", False))
+    """A stuck line's next step up (more effort, or the failing case worked through by hand where the server has
+    no effort to raise; a fresh start; stop), taken; which."""
+    action = line.stagnation.escalate(getattr(run.model, "honours_effort", True))
     line.effort = raised(line.effort) if action == "more-effort" else line.effort
-    line.temperature = HOT if action == "hotter" else line.temperature
-    emit(ev.Escalated(iteration, action, stuck, line.effort, candidate=line.candidate, temperature=line.temperature))
+    emit(ev.Escalated(iteration, action, stuck, line.effort, candidate=line.candidate))
     if action == "more-effort":  # stuck: perhaps the tests cannot all pass; a reasoning model may now say so
         notes.append(claim_rule())  # (small models echo the rule wherever they see it: they are not told)
     if action == "stop":
@@ -334,8 +336,14 @@ def _answer(run: _Run, workspace: Workspace, line: Line, prompt: Prompt, effort:
         notes.append(verdict.feedback)
         emit(ev.Status("the model says the tests contradict each other; not confirmed, so it was told so and the "
                        "run goes on"))
-    parsed = parse_edits(answer.text, run.shape.path, complete=answer.finish_reason != "length")
+    parsed, copied = copies(parse_edits(answer.text, run.shape.path, complete=answer.finish_reason != "length"),
+                            {**run.tests, **run.shown})
     edits = apply_edits(workspace, parsed, run.guard)
+    edits.found, edits.refused = edits.found + len(copied), copied + edits.refused
+    echoed = echoed_headings(answer.text, prompt.messages())
+    if echoed:  # it went on writing the prompt: what it wrote there as code is judged as any edit, and it is told
+        notes.append(render("echoed.md", headings=echoed))
+        emit(ev.Status(f"the answer continued the prompt ({', '.join(echoed[:3])}): told to answer with the code"))
     before = {path: workspace.read(path) for path in edits.changed}
     workspace.write(edits.written)
     step_diff = "".join(unified(path, before[path], workspace.read(path)) for path in edits.changed)
@@ -426,7 +434,7 @@ def _ask(run: _Run, line: Line, prompt: Prompt, effort: str | None, temperature:
         try:
             answer = run.model.complete(
                 messages, lambda p: emit(ev.ModelProgress(iteration, **vars(p), candidate=candidate)),
-                run.output_cap(messages), effort, temperature)
+                run.output_cap(messages), effort, temperature, until=_until(run.shape))
             break
         except ContextOverflow:
             smaller = shrink(asked)
@@ -436,8 +444,14 @@ def _ask(run: _Run, line: Line, prompt: Prompt, effort: str | None, temperature:
             emit(ev.Status("the prompt overflowed the model's context window: shrunk, and asked again"))
     spent = run.spent(answer)
     emit(ev.ModelAnswered(iteration, answer.text, answer.thinking, answer.finish_reason, dict(answer.usage),
-                          answer.seconds, answer.forced, answer.retries, spent, candidate=candidate))
+                          answer.seconds, answer.forced, answer.retries, spent, candidate=candidate,
+                          stopped=answer.stopped))
     return answer
+
+
+def _until(shape: Shape) -> Callable[[str], bool] | None:
+    """Where one file is expected whole, the answer is complete once its block closes: reading stops there."""
+    return answered(shape.path) if shape.format == "whole" and shape.path else None
 
 
 def _hold_out(task: Task, workspace: Workspace, tests: dict[str, bytes], baseline: RunResult,

@@ -27,6 +27,7 @@ class Completion:
     seconds: float = 0.0
     forced: bool = False  # thinking ran out of budget and the answer was asked for outright
     retries: int = 0  # requests repeated whole after a stream dropped half-way
+    stopped: bool = False  # reading stopped once the answer was complete: nothing after it was generated
 
 
 class Model(Protocol):
@@ -34,10 +35,11 @@ class Model(Protocol):
 
     def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None],
                  output_cap: int | None = None, effort: str | None = None,
-                 temperature: float | None = None) -> Completion:
+                 temperature: float | None = None, until: Callable[[str], bool] | None = None) -> Completion:
         """The answer to messages; output_cap bounds its output tokens (a spending budget's remainder), effort
         overrides the configured reasoning effort (an escalation, a candidate's variation), temperature the
-        configured sampling (a candidate's variation; ignored where the server refuses sampling)."""
+        configured sampling (a candidate's variation; ignored where the server refuses sampling); until, where
+        given, says of the answer so far that it is complete: reading stops there, and so does the server."""
         ...
 
 

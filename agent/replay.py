@@ -56,7 +56,8 @@ class ReplayModel:
 
     def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None],
                  output_cap: int | None = None, effort: str | None = None,
-                 temperature: float | None = None) -> Completion:
+                 temperature: float | None = None, until: Callable[[str], bool] | None = None) -> Completion:
+        # until: the recorded answer is already what was read of it
         key = _key(messages, effort, temperature)
         with self._lock:
             self._asked += 1
@@ -75,7 +76,8 @@ class ReplayModel:
         answer = self.pairs[chosen][2]
         on_progress(Progress("writing", 0, len(answer.text), 0.0))
         return Completion(text=answer.text, thinking=answer.thinking, finish_reason=answer.finish_reason,
-                          usage=dict(answer.usage or {}), seconds=0.0, forced=answer.forced, retries=0)
+                          usage=dict(answer.usage or {}), seconds=0.0, forced=answer.forced, retries=0,
+                          stopped=answer.stopped)
 
 
 def _first_difference(recorded: Sequence[Mapping[str, str]], now: Sequence[Mapping[str, str]]) -> str:

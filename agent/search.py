@@ -6,8 +6,9 @@ lines so far (the beam), with its own sampling and effort; the tests score the r
 green result, or a contradiction, settles the run: the others are cancelled where they are.
 
 The same failing state twice in a row, or a swing back to the state before last, is stagnation. The first time,
-the model is asked to think harder (a higher reasoning effort); the second, it starts afresh from the original
-code with a summary of the approaches that failed; the third, the run stops early rather than spend more.
+the model is asked to think harder (a higher reasoning effort; where the server has none, to work the failing case
+through by hand before the code); the second, it starts afresh from the original code with a summary of the
+approaches that failed; the third, the run stops early rather than spend more.
 """
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:  # a line carries its conversation; search never looks inside 
     from .context.history import Attempt
 
 LADDER = ("more-effort", "fresh-start", "stop")
-HOT = 0.8  # the temperature a stuck line samples at, on a server that has no reasoning effort
 
 
 def state_of(report: TestReport) -> frozenset[str]:
@@ -75,17 +75,14 @@ class Stagnation:
             return "swinging back to the failures of two attempts ago"
         return None
 
-    def escalate(self, effort_honoured: bool = True, sampling: bool = False) -> str:
+    def escalate(self, effort_honoured: bool = True) -> str:
         """The next step up: more-effort, fresh-start, then stop. On a server that ignores effort, asking it to
-        think harder would change nothing: the first step is to sample more widely (hotter) where it samples (a
-        model answering greedily repeats itself word for word), and is skipped where it does not."""
+        think harder would change nothing: the first step changes the question instead (work-through: the failing
+        case worked through by hand before the code), not the temperature — asked the same question hotter, a
+        small model repeated itself."""
         action = LADDER[min(self.level, len(LADDER) - 1)]
         if action == "more-effort" and not effort_honoured:
-            if sampling:
-                action = "hotter"
-            else:  # nothing to turn up: the next step it is
-                self.level += 1
-                action = LADDER[self.level]
+            action = "work-through"
         self.level += 1
         self.states.clear()  # judge the escalated attempts on their own
         return action
@@ -113,7 +110,6 @@ class Line:
     state: str = "open"  # open, green, stopped (stagnated past every escalation), contradiction
     reason: str = ""
     candidate: int = 0
-    temperature: float | None = None  # raised from the configured one by a hotter escalation
     challenged: bool = False  # told that a claim of contradiction of its was not confirmed
     evidence: list[str] = field(default_factory=list)  # what confirms its contradiction
     full: RunResult | None = None  # result is what the model sees; full, where tests are held out, is all of it
@@ -131,7 +127,7 @@ class Line:
         """A copy to take the next step in, so that the beam's lines stay as they were."""
         return Line(self.prompt, dict(self.changes), self.result, self.effort,
                     Stagnation(list(self.stagnation.states), self.stagnation.level), list(self.attempts),
-                    list(self.lost), list(self.flagged), candidate=candidate, temperature=self.temperature,
+                    list(self.lost), list(self.flagged), candidate=candidate,
                     challenged=self.challenged, full=self.full)
 
 

@@ -25,7 +25,8 @@ class Scripted:
     name: str = "scripted"
     asked: list[list[dict]] = field(default_factory=list)
 
-    def complete(self, messages, on_progress, output_cap=None, effort=None, temperature=None) -> Completion:
+    def complete(self, messages, on_progress, output_cap=None, effort=None, temperature=None,
+                 until=None) -> Completion:
         self.asked.append([dict(m) for m in messages])
         return Completion(self.answers[min(len(self.asked), len(self.answers)) - 1], finish_reason="stop",
                           usage={"prompt_tokens": 10, "completion_tokens": 5})

@@ -70,7 +70,8 @@ def test_an_answer_that_is_only_the_tests_under_the_modules_name_is_refused(tmp_
 
 def test_a_recorded_real_run_replays_through_the_loop(tmp_path):
     """The real model's three answers on 14_matrix, in order: one test passes; the next answer repeats the code
-    word for word, so it is asked again at once, hotter, and told so; that answer turns everything green."""
+    word for word, so it is asked again at once, to work the failing case through first; that answer turns
+    everything green."""
     import shutil
     import subprocess
 
@@ -88,7 +89,100 @@ def test_a_recorded_real_run_replays_through_the_loop(tmp_path):
     summary = summary_of(result)
     assert result.returncode == 0 and summary["status"] == "green" and summary["iterations"] == 2, result.stderr
     requests = server.chat_requests()
-    assert [request.get("temperature") for request in requests] == [None, None, 0.8]
+    assert [request.get("temperature") for request in requests] == [None, None, None]  # another question, not hotter
     assert "repeats the code exactly as it is now" in requests[2]["messages"][-1]["content"]
+    assert "work through one failing case by hand" in requests[2]["messages"][-1]["content"]
     check = subprocess.run(["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo, capture_output=True)
     assert check.returncode == 0
+
+
+def recorded(kind: str) -> dict:
+    [answer] = [a for a in ANSWERS if f"({kind}" in a["source"]]
+    return answer
+
+
+def test_the_echo_is_named_and_its_copy_of_the_tests_never_applied(tmp_path):
+    """The real model went on writing the prompt (# Task, # Test files, made-up failures) with its code inside:
+    the prompt's headings it repeated are found, its rewritten test file is refused, its code is read."""
+    from agent.context.echo import copies, echoed_headings
+
+    answer = recorded("the echo")
+    tests = suite_of(answer["source"])
+    prompt = [{"role": "user", "content": "# Task\n\nMake these failing tests pass:\n\n# Test files (read-only)\n\n"
+                                          "test_acronym.py\n```python\n# not a heading\n```\n\n# Test results now\n"}]
+    assert echoed_headings(answer["text"], prompt) == ["# Task", "# Test files (read-only)", "# Test results now"]
+    assert echoed_headings("acronym.py\n```python\n# Task\n```\n", prompt) == []  # one line in code: no echo
+    edits, refused = copies(parse_edits(answer["text"], answer["expected_file"]), tests)
+    assert refused == []  # its test file was rewritten, not copied: the guard refuses it for where it goes
+    outcome = apply_edits(Workspace(tmp_path), edits, TestGuard(set(tests)))
+    assert outcome.changed == ["acronym.py"] and [r.path for r in outcome.refused] == ["test_acronym.py"]
+    # the tests copied whole under the implementation's name: refused as an echo, whatever the guard says
+    copied = [WholeFile("acronym.py", tests["test_acronym.py"].decode())]
+    assert copies(copied, tests)[1][0].reason.startswith("it is a copy of test_acronym.py")
+
+
+def test_a_recorded_echo_is_read_only_up_to_the_expected_block_in_a_real_run(tmp_path):
+    """Replayed through makegreen: reading stops where acronym.py's block closes (the rest of the echo is never
+    generated), the rewritten test file is refused and the code inside the echo is what gets tested."""
+    import shutil
+
+    from tests.conftest import make_repo
+    from tests.e2e.test_solve import solve, summary_of
+    from tests.scripted_server import Reply, ScriptedServer
+
+    answer = recorded("the echo")
+    repo = tmp_path / "acronym"
+    shutil.copytree(TASKS / "15_acronym", repo)
+    make_repo(repo)
+    with ScriptedServer([Reply(answer["text"])]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "1")
+    summary = summary_of(result)
+    records = [json.loads(line) for line in (repo / summary["run_dir"] / "trajectory.jsonl").read_text().splitlines()]
+    [answered] = [r for r in records if r["type"] == "ModelAnswered"]
+    assert answered["stopped"] and answered["text"].rstrip().endswith("```")
+    assert "# Elsewhere in the repository" in answer["text"] and "# Elsewhere" not in answered["text"]
+    [applied] = [r for r in records if r["type"] == "EditsApplied"]
+    assert applied["changed"] == ["acronym.py"] and [r["path"] for r in applied["refused"]] == ["test_acronym.py"]
+
+
+def test_a_recorded_repeat_asks_for_the_failing_case_worked_through(tmp_path):
+    """The real model's bob: its second answer is its first word for word. Asked again at once, not hotter, to
+    work the failing case through by hand: the question names the call, what the test expects and what the code
+    gave."""
+    import shutil
+
+    from tests.conftest import make_repo
+    from tests.e2e.test_solve import solve
+    from tests.scripted_server import Reply, ScriptedServer
+
+    answer = recorded("the repeat")
+    repo = tmp_path / "bob"
+    shutil.copytree(TASKS / "16_bob", repo)
+    make_repo(repo)
+    with ScriptedServer([Reply(answer["text"])]) as server:
+        solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "2")
+        requests = server.chat_requests()
+    assert [request.get("temperature") for request in requests][:3] == [None, None, None]
+    retry = requests[2]["messages"][-1]["content"]
+    assert "repeats the code exactly as it is now" in retry and "work through one failing case by hand" in retry
+    assert "1. The call: response(\"WHAT'S GOING ON?\")" in retry and "3. What your code does with it" in retry
+    assert "2. What the test expects: \"Calm down" in retry and "why it gives 'Whoa, chill out!'" in retry
+
+
+def test_a_recorded_near_miss_is_shown_with_the_call_and_both_values(tmp_path):
+    """The real model's difference of squares had the subtraction the wrong way round: the feedback says which
+    call gave which value, and what the test expected."""
+    import shutil
+
+    from tests.conftest import make_repo
+    from tests.e2e.test_solve import solve
+    from tests.scripted_server import Reply, ScriptedServer
+
+    answer = recorded("the near miss")
+    repo = tmp_path / "squares"
+    shutil.copytree(TASKS / "17_difference_of_squares", repo)
+    make_repo(repo)
+    with ScriptedServer([Reply(answer["text"])]) as server:
+        solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "2")
+        feedback = server.chat_requests()[1]["messages"][-1]["content"]
+    assert "difference_of_squares(10) returned -2640, but the test expects 2640." in feedback

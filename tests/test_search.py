@@ -116,5 +116,5 @@ def test_the_ladder_asks_only_for_what_the_server_honours():
         return [stagnation.escalate(**server) for _ in range(3)]
 
     assert ladder(effort_honoured=True) == ["more-effort", "fresh-start", "stop"]
-    assert ladder(effort_honoured=False, sampling=True) == ["hotter", "fresh-start", "stop"]
-    assert ladder(effort_honoured=False, sampling=False) == ["fresh-start", "stop", "stop"]
+    # no effort to raise: the question changes (the failing case worked through by hand), not the temperature
+    assert ladder(effort_honoured=False) == ["work-through", "fresh-start", "stop"]

@@ -114,7 +114,9 @@ def _step_parts(step, full: bool) -> list:
                           f"+ {usage.get('completion_tokens', 0)} output tokens"
                           + (f", {usage['reasoning_tokens']} thinking" if usage.get("reasoning_tokens") else "")
                           + (f", ${answer.cost_usd:.4f}" if answer.cost_usd is not None else "")
-                          + (" (thinking cut short: answer forced)" if answer.forced else "")))
+                          + (" (thinking cut short: answer forced)" if answer.forced else "")
+                          + (" (read up to the expected block's end: nothing after it was generated)"
+                             if answer.stopped else "")))
         if answer.thinking:
             parts.append(Text("thinking:\n" + _clip(answer.thinking, full), style="dim"))
     edits = step.edits

@@ -150,11 +150,21 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
     return Prompt(system, task)
 
 
+def work_through(report: TestReport) -> str:
+    """The ask of a stuck line: the first failing case worked through by hand, before any code."""
+    facts = next((case.facts[0] for case in report.failing if case.facts), None)
+    call = (facts.actual_source or facts.call) if facts else ""
+    return render("work_through.md", call=call, expected=facts.expected or "" if facts else "",
+                  actual=facts.actual or "" if facts else "").rstrip("\n")
+
+
 def feedback_message(outcome: EditOutcome, result: RunResult, previous: TestReport | None = None,
-                     lost: Sequence[str] = (), shape: Shape = Shape(), notes: Sequence[str] = ()) -> Message:
+                     lost: Sequence[str] = (), shape: Shape = Shape(), notes: Sequence[str] = (),
+                     stuck: bool = False) -> Message:
     """What the model is told after a step: what became of its edits, the tests now, and what to do next. notes
-    come first (a claim that was not confirmed)."""
+    come first (a claim that was not confirmed); stuck: ask for the failing case worked through by hand."""
     return Message("user", "feedback.md", {
+        "work_through": work_through(result.report) if stuck else "",
         "notes": [note.rstrip("\n") for note in notes], "changed": list(outcome.changed),
         "refused": list(outcome.refused), "misses": list(outcome.misses), "found": outcome.found,
         "lost": render("lost_tests.md", tests=list(lost)).rstrip("\n") if lost else "",

@@ -21,6 +21,8 @@ from ..protocols import Completion, Progress
 from .dialects import DIALECTS, Dialect, ModelSettings, request_params
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+_FENCE_CHARS = frozenset("`~")
+_LAST_FENCE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*$", re.MULTILINE)
 _OVERFLOW = re.compile(r"context[_ ]length|maximum context|context window|too many tokens|prompt is too long", re.I)
 PROGRESS_EVERY = 0.1  # seconds between progress callbacks
 STREAM_RETRIES = 2  # a stream that drops half-way is asked for again, whole, this many times
@@ -61,6 +63,7 @@ class StreamState:
     usage: dict[str, int] = field(default_factory=dict)
     finish_reason: str | None = None
     over_budget: bool = False
+    stopped: bool = False  # reading stopped once the answer was complete (until)
     thinking_chars: int = 0
     content_chars: int = 0
     tags: str = ""  # "open" while content is inside a leading <think>, "closed" after it
@@ -80,6 +83,14 @@ class StreamState:
                     self.tags = "open"
             if self.tags == "open" and _THINK_CLOSE in self._recent:
                 self.tags = "closed"
+
+    def end_at_last_fence(self) -> None:
+        """Drop what follows the line of the last fence in the content (the rest of the piece that closed it)."""
+        text = "".join(self.content)
+        found = max(_LAST_FENCE.finditer(text), key=lambda match: match.end(), default=None)
+        if found is not None:
+            self.content = [text[:found.end()]]
+            self.content_chars = found.end()
 
     @property
     def thinking_tokens(self) -> int:
@@ -127,12 +138,13 @@ class OpenAIChatModel:
 
     def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None],
                  output_cap: int | None = None, effort: str | None = None,
-                 temperature: float | None = None) -> Completion:
+                 temperature: float | None = None, until: Callable[[str], bool] | None = None) -> Completion:
         started = self._clock()
         # per call, not on self: candidates share one model from several threads
         settings = dataclasses.replace(self.settings, effort=effort or self.settings.effort,
                                        temperature=self.settings.temperature if temperature is None else temperature)
-        stream, retries = self._request(messages, on_progress, started, self._params(settings, output_cap, False))
+        stream, retries = self._request(messages, on_progress, started, self._params(settings, output_cap, False),
+                                        until)
         thinking, answer = stream.split()
         if self.dialect.name == "think-tags" and stream.finish_reason == "length" and _THINK_CLOSE not in answer \
                 and not thinking:
@@ -159,14 +171,15 @@ class OpenAIChatModel:
             usage = {"prompt_tokens": estimate_tokens(messages), "completion_tokens": (len(answer) + len(thinking)) // 4,
                      "estimated": 1}
         return Completion(text=answer, thinking=thinking, finish_reason=stream.finish_reason, usage=usage,
-                          seconds=self._clock() - started, forced=forced, retries=retries)
+                          seconds=self._clock() - started, forced=forced, retries=retries, stopped=stream.stopped)
 
-    def _request(self, messages, on_progress, started: float, params: dict) -> tuple[StreamState, int]:
+    def _request(self, messages, on_progress, started: float, params: dict,
+                 until: Callable[[str], bool] | None = None) -> tuple[StreamState, int]:
         import openai
 
         for attempt in range(STREAM_RETRIES + 1):
             try:
-                return self._stream(messages, params, on_progress, started), attempt
+                return self._stream(messages, params, on_progress, started, until), attempt
             except StreamDropped:
                 # only a stream that broke off after it began: failures to connect were the client's to retry
                 if attempt == STREAM_RETRIES:
@@ -180,7 +193,8 @@ class OpenAIChatModel:
     def _params(self, settings: ModelSettings, output_cap: int | None, wrap_up: bool) -> dict:
         return request_params(self.dialect, settings, output_cap, wrap_up)
 
-    def _stream(self, messages, params: dict, on_progress, started: float) -> StreamState:
+    def _stream(self, messages, params: dict, on_progress, started: float,
+                until: Callable[[str], bool] | None = None) -> StreamState:
         stream = StreamState()
         response = self._client.chat.completions.create(
             model=self.name, messages=self._messages(messages), stream=True,
@@ -196,23 +210,33 @@ class OpenAIChatModel:
                 stream.add(reasoning if isinstance(reasoning, str) else None, delta.content)
                 stream.finish_reason = choice.finish_reason or stream.finish_reason
 
-        self._read(response, take, stream, on_progress, started)
+        self._read(response, take, stream, on_progress, started, until)
         if stream.finish_reason is None and not stream.over_budget:
             raise StreamDropped()
         on_progress(stream.progress(self._clock() - started))
         return stream
 
-    def _read(self, response, take: Callable[[object], None], stream: StreamState, on_progress, started: float) -> None:
+    def _read(self, response, take: Callable[[object], None], stream: StreamState, on_progress, started: float,
+              until: Callable[[str], bool] | None = None) -> None:
         """Feed each streamed item to take, reporting progress; stop reading once thinking passes its budget with
-        no answer begun (the server enforces none, or overshot it); a stream that breaks off is StreamDropped."""
+        no answer begun (the server enforces none, or overshot it), or once until says the answer is complete
+        (closing the stream ends the generation: a server stops writing what nobody reads); a stream that breaks
+        off is StreamDropped."""
         on_progress(stream.progress(self._clock() - started))
         budget = self.settings.think_budget
-        last_report = 0.0
+        last_report, pieces = 0.0, 0
         try:
             for item in response:
                 take(item)
                 if budget and stream.thinking_tokens > budget and not stream.answering:
                     stream.over_budget = True
+                    break
+                # an answer can only have become complete where a piece of it wrote part of a fence
+                fresh, pieces = stream.content[pieces:], len(stream.content)
+                if until is not None and stream.answering and any(_FENCE_CHARS & set(piece) for piece in fresh) \
+                        and until(stream.split()[1]):
+                    stream.finish_reason, stream.stopped = "stop", True
+                    stream.end_at_last_fence()  # the piece that closed the block may carry what came after it
                     break
                 now = self._clock()
                 if now - last_report >= PROGRESS_EVERY:

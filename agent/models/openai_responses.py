@@ -45,7 +45,7 @@ class OpenAIResponsesModel(OpenAIChatModel):
             items.append({"role": message["role"], "content": message["content"]})
         return instructions, items
 
-    def _stream(self, messages, params: dict, on_progress, started: float) -> StreamState:
+    def _stream(self, messages, params: dict, on_progress, started: float, until=None) -> StreamState:
         stream = StreamState()
         instructions, items = self._input(messages)
         response = self._client.responses.create(
@@ -68,8 +68,8 @@ class OpenAIResponsesModel(OpenAIChatModel):
             elif kind in ("error", "response.failed"):
                 raise StreamDropped()
 
-        self._read(response, take, stream, on_progress, started)
-        if not final and not stream.over_budget:
+        self._read(response, take, stream, on_progress, started, until)
+        if not final and not stream.over_budget and not stream.stopped:
             raise StreamDropped()
         if final:
             stream.usage = _usage(final[0].usage)

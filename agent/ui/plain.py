@@ -75,7 +75,8 @@ class PlainRenderer:
                       + "".join(f"; SEARCH block {m.number} for {m.path} missed" for m in event.misses))
         elif isinstance(event, ev.Escalated):
             step = {"more-effort": f"thinking harder (effort {event.effort})",
-                    "hotter": f"sampling more widely (temperature {event.temperature})", "fresh-start": "starting afresh",
+                    "hotter": f"sampling more widely (temperature {event.temperature})",  # (records of earlier runs)
+                    "work-through": "asking for the failing case worked through by hand", "fresh-start": "starting afresh",
                     "stop": "stopping early"}[event.action]
             self._say(f"[makegreen] {who(event)}no progress ({event.reason}): {step}")
         elif isinstance(event, ev.CandidatesScored):

@@ -1,6 +1,8 @@
 """The chat model against the scripted server playing each dialect, through the real openai client."""
 from __future__ import annotations
 
+import time
+
 import openai
 import pytest
 
@@ -217,3 +219,34 @@ def test_a_connection_that_breaks_inside_a_chunk_is_retried_and_a_dead_server_is
                            ModelSettings("m"), DIALECTS["chat"])
     with pytest.raises(BackendError, match="cannot reach"):
         ask(dead)
+
+
+def test_reading_stops_once_the_expected_block_has_closed_and_the_server_stops_writing():
+    """A small model that goes on after its code (the prompt's own sections, made-up failures) is read only up to
+    the end of the block the task expects: nothing after it reaches the answer, and the stream is closed, which
+    is what ends the generation on a server."""
+    from agent.edits import answered
+
+    echo = "\n# Test results now\n\n## test_roman.py::test_one FAILED\n'I' != 'I'\n" * 40
+    with ScriptedServer([Reply(ANSWER + echo, chunk_size=8, chunk_delay=0.002)]) as server:
+        model = model_for(server, "chat")
+        completion = model.complete(MESSAGES, lambda progress: None, until=answered("roman.py"))
+        deadline = time.monotonic() + 5
+        while server.abandoned == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the server notices the closed stream at its next write
+    assert completion.stopped and completion.finish_reason == "stop"
+    assert completion.text.rstrip("`\n") == ANSWER.rstrip("`\n") and "Test results" not in completion.text
+    assert server.abandoned == 1
+
+
+def test_an_answer_for_another_file_or_still_open_does_not_stop_the_reading():
+    from agent.edits import answered
+
+    complete = answered("roman.py")
+    assert not complete("test_roman.py\n```python\ndef test_x():\n    pass\n```\n")  # an echo of the tests
+    assert not complete("roman.py\n```python\ndef to_roman(n):\n")  # still being written
+    assert complete("Here it is:\n```python\ndef to_roman(n):\n    return ''\n```")  # the one block, no path
+    with ScriptedServer([Reply(ANSWER)]) as server:
+        completion = model_for(server, "chat").complete(MESSAGES, lambda progress: None,
+                                                        until=answered("other.py"))
+    assert not completion.stopped and completion.text == ANSWER
