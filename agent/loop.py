@@ -32,7 +32,7 @@ from .errors import BudgetExhausted, Cancelled, ContextOverflow, TestSuiteError
 from .models.pricing import cost
 from .prompting import render
 from .protocols import Completion, Model, Sandbox
-from .search import Line, keep, race, raised, score, variation
+from .search import HOT, Line, keep, race, raised, score, variation
 from .status import Status
 from .words import plural
 from .workspace import Workspace, unified
@@ -276,15 +276,18 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
 def _answered(run: _Run, workspace: Workspace, line: Line, iteration: int, index: int, emit: Emit):
     """The model's answer and its edits applied (None: a contradiction, confirmed), with the notes for the next
     message. An answer that repeats the code word for word (a small model answering greedily does) is asked again
-    at once with another question, not hotter: the failing case worked through by hand, then the code (where the
-    server has a reasoning effort, stagnation raises it instead)."""
+    at once with another question — the failing case worked through by hand, then the code — sampled more widely
+    where the server samples (where it has a reasoning effort, stagnation raises that instead)."""
     effort, temperature = variation(index, line.effort)
+    temperature = line.temperature if index == 0 and line.temperature is not None else temperature
     answer, edits, notes = _answer(run, workspace, line, line.prompt, effort, temperature, iteration, emit)
     if edits is not None and _repeats(edits) and not getattr(run.model, "honours_effort", True):
-        emit(ev.Status("the answer repeats the code as it is: asked again, to work the failing case through first"))
+        hotter = HOT if getattr(run.model, "honours_sampling", False) and (temperature or 0.0) < HOT else temperature
+        emit(ev.Status("the answer repeats the code as it is: asked again, to work the failing case through first"
+                       + (f" (temperature {hotter})" if hotter != temperature else "")))
         retry = line.prompt.then(answer.text, feedback_message(edits, line.result, None, (), run.shape, notes,
                                                                stuck=True))
-        answer, edits, notes = _answer(run, workspace, line, retry, effort, temperature, iteration, emit)
+        answer, edits, notes = _answer(run, workspace, line, retry, effort, hotter, iteration, emit)
     return answer, edits, notes
 
 
@@ -308,7 +311,9 @@ def _escalate(run: _Run, slot: Slot, line: Line, stuck: str, iteration: int, not
     no effort to raise; a fresh start; stop), taken; which."""
     action = line.stagnation.escalate(getattr(run.model, "honours_effort", True))
     line.effort = raised(line.effort) if action == "more-effort" else line.effort
-    emit(ev.Escalated(iteration, action, stuck, line.effort, candidate=line.candidate))
+    if action == "work-through" and getattr(run.model, "honours_sampling", False):
+        line.temperature = HOT
+    emit(ev.Escalated(iteration, action, stuck, line.effort, candidate=line.candidate, temperature=line.temperature))
     if action == "more-effort":  # stuck: perhaps the tests cannot all pass; a reasoning model may now say so
         notes.append(claim_rule())  # (small models echo the rule wherever they see it: they are not told)
     if action == "stop":

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # a line carries its conversation; search never looks inside 
     from .context.history import Attempt
 
 LADDER = ("more-effort", "fresh-start", "stop")
+HOT = 0.8  # a stuck line's sampling, where the server samples: greedy, a small model answers the same code again
 
 
 def state_of(report: TestReport) -> frozenset[str]:
@@ -77,9 +78,9 @@ class Stagnation:
 
     def escalate(self, effort_honoured: bool = True) -> str:
         """The next step up: more-effort, fresh-start, then stop. On a server that ignores effort, asking it to
-        think harder would change nothing: the first step changes the question instead (work-through: the failing
-        case worked through by hand before the code), not the temperature — asked the same question hotter, a
-        small model repeated itself."""
+        think harder would change nothing: the first step changes the question (work-through: the failing case
+        worked through by hand before the code), sampled more widely where the server samples — measured on the
+        real model, the changed question alone, answered greedily, got the same code back word for word."""
         action = LADDER[min(self.level, len(LADDER) - 1)]
         if action == "more-effort" and not effort_honoured:
             action = "work-through"
@@ -110,6 +111,7 @@ class Line:
     state: str = "open"  # open, green, stopped (stagnated past every escalation), contradiction
     reason: str = ""
     candidate: int = 0
+    temperature: float | None = None  # raised from the configured one once the line was stuck (work-through)
     challenged: bool = False  # told that a claim of contradiction of its was not confirmed
     evidence: list[str] = field(default_factory=list)  # what confirms its contradiction
     full: RunResult | None = None  # result is what the model sees; full, where tests are held out, is all of it
@@ -128,7 +130,7 @@ class Line:
         return Line(self.prompt, dict(self.changes), self.result, self.effort,
                     Stagnation(list(self.stagnation.states), self.stagnation.level), list(self.attempts),
                     list(self.lost), list(self.flagged), candidate=candidate,
-                    challenged=self.challenged, full=self.full)
+                    temperature=self.temperature, challenged=self.challenged, full=self.full)
 
 
 def keep(lines: Sequence[Line], beam: int) -> list[Line]:

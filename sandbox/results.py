@@ -66,11 +66,15 @@ class FailureFacts:
             value = record.get(key)
             return value if isinstance(value, str) else ""
 
+        def optional(key: str) -> str | None:  # a value the plugin read, or None where it read none
+            value = record.get(key)
+            return None if value is None else str(value)
+
         raised = record.get("raised")
         return cls(where=text("where"), statement=text("statement"), call=text("call"), check=text("check"),
-                   args=_args(record.get("args")), actual=record.get("actual"),
-                   actual_source=text("actual_source"), expected=record.get("expected"),
-                   match=record.get("match"), locals=_pairs(record.get("locals")),
+                   args=_args(record.get("args")), actual=optional("actual"),
+                   actual_source=text("actual_source"), expected=optional("expected"),
+                   match=optional("match"), locals=_pairs(record.get("locals")),
                    params=_pairs(record.get("params")), subtest=subtest,
                    raised=Raised(str(raised.get("where", "")), str(raised.get("function", "")),
                                  str(raised.get("source", "")), _pairs(raised.get("locals")))

@@ -70,8 +70,8 @@ def test_an_answer_that_is_only_the_tests_under_the_modules_name_is_refused(tmp_
 
 def test_a_recorded_real_run_replays_through_the_loop(tmp_path):
     """The real model's three answers on 14_matrix, in order: one test passes; the next answer repeats the code
-    word for word, so it is asked again at once, to work the failing case through first; that answer turns
-    everything green."""
+    word for word, so it is asked again at once, to work the failing case through first, sampling more widely;
+    that answer turns everything green."""
     import shutil
     import subprocess
 
@@ -89,7 +89,7 @@ def test_a_recorded_real_run_replays_through_the_loop(tmp_path):
     summary = summary_of(result)
     assert result.returncode == 0 and summary["status"] == "green" and summary["iterations"] == 2, result.stderr
     requests = server.chat_requests()
-    assert [request.get("temperature") for request in requests] == [None, None, None]  # another question, not hotter
+    assert [request.get("temperature") for request in requests] == [None, None, 0.8]  # another question, hotter
     assert "repeats the code exactly as it is now" in requests[2]["messages"][-1]["content"]
     assert "work through one failing case by hand" in requests[2]["messages"][-1]["content"]
     check = subprocess.run(["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo, capture_output=True)
@@ -146,9 +146,9 @@ def test_a_recorded_echo_is_read_only_up_to_the_expected_block_in_a_real_run(tmp
 
 
 def test_a_recorded_repeat_asks_for_the_failing_case_worked_through(tmp_path):
-    """The real model's bob: its second answer is its first word for word. Asked again at once, not hotter, to
-    work the failing case through by hand: the question names the call, what the test expects and what the code
-    gave."""
+    """The real model's bob: its second answer is its first word for word. Asked again at once to work the
+    failing case through by hand (the question names the call, what the test expects and what the code gave),
+    sampling more widely: asked that greedily, the real model gave the same code back again."""
     import shutil
 
     from tests.conftest import make_repo
@@ -162,7 +162,7 @@ def test_a_recorded_repeat_asks_for_the_failing_case_worked_through(tmp_path):
     with ScriptedServer([Reply(answer["text"])]) as server:
         solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "2")
         requests = server.chat_requests()
-    assert [request.get("temperature") for request in requests][:3] == [None, None, None]
+    assert [request.get("temperature") for request in requests][:3] == [None, None, 0.8]
     retry = requests[2]["messages"][-1]["content"]
     assert "repeats the code exactly as it is now" in retry and "work through one failing case by hand" in retry
     assert "1. The call: response(\"WHAT'S GOING ON?\")" in retry and "3. What your code does with it" in retry

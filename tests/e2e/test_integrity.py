@@ -171,10 +171,10 @@ def test_a_server_without_effort_is_never_asked_to_think_harder_nor_escalated_af
     assert result.returncode == 1 and summary["reason"] == "the tests are still red after 4 iterations"
     requests = server.chat_requests()
     assert all("reasoning_effort" not in request for request in requests)
-    # 2 repeats the code as it is: asked again at once to work the failing case through, and told so; stuck there,
-    # the step up on a server with no effort is that question again; stuck again at 4, the last: nothing is
-    # announced that would never happen. The temperature is never raised: the question changes instead
-    assert [request.get("temperature") for request in requests] == [None] * 5
+    # 2 repeats the code as it is: asked again at once to work the failing case through, sampling more widely;
+    # stuck there, the step up on a server with no effort is that question again, and the line goes on sampling
+    # widely; stuck again at 4, the last: nothing is announced that would never happen
+    assert [request.get("temperature") for request in requests] == [None, None, 0.8, 0.8, 0.8]
     assert "repeats the code exactly as it is now" in requests[2]["messages"][-1]["content"]
     assert "work through one failing case by hand" in requests[2]["messages"][-1]["content"]
     assert "work through one failing case by hand" in requests[3]["messages"][-1]["content"]
