@@ -281,13 +281,13 @@ def _answered(run: _Run, workspace: Workspace, line: Line, iteration: int, index
     effort, temperature = variation(index, line.effort)
     temperature = line.temperature if index == 0 and line.temperature is not None else temperature
     answer, edits, notes = _answer(run, workspace, line, line.prompt, effort, temperature, iteration, emit)
-    if edits is not None and _repeats(edits) and not getattr(run.model, "honours_effort", True):
-        hotter = HOT if getattr(run.model, "honours_sampling", False) and (temperature or 0.0) < HOT else temperature
-        emit(ev.Status("the answer repeats the code as it is: asked again, to work the failing case through first"
-                       + (f" (temperature {hotter})" if hotter != temperature else "")))
+    if edits is not None and _repeats(edits) and getattr(run.model, "honours_sampling", False) \
+            and (temperature or 0.0) < HOT:
+        emit(ev.Status(f"the answer repeats the code as it is: asked again, to work the failing case through first "
+                       f"(temperature {HOT})"))
         retry = line.prompt.then(answer.text, feedback_message(edits, line.result, None, (), run.shape, notes,
                                                                stuck=True))
-        answer, edits, notes = _answer(run, workspace, line, retry, effort, hotter, iteration, emit)
+        answer, edits, notes = _answer(run, workspace, line, retry, effort, HOT, iteration, emit)
     return answer, edits, notes
 
 
@@ -439,7 +439,7 @@ def _ask(run: _Run, line: Line, prompt: Prompt, effort: str | None, temperature:
         try:
             answer = run.model.complete(
                 messages, lambda p: emit(ev.ModelProgress(iteration, **vars(p), candidate=candidate)),
-                run.output_cap(messages), effort, temperature, until=_until(run.shape))
+                run.output_cap(messages), effort, temperature, until=_until(run))
             break
         except ContextOverflow:
             smaller = shrink(asked)
@@ -454,9 +454,13 @@ def _ask(run: _Run, line: Line, prompt: Prompt, effort: str | None, temperature:
     return answer
 
 
-def _until(shape: Shape) -> Callable[[str], bool] | None:
-    """Where one file is expected whole, the answer is complete once its block closes: reading stops there."""
-    return answered(shape.path) if shape.format == "whole" and shape.path else None
+def _until(run: _Run) -> Callable[[str], bool] | None:
+    """Where one file is expected whole, the answer is complete once its block closes: reading stops there. Not
+    for a server with a reasoning effort (an API): its usage, and so its cost, comes only at the stream's end."""
+    shape = run.shape
+    if shape.format != "whole" or not shape.path or getattr(run.model, "honours_effort", True):
+        return None
+    return answered(shape.path)
 
 
 def _hold_out(task: Task, workspace: Workspace, tests: dict[str, bytes], baseline: RunResult,

@@ -85,12 +85,13 @@ class StreamState:
                 self.tags = "closed"
 
     def end_at_last_fence(self) -> None:
-        """Drop what follows the line of the last fence in the content (the rest of the piece that closed it)."""
+        """Drop what follows the line of the last fence in the content (the rest of the piece that closed it); the
+        answer ends with that line, as an answer the model ended itself would."""
         text = "".join(self.content)
         found = max(_LAST_FENCE.finditer(text), key=lambda match: match.end(), default=None)
         if found is not None:
-            self.content = [text[:found.end()]]
-            self.content_chars = found.end()
+            self.content = [text[:found.end()] + "\n"]
+            self.content_chars = found.end() + 1
 
     @property
     def thinking_tokens(self) -> int:

@@ -83,8 +83,7 @@ def test_b_failures_reach_the_second_request_then_solved(roman, sandbox):
     assert summary_of(result)["iterations"] == 2
     first, second = server.chat_requests()
     feedback = second["messages"][-1]["content"]
-    # read up to the end of roman.py's block: the answer as sent back is the answer up to its closing fence
-    assert second["messages"][-2] == {"role": "assistant", "content": ROMAN_WRONG.rstrip("\n")}
+    assert second["messages"][-2] == {"role": "assistant", "content": ROMAN_WRONG}
     assert "'IIII' == 'IV'" in feedback and "tests/test_roman.py::test_round_trip[4-IV] FAILED" in feedback
     code = (roman / "roman.py").read_text()
     assert "<think>" not in code and "Subtractive" not in code
