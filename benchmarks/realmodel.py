@@ -16,9 +16,10 @@ its tests; tasks 01–14 in pytest style with a README, 15–28 in unittest styl
 
 --instructions adds each task's README as the message (and to the plain prompt). Resumable: each finished
 (agent, task) is one line of DIR/results.jsonl, written as it finishes; a second start with the same --out skips
-what is there, so a run may span sessions. Tokens are the engine's own counts where the benchmark serves the model
-(llama.cpp's timings in DIR/engine.log: prompt tokens evaluated, cached prefixes not counted, and tokens written,
-with its speed beside each result), else the server's usage. Printed: solved, answers, tokens per solved task,
+what is there, so a run may span sessions. Where the benchmark serves the model, tokens are counted exactly with
+its own vocabulary and chat template: every request's whole prompt, and every answer's text (the engine's log
+leaves out requests whose stream was closed early, so its totals undercount makegreen); the share of the prompt
+its cache held, and its writing speed, come from its log (DIR/engine.log). Else the server's usage. Printed: solved, answers, tokens per solved task,
 median time to the first answer, wall time, as Markdown tables; each result keeps its raw answers (results.jsonl)
 and makegreen's records go to DIR/runs/: the real answers the parser tests read.
 """
@@ -41,8 +42,8 @@ sys.path.insert(0, str(ROOT))
 TASKS = ROOT / "benchmarks" / "realmodel_tasks"
 FENCE = "`" * 3
 _BLOCK = re.compile(rf"{FENCE}[^\n]*\n(.*?){FENCE}", re.DOTALL)
-# llama.cpp's own timings, one pair per request, in the engine's log
-_PROMPT_EVAL = re.compile(r"prompt eval time =\s*([\d.]+) ms /\s*(\d+) tokens")
+# in llama.cpp's log: a request's prompt prefix found in its cache, and its writing timings
+_PREFIX_HIT = re.compile(r"(\d+) prefix-match hit")
 _EVAL = re.compile(r"(?<!prompt )eval time =\s*([\d.]+) ms /\s*(\d+) runs")
 
 
@@ -54,14 +55,16 @@ class Result:
     iterations: int = 0
     answers: int = 0
     well_formed: int = 0
-    prompt_tokens: int = 0
+    prompt_tokens: int = 0  # every request's whole prompt, cached or not
     completion_tokens: int = 0
-    counted_by: str = "server"  # engine: llama.cpp's own timings; server: the usage it sent; estimated
+    cached_prompt_tokens: int = 0  # of prompt_tokens, those the engine's prefix cache held (its log says)
+    counted_by: str = "server"  # tokenizer: the served model's own; server: the usage it sent; estimated
     seconds: float = 0.0
     first_answer_seconds: float | None = None  # from the start to the first answer's end
     output_tokens_per_second: float | None = None  # the engine's writing speed during the task
     exit_code: int | None = None
     texts: list[str] = field(default_factory=list)
+    requests: list[list[dict]] = field(default_factory=list)  # each request's messages, for counting; not kept
 
 
 def task_files(task: Path) -> tuple[str, str, str]:
@@ -90,7 +93,10 @@ def plain_prompt(task: Path, instructions: bool = False) -> str:
 
 
 class EngineLog:
-    """llama.cpp's timings for the requests made since a mark: the exact token counts and the engine's speed."""
+    """What llama.cpp says in its log about the requests made since a mark: the prompt tokens its cache held (a
+    "prefix-match hit" line, written only when it is above zero) and its writing speed. Its per-request totals are
+    not used for counting: a request whose stream the client closed (makegreen stops reading once the answer is
+    complete) gets no timings line at all, so summing them leaves those requests out."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -98,30 +104,60 @@ class EngineLog:
     def mark(self) -> int:
         return self.path.stat().st_size if self.path is not None and self.path.exists() else 0
 
-    def since(self, mark: int) -> tuple[int, int, float] | None:
-        """(prompt tokens evaluated, tokens written, tokens written per second), or None with no log."""
+    def since(self, mark: int) -> tuple[int, float | None] | None:
+        """(prompt tokens served from the cache, tokens written per second where timed), or None with no log."""
         if self.path is None or not self.path.exists():
             return None
         with open(self.path, "rb") as handle:
             handle.seek(mark)
             text = handle.read().decode("utf-8", "replace")
-        prompt = sum(int(tokens) for _, tokens in _PROMPT_EVAL.findall(text))
+        cached = sum(int(tokens) for tokens in _PREFIX_HIT.findall(text))
         writes = [(float(ms), int(runs)) for ms, runs in _EVAL.findall(text)]
         written, ms = sum(runs for _, runs in writes), sum(ms for ms, _ in writes)
-        return prompt, written, (written / ms * 1000 if ms else 0.0)
+        return cached, (written / ms * 1000 if ms else None)
 
 
-def counted(result: Result, log: EngineLog, mark: int) -> None:
+class Tokens:
+    """Exact token counts with the served model's own vocabulary and chat template (the GGUF file read without
+    its weights): what each request sent, rendered as the engine renders it, and what each answer wrote."""
+
+    def __init__(self, gguf: Path) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self._vocab = Llama(model_path=str(gguf), vocab_only=True, verbose=False)
+        template = self._vocab.metadata["tokenizer.chat_template"]
+        self._format = Jinja2ChatFormatter(template, eos_token=self._piece(self._vocab.token_eos()),
+                                           bos_token=self._piece(self._vocab.token_bos()))
+
+    def _piece(self, token: int) -> str:
+        return self._vocab.detokenize([token], special=True).decode("utf-8", "replace")
+
+    def text(self, text: str) -> int:
+        return len(self._vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def prompt(self, messages: list[dict]) -> int:
+        rendered = self._format(messages=[{"role": m["role"], "content": m["content"]} for m in messages]).prompt
+        return len(self._vocab.tokenize(rendered.encode("utf-8"), add_bos=False, special=True))
+
+
+def counted(result: Result, log: EngineLog, mark: int, tokens: Tokens | None) -> None:
+    """The result's tokens, counted exactly where the benchmark serves the model: every request's whole prompt
+    (its cached share from the engine's log beside it) and every answer's text, with the model's vocabulary."""
+    if tokens is not None:
+        result.prompt_tokens = sum(tokens.prompt(messages) for messages in result.requests)
+        result.completion_tokens = sum(tokens.text(text) for text in result.texts)
+        result.counted_by = "tokenizer"
     found = log.since(mark)
-    if found is not None and (found[0] or found[1]):
-        result.prompt_tokens, result.completion_tokens, speed = found
-        result.output_tokens_per_second = round(speed, 2)
-        result.counted_by = "engine"
+    if found is not None:
+        result.cached_prompt_tokens, speed = found
+        result.output_tokens_per_second = round(speed, 2) if speed else None
 
 
 def ask(client, model: str, messages: list[dict], result: Result, max_tokens: int) -> str:
     response = client.chat.completions.create(model=model, messages=messages, temperature=0.0, max_tokens=max_tokens)
     text = response.choices[0].message.content or ""
+    result.requests.append(list(messages))
     result.answers += 1
     result.texts.append(text)
     if response.usage:
@@ -213,7 +249,9 @@ def makegreen_agent(task: Path, iterations: int, env: dict, sandbox: str, keep: 
                 event = json.loads(line)
             except ValueError:
                 continue
-            if event.get("type") == "ModelAnswered":
+            if event.get("type") == "ModelRequest":
+                result.requests.append(_messages(event.get("messages")))
+            elif event.get("type") == "ModelAnswered":
                 result.answers += 1
                 result.texts.append(event["text"])
                 if result.first_answer_seconds is None and isinstance(event.get("time"), (int, float)):
@@ -225,6 +263,15 @@ def makegreen_agent(task: Path, iterations: int, env: dict, sandbox: str, keep: 
                             dirs_exist_ok=True)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _messages(recorded) -> list[dict]:
+    """A request's messages as the record keeps them (a list, or its repr in older records)."""
+    if isinstance(recorded, str):
+        import ast
+
+        recorded = ast.literal_eval(recorded)
+    return [message for message in recorded or [] if isinstance(message, dict)]
 
 
 def per_solved(total: int, solved: int) -> str:
@@ -242,7 +289,9 @@ def table(results: list[Result], tasks: int) -> str:
         firsts = sorted(r.first_answer_seconds for r in mine if r.first_answer_seconds is not None)
         first = f"{firsts[len(firsts) // 2]:.0f} s" if firsts else "-"
         how = {r.counted_by for r in mine}
-        note = "" if how <= {"engine", "server"} else " (estimated)"
+        note = "" if how <= {"tokenizer", "server"} else " (estimated)"
+        cached = sum(r.cached_prompt_tokens for r in mine)
+        note += f" ({cached / prompt:.0%} of the prompt cached)" if cached and prompt else ""
         lines.append(f"| {agent} | {solved} / {len(mine)} | {answers} | {sum(r.well_formed for r in mine)} / "
                      f"{answers} | {prompt:,} / {output:,}{note} | {per_solved(prompt, solved)} / "
                      f"{per_solved(output, solved)} | {first} | {sum(r.seconds for r in mine) / 60:.1f} min |")
@@ -297,7 +346,7 @@ def main(argv=None) -> list[Result]:
 
     import openai
 
-    from agent.localmodel import DEFAULT, assemble
+    from agent.localmodel import DEFAULT, assemble, model_path
     from agent.serve import EngineServer, plan_for
 
     model = args.model or DEFAULT.name
@@ -308,12 +357,13 @@ def main(argv=None) -> list[Result]:
     done = {(r.agent, r.task) for r in results}
     if done:
         print(f"resuming {out}: {len(done)} result(s) there already", flush=True)
-    server, log = None, EngineLog(None)
+    server, log, tokens = None, EngineLog(None), None
     base_url = args.base_url
     if base_url is None:
         assemble(DEFAULT, os.environ)
         plan = plan_for("llama.cpp", model, None, None, 1, (), os.environ)
         log = EngineLog(out / "engine.log")
+        tokens = Tokens(model_path(DEFAULT, os.environ))
         server = EngineServer(plan, log.path).start()
         server.wait_ready(600)
         base_url = plan.base_url
@@ -333,10 +383,12 @@ def main(argv=None) -> list[Result]:
                 else:
                     result = retry_agent(client, model, task, 1 if agent == "alone" else args.iterations, agent,
                                          args.max_tokens, args.instructions)
-                counted(result, log, mark)
+                counted(result, log, mark, tokens)
                 results.append(result)
+                record = asdict(result)
+                del record["requests"]
                 with open(out / "results.jsonl", "a") as handle:
-                    handle.write(json.dumps(asdict(result)) + "\n")
+                    handle.write(json.dumps(record) + "\n")
                 print(f"{task.name:26} {agent:12} {'solved' if result.solved else 'not solved':10} "
                       f"{result.answers} answer(s), {result.prompt_tokens} + {result.completion_tokens} tokens, "
                       f"{result.seconds:.0f} s", flush=True)
