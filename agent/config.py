@@ -32,12 +32,12 @@ ENGINES = ("vllm", "sglang", "llama.cpp", "ollama")  # the local engines `serve`
 CHOICES = {"trust": TRUST, "sandbox": SANDBOXES, "edit_format": EDIT_FORMATS, "dialect": DIALECTS, "effort": EFFORTS,
            "api": APIS, "thinking": THINKING, "engine": ENGINES}
 POSITIVE = ("context_window", "max_iterations", "test_timeout", "request_timeout", "cpus", "pids", "think_budget",
-            "max_output_tokens", "budget_usd", "budget_tokens", "timeout", "candidates", "beam")
+            "max_output_tokens", "budget_usd", "budget_tokens", "timeout", "candidates", "beam", "engine_threads")
 # The type of each setting whose default is None (the others take their default's type).
 OPTIONAL_TYPES = {"holdout": float, "holdout_seed": int, "timeout": float, "context_window": int, "serve": str,
                   "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
                   "max_output_tokens": int, "budget_usd": float, "budget_tokens": int, "branch": str,
-                  "prompts_dir": str}
+                  "prompts_dir": str, "engine_threads": int}
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,9 @@ class Settings:
     # a local engine started around the run (makegreen serve)
     serve: str | None = None
     engine: str = "vllm"
+    engine_idle: float = 300.0  # seconds the engine waits, warm, for the next run (agent/shared_engine.py); 0: one
+    # engine per run, stopped with it
+    engine_threads: int | None = None  # a CPU engine's threads; None: agent/serve.py's default_threads()
     # spending
     budget_usd: float | None = None
     budget_tokens: int | None = None
@@ -114,6 +117,8 @@ _ENV = {
     "trust": "MAKEGREEN_TRUST",
     "warm": "MAKEGREEN_WARM",
     "prompts_dir": "MAKEGREEN_PROMPTS_DIR",
+    "engine_idle": "MAKEGREEN_ENGINE_IDLE",
+    "engine_threads": "MAKEGREEN_ENGINE_THREADS",
 }
 BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
                  "off": False}
@@ -236,6 +241,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         raise ConfigError(f"{label} from {source}: {value!r} is not a valid {kind.__name__}") from exc
     if name in POSITIVE and value <= 0:
         raise ConfigError(f"{label} from {source} must be above 0, not {value}")
+    if name == "engine_idle" and value < 0:
+        raise ConfigError(f"{label} from {source} must be 0 (one engine per run) or more seconds, not {value}")
     if name == "holdout" and not 0 <= value < 1:
         raise ConfigError(f"holdout from {source} must be a fraction from 0 (none held out) to under 1, not {value}")
     if name in CHOICES and value not in CHOICES[name]:

@@ -89,6 +89,7 @@ def _apply(root: Path, workspace: Workspace, run_dir: Path, patch: Path, deliver
 
     def written() -> None:
         delivery.applied = True
+        emit(ev.Written(tuple(changes)))
 
     try:
         workspace.apply(patch, on_written=written)

@@ -77,9 +77,21 @@ def check_local(settings: Settings, environ: Mapping[str, str]) -> list[Check]:
                       "OPENAI_BASE_URL=http://host:port/v1 for a server")]
     state = (f"assembled at {model_path(model, environ)}" if assembled(model, environ)
              else f"assembled on first use into {model_path(model, environ).parent} ({model.size / 1e9:.1f} GB)")
+    kept = (f"kept warm {settings.engine_idle:.0f} s after a run for the next" if settings.engine_idle > 0
+            else "started and stopped with each run (engine-idle = 0)")
     return [Check("model backend", OK, f"no API key and no base URL: the local default {model.name}, served by "
-                  f"llama.cpp on this machine for each run; {state}",
-                  "makegreen serve --local keeps it running for many runs")]
+                  f"llama.cpp on this machine ({kept}); {state}"), *check_warm_engines(environ)]
+
+
+def check_warm_engines(environ: Mapping[str, str]) -> list[Check]:
+    """The shared engines running for this user now: where, since when."""
+    import time
+
+    from .shared_engine import running
+
+    return [Check("warm engine", OK, f"{state.model} at {state.base_url} (pid {state.engine}), running since "
+                  f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(state.started))}, stops after "
+                  f"{state.idle:.0f} s without a run; its log: {state.log}") for state in running(environ)]
 
 
 def check_backend(settings: Settings, make_client: Callable[[], object],

@@ -149,6 +149,22 @@ class CandidatesScored(Event):
 
 
 @dataclass(frozen=True)
+class ModelUnlisted(Status):
+    """The server does not list the model asked for, but answers for it (a server that answers under any name
+    may not be serving the model the user believes they used): said once, at the start, and kept in the summary."""
+
+    model: str = ""
+    offered: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Written(Event):
+    """The change is in the user's files (every one in place): from here on, an interrupt must say so."""
+
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Finished(Event):
     summary: RunSummary = field(default_factory=RunSummary)
 
@@ -197,4 +213,8 @@ def _payload(kind, entry: dict[str, Any]):
     return kind(**{key: value for key, value in entry.items() if key in names})
 
 
-EVENTS = {kind.__name__: kind for kind in Event.__subclasses__()}
+def _kinds(base: type) -> list[type]:
+    return [found for kind in base.__subclasses__() for found in (kind, *_kinds(kind))]
+
+
+EVENTS = {kind.__name__: kind for kind in _kinds(Event)}

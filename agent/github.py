@@ -215,6 +215,8 @@ def refused_summary(reason: str) -> str:
 def refusals(summary: RunSummary) -> str:
     """What the run did not do for safety's sake, in Markdown: the checkout's ignored settings, refused edits."""
     lines = []
+    if summary.model_warning:
+        lines += [f"Warning — {_cell(summary.model_warning)}", ""]
     if summary.ignored_settings:
         lines += ["The checkout's own settings that were not obeyed (an untrusted checkout may not choose them): "
                   + ", ".join(f"`{_cell(item)}`" for item in summary.ignored_settings), ""]

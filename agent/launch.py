@@ -42,26 +42,68 @@ def main() -> None:
         signal.signal(sig, _interrupt)
     mode = _hook_run(sys.argv[1:])
     try:
+        from agent.cli.boundary import interrupt_told, interrupted_line, run_guarded
+
         if mode is not None:
-            from agent.cli.boundary import run_guarded
             from agent.hook import run
         else:
             from agent.cli.app import app
     except KeyboardInterrupt:
         print("makegreen: interrupted before it started; nothing was changed", file=sys.stderr)
         sys.exit(INTERRUPTED)
-    if mode is not None:
-        sys.exit(run_guarded(lambda: run(mode, "--untrusted" in sys.argv, lambda line: print(line, flush=True))))
+    arrived: list[int] = []
     try:
-        app()
-    except KeyboardInterrupt:  # while typer builds the commands, before its own handling starts
-        print("makegreen: interrupted; nothing was changed", file=sys.stderr)
-        sys.exit(INTERRUPTED)
+        if mode is not None:
+            code = run_guarded(lambda: run(mode, "--untrusted" in sys.argv, lambda line: print(line, flush=True)))
+        else:
+            app()
+            code = 0
+        _noted(arrived)
+    except KeyboardInterrupt:  # while typer builds the commands, or after a command's own handling ended
+        _noted(arrived)
+        print(f"makegreen: {interrupted_line()}", file=sys.stderr)
+        code = INTERRUPTED
     except SystemExit as done:
-        from agent.cli.boundary import interrupt_told
-
-        # typer turns an interrupt outside a command's boundary (parsing, before a command's first line) into a
-        # silent 130: nothing had started
+        _noted(arrived)
+        # typer turns an interrupt outside a command's boundary (parsing, before a command's first line, or
+        # after its last) into a silent 130
         if done.code == INTERRUPTED and not interrupt_told():
-            print("makegreen: interrupted; nothing was changed", file=sys.stderr)
-        raise
+            print(f"makegreen: {interrupted_line()}", file=sys.stderr)
+        code = done.code
+    _last_word(code, arrived)
+
+
+def _noted(arrived: list[int]) -> None:
+    """From here to the end, an interrupt is noted, not raised: the command is over."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: arrived.append(signum))
+
+
+def _last_word(code, arrived: list[int]) -> None:
+    """The process's end with its handlers still in place: Python's own shutdown puts the default ones back
+    first, so a Ctrl-C or SIGTERM there would end the process by the signal itself (status -2 or -15, no word,
+    though the fix may be written). Here the end is done by hand — the threads that are not daemons joined, the
+    exit functions run, the streams flushed — and an interrupt arriving meanwhile gets its line and 130."""
+    import atexit
+    import os
+    import threading
+
+    from agent.cli.boundary import interrupted_line
+
+    if isinstance(code, str):  # sys.exit("message"), as Python prints it
+        print(code, file=sys.stderr)
+        code = 1
+    code = 0 if code is None else code if isinstance(code, int) else 1
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    if arrived and code != INTERRUPTED:  # at 130 its line was said already
+        print(f"makegreen: {interrupted_line()}", file=sys.stderr)
+        code = INTERRUPTED
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nobody is reading what is left
+            pass
+    os._exit(code)

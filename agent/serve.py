@@ -81,6 +81,7 @@ class Plan:
     extra: tuple[str, ...] = ()
     file: str | None = None  # the GGUF file of a packaged model (llama.cpp), served under the name model
     context: int | None = None  # the context window to serve with (llama.cpp)
+    threads: int | None = None  # CPU threads for a CPU engine (llama.cpp); None: default_threads()
 
     @property
     def base_url(self) -> str:
@@ -90,6 +91,14 @@ class Plan:
     def served_name(self) -> str:
         """The name the model has on the server (llama.cpp and Ollama serve under the name given)."""
         return self.model
+
+
+def default_threads() -> int:
+    """A CPU engine's threads where the user set none: every core but one, which is left to the tests and the
+    user's other work. Measured (benchmarks/localengine.py, 2 cores): a first answer of ~600 tokens took 34.5 s
+    with 1 thread and 34.8 s with 2 alone, 34.7 s and 39.6 s beside a CPU-bound process — writing is bound by
+    memory, not by cores, so the second thread buys nothing and costs the machine's other work."""
+    return max((os.cpu_count() or 1) - 1, 1)
 
 
 def command(plan: Plan, python: str = "python3") -> tuple[list[str], dict[str, str]]:
@@ -123,6 +132,7 @@ def command(plan: Plan, python: str = "python3") -> tuple[list[str], dict[str, s
             argv = ["llama-server", *source, "--host", "127.0.0.1", "--port", port, "--alias", plan.model,
                     "--jinja", "--reasoning-format", "deepseek", "-ngl", "999"]
             argv += ["--ctx-size", str(plan.context)] if plan.context else []
+            argv += ["--threads", str(plan.threads or default_threads())]
             return argv + list(plan.extra), {}
         # llama-cpp-python's server; its OpenMP threads spin while idle unless told to wait passively, which
         # starves the tests running beside it on a small machine (generation fell from ~17 to ~2 tokens/s)
@@ -131,7 +141,7 @@ def command(plan: Plan, python: str = "python3") -> tuple[list[str], dict[str, s
         # answers; queued, each waits its turn
         argv = [python, "-m", "llama_cpp.server", "--model", gguf, "--model_alias", plan.model, "--host",
                 "127.0.0.1", "--port", port, "--n_ctx", str(plan.context or 16_384),
-                "--n_threads", str(max(os.cpu_count() or 1, 1)), "--n_gpu_layers", "-1",
+                "--n_threads", str(plan.threads or default_threads()), "--n_gpu_layers", "-1",
                 "--interrupt_requests", "False"]
         return argv + list(plan.extra), {"OMP_WAIT_POLICY": "PASSIVE"}
     if plan.engine == "ollama":
@@ -139,14 +149,14 @@ def command(plan: Plan, python: str = "python3") -> tuple[list[str], dict[str, s
     raise ConfigError(f"unknown engine {plan.engine!r}: one of {', '.join(ENGINES)}")
 
 
-def _die_with_parent() -> None:
-    """In the engine's process, before it runs: on Linux, be sent SIGTERM when makegreen dies, however it dies
-    (a SIGKILLed run must not leave a model server holding the CPU or the GPU)."""
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """In the engine's process, before it runs: on Linux, be sent sig when its parent dies, however it dies (a
+    SIGKILLed parent must not leave a model server holding the CPU or the GPU)."""
     if sys.platform.startswith("linux"):
         import ctypes
 
         PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
 
 
 def _has_llama_cpp_python(python: str) -> bool:
@@ -185,7 +195,7 @@ class EngineServer:
         with open(self.log_path, "wb") as log:
             self._proc = subprocess.Popen(argv, env={**self._environ, **extra_env}, stdin=subprocess.DEVNULL,
                                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                          preexec_fn=_die_with_parent)
+                                          preexec_fn=die_with_parent)
         return self
 
     def wait_ready(self, timeout: float, poll: float = 0.5) -> None:

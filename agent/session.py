@@ -101,6 +101,8 @@ class RunRecord:
         if isinstance(event, ev.EditsApplied):
             self._refused.update((r.path, r.reason) for r in event.refused if r.protected)
             self.summary.refused = [{"path": path, "reason": reason} for path, reason in sorted(self._refused.items())]
+        elif isinstance(event, ev.ModelUnlisted):
+            self.summary.model_warning = event.text
         self._trajectory(event)
         self._emit(event)
 
@@ -150,7 +152,7 @@ def _set_up(settings: Settings, root: Path, record_root: Path | None, stack: Exi
     if wants_local(settings) and not replay:
         settings = with_local_default(settings, emit)
     if settings.serve:
-        settings = start_engine(settings, root, stack, emit)
+        settings = start_engine(settings, stack, emit)
     settings = with_profile(settings)
     if not replay:
         check_key(settings)

@@ -11,7 +11,8 @@ from typing import Any, Mapping
 from .status import Status
 
 # set only where they apply: absent from the JSON otherwise
-WHERE_THEY_APPLY = ("candidate", "message", "conflicts", "overwrote_uncommitted", "commit", "branch")
+WHERE_THEY_APPLY = ("candidate", "message", "conflicts", "overwrote_uncommitted", "commit", "branch",
+                    "model_warning")
 
 
 @dataclass
@@ -53,6 +54,7 @@ class RunSummary:
     overwrote_uncommitted: list[str] | None = None  # files whose uncommitted work the fix replaced (undo keeps it)
     commit: str | None = None
     branch: str | None = None
+    model_warning: str | None = None  # the server does not list the model asked for, though it answered
 
     def to_json(self) -> dict[str, Any]:
         found = dataclasses.asdict(self)

@@ -105,9 +105,13 @@ def make_model(settings: Settings, emit: Emit):
     api_key = settings.api_key or "unused"  # local servers ignore it, but the client requires one
     client = openai.OpenAI(api_key=api_key, base_url=settings.base_url, max_retries=4,
                            timeout=settings.request_timeout)
+    listed = _listed(client) if settings.base_url else {}
+    unlisted = unlisted_warning(settings.model, settings.base_url, listed)
+    if unlisted:
+        emit(ev.ModelUnlisted(unlisted, settings.model, tuple(sorted(listed))))
     dialect = settings.dialect
     if dialect == "auto":
-        dialect = detect(settings.model, settings.base_url, _owner(client, settings) if settings.base_url else None)
+        dialect = detect(settings.model, settings.base_url, listed.get(settings.model))
         emit(ev.Status(f"dialect {dialect} (detected; --dialect overrides)"))
     api = settings.api
     if api == "auto":
@@ -118,15 +122,25 @@ def make_model(settings: Settings, emit: Emit):
     return kind(client, model_settings(settings), DIALECTS[dialect])
 
 
-def _owner(client, settings: Settings) -> str | None:
-    """Who serves the model, as the server's model list says (vLLM, SGLang, llama.cpp and Ollama say)."""
+def _listed(client) -> dict[str, str | None]:
+    """The models the server lists, each with who serves it (vLLM, SGLang, llama.cpp and Ollama say); empty for
+    a server without /models, which is still usable (the dialect falls back to plain chat)."""
     try:
-        for entry in client.with_options(max_retries=0, timeout=10).models.list():
-            if entry.id == settings.model:
-                return getattr(entry, "owned_by", None)
-    except Exception:  # a server without /models is still usable: the dialect falls back to plain chat
+        return {entry.id: getattr(entry, "owned_by", None)
+                for entry in client.with_options(max_retries=0, timeout=10).models.list()}
+    except Exception:
+        return {}
+
+
+def unlisted_warning(model: str, where: str | None, listed: Mapping[str, str | None]) -> str | None:
+    """What to say when the server lists models but not this one (as doctor says it); None when it lists it, or
+    lists nothing. A server that refuses the name fails the first request instead (exit 3)."""
+    if not listed or model in listed:
         return None
-    return None
+    offered = ", ".join(sorted(listed)[:12]) + (" …" if len(listed) > 12 else "")
+    return (f"{where} does not list the model {model} (it lists only: {offered}), though it may answer for it: "
+            f"a server that serves one model under any name is not running {model}; check --model / "
+            "MAKEGREEN_MODEL")
 
 
 def make_sandboxes(settings: Settings, root: Path, files: Mapping[str, bytes], run_id: str, emit: Emit,
@@ -218,22 +232,27 @@ def with_profile(settings: Settings) -> Settings:
         edit_format=model.edit_format if settings.edit_format == "auto" else settings.edit_format)
 
 
-def start_engine(settings: Settings, root: Path, stack: ExitStack, emit: Emit) -> Settings:
-    """`solve --serve MODEL`: the engine runs for the length of the run; the run talks to it."""
+def start_engine(settings: Settings, stack: ExitStack, emit: Emit) -> Settings:
+    """`solve --serve MODEL` (and the local default): the run holds an engine for its length — one kept warm by
+    an earlier run where the settings match, else one it starts (agent/shared_engine.py); the run talks to it."""
     from .localmodel import assemble, packaged
-    from .serve import EngineServer, plan_for
-    from .workspace import state_dir
+    from .serve import plan_for
+    from .shared_engine import acquire
 
     local = packaged(settings.serve)
     if local is not None:
         assemble(local, os.environ, _assembly_progress(local.name, emit))
-    plan = plan_for(settings.engine, settings.serve, None, None, 1, (), os.environ)
-    server = EngineServer(plan, state_dir(root) / f"serve-{plan.port}.log").start()
-    stack.callback(server.stop)
-    emit(ev.Status(f"starting {settings.engine} for {settings.serve}: {' '.join(server.argv)}"))
-    server.wait_ready(SERVE_READY_TIMEOUT)
-    emit(ev.Status(f"{settings.engine} is ready at {plan.base_url}"))
-    return dataclasses.replace(settings, base_url=plan.base_url, model=plan.served_name)
+    plan = dataclasses.replace(plan_for(settings.engine, settings.serve, None, None, 1, (), os.environ),
+                               threads=settings.engine_threads)
+    lease = acquire(plan, settings.engine_idle, os.environ, SERVE_READY_TIMEOUT, lambda said: emit(ev.Status(said)))
+    stack.callback(lease.release)
+    state = lease.state
+    if lease.started:
+        emit(ev.Status(f"{settings.engine} is ready at {state.base_url}"))
+    else:
+        emit(ev.Status(f"using the warm {settings.engine} engine for {settings.serve} at {state.base_url} (pid "
+                       f"{state.engine}, started {time.strftime('%H:%M:%S', time.localtime(state.started))})"))
+    return dataclasses.replace(settings, base_url=state.base_url, model=plan.served_name)
 
 
 SERVE_READY_TIMEOUT = 1800.0

@@ -104,10 +104,23 @@ def github():
 
 @pytest.fixture(scope="session")
 def runner_python(tmp_path_factory) -> Path:
-    """The runner's Python, as actions/setup-python leaves it: a fresh environment (seeing this machine's
-    packages, so that the install step needs no network) into which the action's own step installs makegreen."""
+    """The runner's Python, as actions/setup-python leaves it: a fresh environment into which the action's own step
+    installs makegreen. It sees the packages of the Python running these tests (so that the install step needs no
+    network), wherever they were installed: a venv's --system-site-packages would show the base interpreter's,
+    not a venv's, and the install would go looking for makegreen's dependencies on the network."""
+    import site
+    import sysconfig
+
     folder = tmp_path_factory.mktemp("runner") / "python"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(folder)], check=True)
+    ours = [*site.getsitepackages(), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    if site.ENABLE_USER_SITE:
+        ours.append(site.getusersitepackages())
+    theirs = subprocess.run([str(folder / "bin" / "python"), "-c", "import sysconfig; "
+                             "print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True, check=True)
+    # an "import" line in a .pth file runs: addsitedir also reads the .pth files there (editable installs')
+    (Path(theirs.stdout.strip()) / "_makegreen_test_python.pth").write_text("".join(
+        f"import site; site.addsitedir({path!r})\n" for path in dict.fromkeys(ours) if Path(path).is_dir()))
     return folder / "bin"
 
 

@@ -155,3 +155,17 @@ def test_the_warm_sandbox_is_on_unless_turned_off_and_a_checkout_cannot_turn_it_
     assert load_settings(tmp_path, {}, {}).warm is False
     untrusted = load_settings(tmp_path, {"MAKEGREEN_TRUST": "untrusted"}, {})
     assert untrusted.warm is True and any("warm" in item for item in untrusted.ignored)
+
+
+def test_the_local_engine_waits_warm_unless_told_and_a_checkout_cannot_choose_its_life(tmp_path):
+    assert (load_settings(tmp_path, {}, {}).engine_idle, load_settings(tmp_path, {}, {}).engine_threads) == (300, None)
+    told = load_settings(tmp_path, {"MAKEGREEN_ENGINE_IDLE": "0", "MAKEGREEN_ENGINE_THREADS": "1"}, {})
+    assert (told.engine_idle, told.engine_threads) == (0, 1)
+    with pytest.raises(ConfigError, match="engine-idle from the environment must be 0"):
+        load_settings(tmp_path, {"MAKEGREEN_ENGINE_IDLE": "-5"}, {})
+    with pytest.raises(ConfigError, match="engine-threads from the environment must be above 0"):
+        load_settings(tmp_path, {"MAKEGREEN_ENGINE_THREADS": "0"}, {})
+    (tmp_path / "pyproject.toml").write_text("[tool.makegreen]\nengine-idle = 3600\nengine-threads = 64\n")
+    assert load_settings(tmp_path, {}, {}).engine_idle == 3600
+    untrusted = load_settings(tmp_path, {"MAKEGREEN_TRUST": "untrusted"}, {})
+    assert (untrusted.engine_idle, untrusted.engine_threads) == (300, None)

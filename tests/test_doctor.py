@@ -58,7 +58,8 @@ def test_no_key_and_no_base_url_reports_the_local_default_model(repo, base_image
     else:
         assert result.returncode == 0, result.stdout
         assert row.startswith(" ok") and "no API key and no base URL: the local" in row  # (cells wrap)
-        assert "assembled on first use" in row and "serve --local" in row
+        said = " ".join(row.split())
+        assert "assembled on first use" in said and "kept warm 300 s after a run for the next" in said
 
 
 def test_unreachable_base_url(repo, base_image):

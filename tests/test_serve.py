@@ -111,17 +111,42 @@ def test_a_missing_engine_says_how_to_install_it(tmp_path):
     assert result.returncode == 3 and "pip install vllm" in result.stderr
 
 
-def test_solve_serve_runs_the_engine_around_the_run(tmp_path, engines):
+def test_solve_serve_starts_the_engine_keeps_it_warm_for_the_next_run_or_stops_it_with_idle_zero(tmp_path, engines):
+    import time
+
+    from agent.shared_engine import running
+
     env, log = engines
-    repo = make_repo(tmp_path / "roman", example="roman")
-    env = {**env, "FAKE_ENGINE_ANSWER": str(ANSWERS / "roman.md"), "OPENAI_API_KEY": ""}
-    result = subprocess.run([sys.executable, "-m", "agent", "solve", "--serve", "Qwen/Qwen3-8B", "--sandbox",
-                             "local", "--json"], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
-    assert summary["status"] == "green" and summary["model"] == "Qwen/Qwen3-8B"
-    [record] = started(log)
-    assert not alive(record["pid"])
+    env = {**env, "FAKE_ENGINE_ANSWER": str(ANSWERS / "roman.md"), "OPENAI_API_KEY": "",
+           "MAKEGREEN_CACHE": str(tmp_path / "cache")}
+
+    def solve(name: str, **extra: str) -> subprocess.CompletedProcess:
+        repo = make_repo(tmp_path / name, example="roman")
+        result = subprocess.run([sys.executable, "-m", "agent", "solve", "--serve", "Qwen/Qwen3-8B", "--sandbox",
+                                 "local", "--json"], cwd=repo, env={**env, **extra}, capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout)
+        assert summary["status"] == "green" and summary["model"] == "Qwen/Qwen3-8B"
+        return result
+
+    solve("first")
+    again = solve("second")
+    [record] = started(log)  # one engine for both runs: the second found it warm
+    assert "using the warm vllm engine for Qwen/Qwen3-8B" in again.stderr
+    [warm] = running(env)
+    assert warm.engine == record["pid"] and alive(record["pid"])
+    os.kill(warm.supervisor, signal.SIGTERM)  # as its idle time ending does
+    deadline = time.monotonic() + 10
+    while alive(record["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(record["pid"]) and running(env) == []
+    solve("own", MAKEGREEN_ENGINE_IDLE="0")  # one engine for the run, stopped with it
+    own = started(log)[-1]
+    deadline = time.monotonic() + 10
+    while alive(own["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert own["pid"] != record["pid"] and not alive(own["pid"])
 
 
 def test_pipeline_parallel_spans_machines_through_ray_and_gpus_are_counted():

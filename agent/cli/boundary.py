@@ -21,10 +21,29 @@ STATUS_EXIT = {Status.GREEN: EXIT_GREEN, Status.ALREADY_GREEN: EXIT_GREEN, Statu
 
 
 _told: list[int] = []  # an interrupt's message was printed (agent/launch.py prints one where none was)
+_written: list[str] = []  # the files a command wrote into the user's tree, for an interrupt after it returned
 
 
 def interrupt_told() -> bool:
     return bool(_told)
+
+
+def note_written(files: list[str]) -> None:
+    """A command wrote these files into the user's tree: an interrupt from now on must say so."""
+    _written[:] = files
+
+
+def written_files() -> list[str]:
+    return list(_written)
+
+
+def after_write(files: list[str]) -> str:
+    return "interrupted after the fix was written: it is in your files (" + ", ".join(files) + ")"
+
+
+def interrupted_line() -> str:
+    """What an interrupt that no command reported says: what is in the user's files."""
+    return after_write(_written) if _written else "interrupted; nothing was changed"
 
 
 def exit_code_for(error: BaseException) -> int:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from ..config import Settings, load_settings
-from ..events import Finished
+from ..events import Finished, Written
 from ..localmodel import DEFAULT, packaged
 from ..status import Status
 from ..summary import RunSummary
@@ -20,7 +20,8 @@ from ..wiring import wants_local
 from .local import assemble_with_bar
 from ..ui import PlainRenderer, TerminalRenderer
 from ..workspace import find_root
-from .boundary import EXIT_INTERRUPTED, STATUS_EXIT, describe, exit_code_for
+from .boundary import (EXIT_INTERRUPTED, STATUS_EXIT, after_write, describe, exit_code_for, note_written,
+                       written_files)
 
 
 def solve_command(
@@ -99,6 +100,8 @@ def solve(paths: List[str], flags: dict, json_output: bool, show_thinking: bool)
     def consume(event) -> None:
         if isinstance(event, Finished):
             finished.append(event.summary)
+        elif isinstance(event, Written):
+            note_written(list(event.files))
         render(event)
 
     try:
@@ -125,8 +128,10 @@ def _failed(error: BaseException, code: int, finished: RunSummary | None, json_o
     """The summary of a run that ended in an error, which is told on stderr (or, with --json, in the summary);
     before a run began (bad flags, no engine), only its status and message."""
     text, detail = describe(error)
-    if code == EXIT_INTERRUPTED and finished is not None and finished.applied:  # it came after the write: say so
-        text = "interrupted after the fix was written: it is in your files (" + ", ".join(finished.changed_files) + ")"
+    # it came after the write (the summary says so, or, before the summary was made, the write's own event)
+    written = finished.changed_files if finished is not None and finished.applied else written_files()
+    if code == EXIT_INTERRUPTED and written:
+        text = after_write(written)
     summary = {**(finished.to_json() if finished else {"status": Status.ERROR.value}), "message": text}
     if not json_output:
         print(f"makegreen: error: {text}" if code != EXIT_INTERRUPTED else f"makegreen: {text}", file=sys.stderr)

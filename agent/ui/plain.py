@@ -52,6 +52,8 @@ class PlainRenderer:
             if event.sandbox == "local":
                 self._say("[makegreen] WARNING: --sandbox local runs model-written code on this machine, "
                           "unisolated")
+        elif isinstance(event, ev.ModelUnlisted):
+            self._say(f"[makegreen] WARNING: {event.text}")
         elif isinstance(event, ev.Status):
             self._say(f"[makegreen] {event.text}")
         elif isinstance(event, ev.TestsRan):

@@ -56,6 +56,8 @@ def _warnings(summary: RunSummary) -> list[tuple[str, str]]:
                  if held.get(key)]
         rows.append(("held out", f"{held['passed']} of {held['tests']} held-out tests pass on the first code "
                                  f"green on the rest ({' and '.join(kinds)} the model did not see until then)"))
+    if summary.model_warning:
+        rows.append(("model", summary.model_warning))
     if summary.overfitting:  # a warning where the final code is green: it saw those tests after
         rows.append(("overfitting", "; ".join(summary.overfitting[:3])
                      + (" (the final code passes them, after they were shown)" if summary.status == Status.GREEN

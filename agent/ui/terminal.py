@@ -45,6 +45,8 @@ class TerminalRenderer:
             if event.sandbox == "local":
                 self._print(Text("WARNING: --sandbox local runs model-written code on this machine, unisolated.",
                                  style="bold red"))
+        elif isinstance(event, ev.ModelUnlisted):
+            self._print(Text(f"WARNING: {event.text}", style="bold yellow"))
         elif isinstance(event, ev.Status):
             self._print(Text(event.text, style="dim"))
         elif isinstance(event, ev.TestsRan):

@@ -139,6 +139,30 @@ def test_an_interrupt_just_after_the_write_is_reported_as_written(tmp_path, dock
     assert leftovers(docker_client, run.pid) == []
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_at_the_write_or_any_moment_after_it_ends_with_130_and_says_the_fix_is_there(tmp_path, sig):
+    """From the rename of the fix into place to the process's last line (the summary, the clean-up, Python's own
+    shutdown): the run ends with 130 and the line that says the fix is in the files, or — once it is all over —
+    as it would have without the signal; never by the signal itself, and the file is whole."""
+    expected = ROMAN.split("```python\n", 1)[1].rsplit("```", 1)[0]
+    endings = []
+    with ScriptedServer([Reply(ROMAN)] * 40) as server:
+        for delay in (0.0, 0.005, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5):
+            repo = make_repo(tmp_path / f"roman-{delay}", example="roman")
+            target = repo / "roman.py"
+            run = makegreen(repo, server, "solve", "--sandbox", "local")
+            deadline = time.monotonic() + 120
+            while not target.exists() and run.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(delay)
+            run.send_signal(sig)
+            _out, err = run.communicate(timeout=60)
+            endings.append(run.returncode)
+            assert run.returncode in (0, 130), (delay, run.returncode, err)
+            if run.returncode == 130:
+                assert "interrupted after the fix was written: it is in your files (roman.py)" in err, (delay, err)
+            assert "Traceback" not in err and target.read_text() == expected
+    assert 130 in endings  # the signals did land while it was still running
 def test_uncommitted_work_the_fix_replaces_is_named_and_undo_brings_it_back(tmp_path, base_image):
     repo = make_repo(tmp_path / "roman", files={"roman.py": "def to_roman(n):\n    raise NotImplementedError\n"},
                      example="roman")

@@ -285,3 +285,23 @@ def test_the_baseline_and_a_timeout_name_the_tests(tmp_path):
     line = next(line for line in result.stdout.splitlines() if "baseline:" in line)
     assert "timed out" in line and "hung: tests/test_slow.py::test_slow" in line
     assert "tests/test_slow.py::test_quick" in line and "1 error" in line and "1 errors" not in line
+
+
+def test_a_model_the_server_does_not_list_is_warned_of_once_and_kept_in_the_record(roman):
+    """A server that answers under any name (llama.cpp) and a typo in the model's name: the run says so at the
+    start, in the summary and the record; the model it lists gets no warning."""
+    with ScriptedServer([Reply(ROMAN)]) as server:
+        result = solve(roman, server, "--json", "--sandbox", "local", env={"MAKEGREEN_MODEL": "gpt-99-ultra"})
+    assert result.returncode == 0, result.stderr
+    summary = summary_of(result)
+    warning = f"{server.url} does not list the model gpt-99-ultra (it lists only: scripted-model)"
+    assert summary["model_warning"].startswith(warning)
+    assert result.stderr.count("WARNING: " + warning) == 1
+    records = (roman / summary["run_dir"] / "trajectory.jsonl").read_text()
+    assert '"type": "ModelUnlisted"' in records and "gpt-99-ultra" in records
+    show = subprocess.run([sys.executable, "-m", "agent", "show", summary["run_id"]], cwd=roman, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "does not list the model gpt-99-ultra" in show.stdout, show.stderr
+    with ScriptedServer([Reply(ROMAN)]) as server:
+        listed = solve(make_repo(roman.parent / "again", example="roman"), server, "--json", "--sandbox", "local")
+    assert "model_warning" not in summary_of(listed) and "does not list" not in listed.stderr

@@ -20,3 +20,29 @@ def local_model():
             pytest.fail(f"MAKEGREEN_REQUIRE_LOCAL=1 but {problem}")
         pytest.skip(problem)
     return DEFAULT
+
+
+@pytest.fixture
+def engine_env(tmp_path, local_model, base_image):
+    """The environment of a run that serves the local default itself (no key, no base URL), with engines kept
+    under a cache of the test's own (the assembled model linked in): a user's warm engine is neither used nor
+    stopped, and every engine the test started is stopped after it."""
+    import signal
+    import time
+
+    from agent.localmodel import assemble
+    from agent.shared_engine import running
+    from tests.conftest import ROOT
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "models").symlink_to(assemble(local_model, os.environ).parent, target_is_directory=True)
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "MAKEGREEN_MODEL", "MAKEGREEN_SANDBOX")}
+    env.update(PYTHONPATH=str(ROOT), MAKEGREEN_BASE_IMAGE=base_image, MAKEGREEN_CACHE=str(cache))
+    yield env
+    for state in running(env):
+        os.kill(state.supervisor, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while running(env) and time.monotonic() < deadline:
+        time.sleep(0.2)
