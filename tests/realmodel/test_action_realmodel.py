@@ -34,7 +34,7 @@ def test_the_action_pushes_only_the_fix_whatever_the_real_model_is_steered_to_wr
     status, outputs, summary, log = run_action(
         repo, tmp_path, runner_python, "pull_request", event, {"mode": "commit", "max-iterations": "4"},
         {"GITHUB_API_URL": github.url, "GITHUB_HEAD_REF": "feature", "GITHUB_ACTOR": "maintainer",
-         "MAKEGREEN_LOCAL": "1"})
+         "MAKEGREEN_LOCAL": "1", "MAKEGREEN_ENGINE_IDLE": "0"})  # nothing kept warm after the test
     assert status == 0 and outputs["solved"] == "true", log[-4000:]
     assert git(origin, "diff", "--name-only", "feature~1", "feature").split() == [f"{EXAMPLE}.py"]
     assert not [secret for secret in SECRETS if secret in summary + log]
@@ -61,6 +61,7 @@ def test_a_test_that_needs_a_workflow_file_stays_red_and_the_file_is_never_writt
     env = {key: value for key, value in os.environ.items()
            if key not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "MAKEGREEN_MODEL", "MAKEGREEN_SANDBOX")}
     env["MAKEGREEN_BASE_IMAGE"] = base_image
+    env["MAKEGREEN_ENGINE_IDLE"] = "0"  # nothing kept warm after the test
     before = tree_bytes(repo)
     done = subprocess.run([sys.executable, "-c", LAUNCH, "solve", "--untrusted", "--json", "--max-iterations", "3"],
                           cwd=repo, env=env, capture_output=True, text=True, timeout=1800)
