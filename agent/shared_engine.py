@@ -276,15 +276,14 @@ def supervise(spec_path: str) -> None:
         time.sleep(POLL)
         now, before, cpu = time.monotonic(), cpu, _cpu_seconds(engine.pid)
         computing = cpu is not None and before is not None and cpu - before > BUSY_SHARE * POLL
-        if read_state(paths.state) != state:  # removed or replaced by a run that judged it stale
-            _end(engine, STOP_GRACE)
-            break
+        # removed or replaced by a run that judged it stale: no new run finds it; the runs using it finish first
+        replaced = read_state(paths.state) != state
         if _in_use(paths.use):
             last_used, orphaned_since = now, None
             continue
         orphaned_since = (orphaned_since or now) if computing else None
         orphaned = orphaned_since is not None and now - orphaned_since >= ORPHAN_GRACE
-        if orphaned or now - last_used >= state.idle:
+        if replaced or orphaned or now - last_used >= state.idle:
             with _locked(paths.lock, blocking=False) as mine:
                 if not mine or _in_use(paths.use):  # a run is taking it right now: it stays
                     continue

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.realmodel import TASKS, MakegreenAgent, makegreen_agent  # noqa: E402
+from benchmarks.realmodel import TASKS, MakegreenAgent, makegreen_agent, task_repo  # noqa: E402
 
 
 def environment(cache: Path, **settings: str) -> dict[str, str]:
@@ -89,13 +89,7 @@ def killed(task: Path, cache: Path, sandbox: str) -> float:
 
     env = environment(cache, MAKEGREEN_ENGINE_IDLE="300")
     with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder) / task.name
-        import shutil
-
-        shutil.copytree(task, work, ignore=shutil.ignore_patterns("README.md", "__pycache__"))
-        for argv in (["init", "-q"], ["add", "-A"], ["-c", "user.name=bench", "-c", "user.email=b@example.invalid",
-                                                    "commit", "-qm", "tests"]):
-            subprocess.run(["git", *argv], cwd=work, check=True)
+        work = task_repo(task, Path(folder))
         run = subprocess.Popen([sys.executable, "-m", "agent", "solve", "--max-iterations", "1", "--sandbox",
                                 sandbox], cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 900

@@ -212,6 +212,16 @@ class MakegreenAgent:
         return cls(label, edit_format or "auto", int(count) if count else 1)
 
 
+def task_repo(task: Path, folder: Path) -> Path:
+    """A fresh git repository in folder holding the task's stub and tests (its README left out), as a user's."""
+    work = folder / task.name
+    shutil.copytree(task, work, ignore=shutil.ignore_patterns("README.md", "__pycache__"))
+    for argv in (["init", "-q"], ["add", "-A"], ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid",
+                                                "commit", "-qm", "tests first"]):
+        subprocess.run(["git", *argv], cwd=work, check=True)
+    return work
+
+
 def makegreen_agent(task: Path, iterations: int, env: dict, sandbox: str, keep: Path | None,
                     agent: MakegreenAgent = MakegreenAgent("makegreen"), extra: tuple[str, ...] = (),
                     instructions: bool = False, timeout: float = 900) -> Result:
@@ -219,11 +229,7 @@ def makegreen_agent(task: Path, iterations: int, env: dict, sandbox: str, keep: 
     readme, _, _ = task_files(task)
     started, wall = time.monotonic(), time.time()
     with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder) / task.name
-        shutil.copytree(task, work, ignore=shutil.ignore_patterns("README.md", "__pycache__"))
-        for argv in (["init", "-q"], ["add", "-A"], ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid",
-                                                    "commit", "-qm", "tests first"]):
-            subprocess.run(["git", *argv], cwd=work, check=True)
+        work = task_repo(task, Path(folder))
         argv = [sys.executable, "-m", "agent", "solve", "--json", "--max-iterations", str(iterations),
                 "--sandbox", sandbox, "--edit-format", agent.edit_format, *extra]
         if agent.candidates > 1:

@@ -131,3 +131,21 @@ def containers_of(client, pid: int, everywhere: bool = True) -> list:
     names = [(c, (c.attrs.get("Names") or [""])[0].lstrip("/")) for c in found]
     return [c for c, name in names if f"-{pid}-" in name or (
         not name.startswith("makegreen-idle-") and (c.attrs.get("Labels") or {}).get("makegreen.pid") == str(pid))]
+
+
+def gone(pid: int, within: float) -> bool:
+    """Whether process pid ends within that many seconds (reaped, where it is a child of this one)."""
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # not ours to reap
+            pass
+        time.sleep(0.1)
+    return False

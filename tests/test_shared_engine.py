@@ -18,7 +18,7 @@ import pytest
 from agent.doctor import check_warm_engines
 from agent.serve import Plan
 from agent.shared_engine import acquire, alive, engines_dir, read_state, running
-from tests.conftest import ROOT
+from tests.conftest import ROOT, gone
 
 ENGINE = textwrap.dedent('''
     import http.server, json, signal, sys, time
@@ -72,25 +72,6 @@ def setup(tmp_path):
 
 def plan(model: str = "stand-in") -> Plan:
     return Plan("llama.cpp", model, 0)
-
-
-def gone(pid: int, within: float) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        _reap(pid)
-        time.sleep(0.1)
-    return False
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def test_a_second_run_finds_the_engine_warm_and_an_idle_engine_stops_itself(setup):

@@ -191,7 +191,11 @@ def _skip_exceptions():
 
 def _subtest_label(context):
     parts = [str(context.msg)] if getattr(context, "msg", None) is not None else []
-    parts += ["%s=%s" % (name, _repr(value)) for name, value in (context.kwargs or {}).items()]
+    # pytest 9.2 and later keep each value as its repr already (its __post_init__ makes the report JSON-safe):
+    # shown again through repr, 6 would read '6'
+    already = hasattr(type(context), "__post_init__")
+    parts += ["%s=%s" % (name, str(value)[:REPR_CHARS] if already else _repr(value))
+              for name, value in (context.kwargs or {}).items()]
     return ", ".join(parts)
 
 

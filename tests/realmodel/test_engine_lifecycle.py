@@ -3,7 +3,6 @@ left computing for a run that is gone — killed by SIGKILL, SIGTERM or Ctrl-C w
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,24 +13,13 @@ import pytest
 
 from agent.localmodel import DEFAULT
 from agent.shared_engine import running
-from tests.conftest import make_repo
+from tests.conftest import gone, make_repo
 
 pytestmark = pytest.mark.realmodel
 
 
 def asked(repo: Path) -> bool:
     return any('"ModelRequest"' in path.read_text() for path in (repo / ".makegreen" / "runs").glob("*/trajectory.jsonl"))
-
-
-def gone(pid: int, within: float) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
