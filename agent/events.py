@@ -72,6 +72,7 @@ class ModelRequest(Event):
     effort: str | None = None  # asked for, where it differs from the configured one
     temperature: float | None = None
     templates: tuple[str, ...] = ()  # which template made each message (prompts/<name>, or the user's own file)
+    told: str = ""  # the part of the last message that says where the work stands (prompts/state.md), for `show`
 
 
 @dataclass(frozen=True)

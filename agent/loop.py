@@ -19,7 +19,7 @@ from .context.failures import counts, user_errors
 from .context.conversation import Prompt
 from .context.echo import copies, echoed_headings
 from .context.history import attempt_summary
-from .context.prompt import (ContextLimits, Shape, answer_shape, claim_rule, feedback_message, file_block,
+from .context.prompt import (ContextLimits, Now, Shape, answer_shape, claim_rule, feedback_message, file_block,
                              first_messages)
 from .context.shrink import fit, shrink
 from .edits import EditOutcome, TestGuard, answered, apply_edits, parse_edits
@@ -267,9 +267,9 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
         action = _escalate(run, slot, line, stuck, iteration, notes, emit)
         if action in ("stop", "fresh-start"):
             return line
-    feedback = feedback_message(edits, line.result, previous, line.lost + line.flagged, run.shape, notes,
-                                stuck=action == "work-through")
-    line.prompt = line.prompt.then(answer.text, feedback).latest(line.attempts)
+    told = feedback_message(edits, line.lost + line.flagged, run.shape, notes)
+    line.prompt = _first_messages(run, slot.workspace, Now(line.result, previous, tuple(line.attempts[:-1]), told,
+                                                            stuck=action == "work-through"))
     return line
 
 
@@ -285,8 +285,8 @@ def _answered(run: _Run, workspace: Workspace, line: Line, iteration: int, index
             and (temperature or 0.0) < HOT:
         emit(ev.Status(f"the answer repeats the code as it is: asked again, to work the failing case through first "
                        f"(temperature {HOT})"))
-        retry = line.prompt.then(answer.text, feedback_message(edits, line.result, None, (), run.shape, notes,
-                                                               stuck=True))
+        retry = _first_messages(run, workspace, Now(line.result, None, tuple(line.attempts),
+                                                    feedback_message(edits, (), run.shape, notes), stuck=True))
         answer, edits, notes = _answer(run, workspace, line, retry, effort, HOT, iteration, emit)
     return answer, edits, notes
 
@@ -321,7 +321,7 @@ def _escalate(run: _Run, slot: Slot, line: Line, stuck: str, iteration: int, not
     if action == "fresh-start":  # from the original code, told what did not work
         _hold(slot, {})
         line.changes, line.result, line.full = {}, run.baseline, run.unfiltered
-        line.prompt = _first_messages(run, slot.workspace).restarted(line.attempts)
+        line.prompt = _first_messages(run, slot.workspace, Now(run.baseline, attempts=tuple(line.attempts)))
     return action
 
 
@@ -388,10 +388,11 @@ def _hold(slot: Slot, changes: dict[str, bytes | None]) -> None:
     slot.holds = changes
 
 
-def _first_messages(run: _Run, workspace: Workspace) -> Prompt:
+def _first_messages(run: _Run, workspace: Workspace, now: Now | None = None) -> Prompt:
+    """The prompt for the code in workspace as it is now (now: where the line stands; None: the first request)."""
     task = run.task
     return first_messages(workspace, run.baseline, list(run.outcome.test_files), task.message, task.edit_format,
-                          task.context, run.shown)
+                          task.context, run.shown, now)
 
 
 def _settle(run: _Run, line: Line, slot: Slot, workspace: Workspace) -> Outcome:
@@ -435,7 +436,7 @@ def _ask(run: _Run, line: Line, prompt: Prompt, effort: str | None, temperature:
             line.prompt = asked
         messages = asked.messages()
         emit(ev.ModelRequest(iteration, tuple(messages), candidate=candidate, effort=effort, temperature=temperature,
-                             templates=asked.templates()))
+                             templates=asked.templates(), told=asked.told))
         try:
             answer = run.model.complete(
                 messages, lambda p: emit(ev.ModelProgress(iteration, **vars(p), candidate=candidate)),

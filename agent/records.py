@@ -126,8 +126,11 @@ def steps(records: list[dict]) -> tuple[ev.TestsRan | None, Told, list[Step]]:
         if kind == "ModelRequest" and (request := ev.from_record(record)) is not None:
             previous = last_of.get(request.candidate)
             last = request.messages[-1] if request.messages else {}
-            told = Told(last.get("content", "") if last.get("role") == "user" else "",
-                        request.templates[-1] if len(request.templates) == len(request.messages) else "")
+            template = request.templates[-1] if len(request.templates) == len(request.messages) else ""
+            if previous is not None and request.told:  # the state after the task: what this step was told
+                told = Told(request.told, template.rpartition(" + ")[2])
+            else:  # the whole task; or a record from before the state was recorded apart
+                told = Told(last.get("content", "") if last.get("role") == "user" else "", template)
             if previous is not None:
                 previous.feedback, previous.template = told.text, told.template
             elif not task.text:

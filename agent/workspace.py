@@ -100,7 +100,13 @@ class Workspace:
         return twin
 
     def files(self) -> dict[str, bytes]:
+        """The files as the run found them."""
         return dict(self.original)
+
+    def current(self) -> dict[str, bytes]:
+        """The files as they are now: the snapshot with the run's changes (a removed file left out)."""
+        now = {**self.original, **{path: content for path, content in self._changes.items() if content is not None}}
+        return {path: content for path, content in now.items() if self._changes.get(path, b"") is not None}
 
     def read(self, path: str) -> bytes | None:
         """A file's content now (links followed), or None where there is none."""

@@ -1,6 +1,6 @@
 import pytest
 
-from agent.context.prompt import feedback_message, first_messages
+from agent.context.prompt import Now, feedback_message, first_messages
 from agent.edits import EditOutcome, Miss, Refusal
 from agent.prompting import PromptError, render
 from agent.workspace import Workspace
@@ -37,12 +37,14 @@ def test_first_prompt_holds_tests_imported_sources_missing_modules_and_failures(
                          None, "tests/test_cart.py", 1, "E   ImportError: cannot import name 'Cart'")
     ws = Workspace(root)
     system, task = first_messages(ws, red(errors=[error]), ["tests/test_cart.py"], "keep it simple", "auto").messages()
-    assert system["role"] == "system" and "How to write it is said at the end" in system["content"]
+    assert system["role"] == "system" and "The tests are the specification" in system["content"]
     text = task["content"]
     # the format comes last, short, with an example naming the task's own file (never a made-up path to copy)
     assert text.rstrip().endswith("```") and "complete new content" in text.split("# Test results now")[1]
     assert "src/shop/tax.py\n```python" in text and "shapes" not in text + system["content"]
-    assert "- tests/test_cart.py" in text and "keep it simple" in text
+    assert "keep it simple" in text
+    # each fact once: the failing tests are not listed by name apart from their failures
+    assert text.count("tests/test_cart.py") == 2  # the file's block and its collection error
     for path in ("tests/test_cart.py", "src/shop/__init__.py", "src/shop/cart.py", "src/shop/prices.py"):
         assert f"\n{path}\n```" in text
     assert "src/shop/unrelated.py" not in text  # nothing the tests reach
@@ -57,25 +59,33 @@ def test_large_files_switch_the_prompt_to_search_replace(tmp_path):
     assert "SEARCH/REPLACE" in task["content"] and "<lines copied from big.py>" in task["content"]
 
 
-def test_feedback_reports_refusals_misses_and_the_new_failures():
+def test_feedback_reports_refusals_misses_and_the_state_follows_the_code_as_it_is_now(tmp_path):
     outcome = EditOutcome(found=2, changed=["a.py"], refused=[Refusal("tests/test_a.py", "test files are read-only")],
                           misses=[Miss(2, "a.py", "its SEARCH part does not match the file", "def f():", 3)])
-    case = TestCase("tests/test_a.py::test_f", "failed", "assert 3 == 4", "E       assert 3 == 4")
-    text = feedback_message(outcome, red([case])).text
+    text = feedback_message(outcome)
     assert "Applied: a.py" in text
     assert "The edit to tests/test_a.py was refused: test files are read-only" in text
     assert "SEARCH/REPLACE block 2 for a.py was not applied" in text and "(line 3)" in text
-    assert "tests/test_a.py::test_f FAILED" in text and "assert 3 == 4" in text
-    assert "1 failed" in text
+    root = make_repo(tmp_path / "r", {"a.py": "def f():\n    return 3\n",
+                                      "tests/test_a.py": "from a import f\n\ndef test_f():\n    assert f() == 4\n"})
+    case = TestCase("tests/test_a.py::test_f", "failed", "assert 3 == 4", "E       assert 3 == 4")
+    first = TestCase("tests/test_a.py::test_f", "failed", "assert None == 4", "E       assert None == 4")
+    prompt = first_messages(Workspace(root), red([first]), ["tests/test_a.py"], "", "auto", now=Now(red([case]),
+                            feedback=text))
+    user = prompt.messages()[1]["content"]
+    assert "return 3" in user and "assert None" not in user  # the code and its results now, not the first ones
+    assert user.index("return 3") < user.index("# Test results now: 1 failed") < user.index("assert 3 == 4") \
+        < user.index("Applied: a.py") < user.index("Fix the remaining failures")
+    assert prompt.told.startswith("# Test results now") and "def test_f" not in prompt.told
 
 
 def test_an_answer_without_edits_is_told_so():
-    assert "No edits were found" in feedback_message(EditOutcome(), red()).text
+    assert "No edits were found" in feedback_message(EditOutcome())
 
 
 def test_an_answer_that_repeats_the_failing_code_is_told_so():
-    assert "repeats the code exactly as it is now" in feedback_message(EditOutcome(found=1), red()).text
-    assert "repeats" not in feedback_message(EditOutcome(found=1, changed=["a.py"]), red()).text
+    assert "repeated the code exactly as it is now" in feedback_message(EditOutcome(found=1))
+    assert "repeated" not in feedback_message(EditOutcome(found=1, changed=["a.py"]))
 
 
 def test_a_template_that_prints_a_list_whole_is_an_error_not_a_repr(tmp_path):
@@ -105,7 +115,8 @@ def test_the_projects_own_text_is_shown_as_written_never_read_as_a_template(tmp_
     root = make_repo(tmp_path / "r", {"calc.py": "", "tests/test_calc.py": f"# {hostile}\nfrom calc import f\n"})
     case = TestCase("tests/test_calc.py::test_f", "failed", f"AssertionError: {hostile}", f"E       {hostile}")
     prompt = first_messages(Workspace(root), red([case]), ["tests/test_calc.py"], hostile, "auto")
-    feedback = feedback_message(EditOutcome(found=1, changed=["calc.py"]), red([case]))
-    shown = prompt.then(hostile, feedback).messages()
-    assert shown[1]["content"].count(hostile) == 3  # the message, the test file, the failure
-    assert shown[2]["content"] == hostile and hostile in shown[3]["content"]
+    assert prompt.messages()[1]["content"].count(hostile) == 3  # the message, the test file, the failure
+    note = feedback_message(EditOutcome(found=1, changed=["calc.py"]), notes=[hostile])
+    later = first_messages(Workspace(root), red([case]), ["tests/test_calc.py"], hostile, "auto",
+                           now=Now(red([case]), feedback=note))
+    assert later.messages()[1]["content"].count(hostile) == 4  # and a note that quotes it

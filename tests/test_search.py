@@ -42,15 +42,17 @@ def test_the_beam_keeps_the_best_open_lines_honest_first():
 
 
 def test_a_fork_leaves_its_parent_as_it_was():
-    prompt = Prompt(Message("system", None, {"text": "rules"}), Message("user", None, {"text": "hi"}))
+    prompt = Prompt(Message("system", None, {"text": "rules"}), Message("user", None, {"text": "hi"}),
+                    Message("user", None, {"text": "now"}))
     parent = Line(prompt, {"a.py": b"1"}, result(1, 1), "low", Stagnation([frozenset({"t"})], 1), ["tried"])
     child = parent.fork(2)
-    child.prompt = child.prompt.then("x", Message("user", None, {"text": "told"}))
+    child.prompt = Prompt(prompt.system, prompt.task, Message("user", None, {"text": "told"}))
     child.changes["b.py"] = b"2"
     child.attempts.append("more")
     child.stagnation.observe(result(0, 1).report)
-    assert parent.prompt.messages() == [{"role": "system", "content": "rules"}, {"role": "user", "content": "hi"}]
-    assert len(child.prompt.messages()) == 4 and parent.changes == {"a.py": b"1"} and parent.attempts == ["tried"]
+    assert parent.prompt.messages() == [{"role": "system", "content": "rules"},
+                                        {"role": "user", "content": "hi\n\nnow"}]
+    assert child.prompt.told == "told" and parent.changes == {"a.py": b"1"} and parent.attempts == ["tried"]
     assert len(parent.stagnation.states) == 1 and child.candidate == 2 and child.effort == "low"
 
 

@@ -71,7 +71,7 @@ def test_a_prompts_dir_overrides_a_template_by_name_and_a_wrong_one_is_named(tmp
     assert summary.status == "green" and model.asked[0][0]["content"] == "You write Python. Be brief.\n"
     request = next(event for event in seen if isinstance(event, ev.ModelRequest))
     # which template made each message is recorded (`show` names it): the user's own file, the packaged one
-    assert request.templates == (str(repo / "my-prompts" / "system.md"), "prompts/task.md")
+    assert request.templates == (str(repo / "my-prompts" / "system.md"), "prompts/task.md + prompts/state.md")
     (repo / "my-prompts" / "system.md").write_text("You write {% if %}.\n")
     with pytest.raises(ConfigError, match=r"system.md, line 1"):
         run_solve(Settings(sandbox="local", prompts_dir="my-prompts"), repo, (), lambda event: None,

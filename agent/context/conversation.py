@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Mapping, Protocol, runtime_checkable
 
 from ..prompting import render, source
-from .history import Attempt
-
-ANSWER = "the model's answer"  # what `show` names for a message the model wrote
-
 
 @runtime_checkable
 class Part(Protocol):
@@ -25,12 +21,8 @@ class Part(Protocol):
 @dataclass(frozen=True)
 class Message:
     role: str
-    template: str | None  # prompts/<template>; None for the model's own answer, kept as it wrote it
+    template: str | None  # prompts/<template>; None for a text given whole
     values: Mapping[str, Any]
-
-    @classmethod
-    def answer(cls, text: str) -> "Message":
-        return cls("assistant", None, {"text": text})
 
     @cached_property
     def text(self) -> str:
@@ -47,54 +39,42 @@ class Message:
 
 @dataclass(frozen=True)
 class Prompt:
-    """System, the task (with the attempts no longer shown whole summarised at its end), then the exchanges
-    since: each the model's answer and the feedback on it."""
+    """The system prompt and one user message: the task (tests, code as it is now: prompts/task.md) and its state
+    (what was tried, the tests' results now, what became of the last answer, the ask: prompts/state.md). The
+    model's earlier answers are never sent back as a conversation: shown its last answer, a small model writes it
+    again word for word (measured: the same wrong file four times in a row, even after it was undone), and each
+    answer would make every later prompt longer. The code shown is where the answers led."""
 
     system: Message
     task: Message
-    earlier: tuple[Attempt, ...] = ()
-    exchanges: tuple[tuple[Message, Message], ...] = ()
+    state: Message
 
     def messages(self) -> list[dict[str, str]]:
-        task = self.task.text
-        if self.earlier:
-            task += render("history.md", attempts=self.earlier).rstrip("\n")
-        found = [{"role": "system", "content": self.system.text}, {"role": "user", "content": task}]
-        for answer, feedback in self.exchanges:
-            found += [{"role": "assistant", "content": answer.text}, {"role": "user", "content": feedback.text}]
-        return found
+        return [{"role": "system", "content": self.system.text},
+                {"role": "user", "content": self.task.text.rstrip("\n") + "\n\n" + self.state.text}]
+
+    @property
+    def told(self) -> str:
+        """What this request says that the task does not: the state (for `show`)."""
+        return self.state.text
 
     def templates(self) -> tuple[str, ...]:
-        """Which template made each message (the user's own file where prompts-dir has one)."""
-        task = _made(self.task) + (f" + {source('history.md')}" if self.earlier else "")
-        return (_made(self.system), task, *(_made(message) for pair in self.exchanges for message in pair))
-
-    def then(self, answer: str, feedback: Message) -> "Prompt":
-        """This prompt with one more exchange."""
-        return replace(self, exchanges=(*self.exchanges, (Message.answer(answer), feedback)))
-
-    def latest(self, attempts: Sequence[Attempt]) -> "Prompt":
-        """Only the latest exchange whole; the ones before it summarised (attempts: one per exchange so far)."""
-        if len(self.exchanges) <= 1:
-            return self
-        return replace(self, earlier=tuple(attempts[:-1]), exchanges=self.exchanges[-1:])
-
-    def restarted(self, attempts: Sequence[Attempt]) -> "Prompt":
-        """This (first) prompt with every attempt summarised: a fresh start that knows what did not work."""
-        return replace(self, earlier=tuple(attempts), exchanges=())
+        """Which templates made each message (the user's own file where prompts-dir has one)."""
+        return _made(self.system), f"{_made(self.task)} + {_made(self.state)}"
 
     def smaller(self, stage: str) -> "Prompt | None":
         """Every message's parts at their smaller version for stage; None where none has one."""
-        system, task = self.system.smaller(stage), self.task.smaller(stage)
-        exchanges = [(answer, feedback.smaller(stage)) for answer, feedback in self.exchanges]
-        if system is None and task is None and all(cut is None for _, cut in exchanges):
+        cut = [message.smaller(stage) for message in (self.system, self.task, self.state)]
+        if all(message is None for message in cut):
             return None
-        return replace(self, system=system or self.system, task=task or self.task,
-                       exchanges=tuple((answer, cut or feedback) for (answer, cut), (_, feedback)
-                                       in zip(exchanges, self.exchanges)))
+        return Prompt(*(smaller or message for smaller, message in zip(cut, (self.system, self.task, self.state))))
+
+    def without_history(self) -> "Prompt | None":
+        """This prompt without the summaries of earlier attempts (the last thing to go); None where it has none."""
+        if not self.state.values.get("attempts"):
+            return None
+        return replace(self, state=replace(self.state, values={**self.state.values, "attempts": []}))
 
 
 def _made(message: Message) -> str:
-    if message.template is not None:
-        return source(message.template)
-    return ANSWER if message.role == "assistant" else "(no template)"
+    return source(message.template) if message.template is not None else "(no template)"

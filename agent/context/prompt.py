@@ -14,6 +14,7 @@ from ..prompting import render
 from ..workspace import Workspace
 from .conversation import Message, Prompt
 from .failures import Failures, counts
+from .history import Attempt
 from .imports import needed_files
 from .repomap import FactsCache, rank
 from .repomap import render as render_map
@@ -63,8 +64,9 @@ def claim_rule() -> str:
 
 
 def answer_format(shape: Shape) -> str:
-    return render("format_whole.md" if shape.format == "whole" else "format_search_replace.md",
-                  path=shape.example).rstrip("\n")
+    if shape.format == "whole":
+        return render("format_whole.md", path=shape.example, one=shape.path is not None).rstrip("\n")
+    return render("format_search_replace.md", path=shape.example).rstrip("\n")
 
 
 @dataclass(frozen=True)
@@ -106,18 +108,19 @@ class RepoMap:
 
 
 def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[str], message: str,
-                   edit_format: str, limits: ContextLimits = ContextLimits(),
-                   shown: Mapping[str, bytes] = {}) -> Prompt:
-    """The system prompt and the task: what the tests require, the tests, the code they import, what is still to
-    be written, a ranked map of the rest of the repository, and the failures. Over the prompt budget, shrink.py
-    drops the least relevant first (the map, then the lowest-ranked source files). shown replaces files as the
-    model is to see them (test files without their held-out tests)."""
-    files = {**workspace.files(), **shown}
+                   edit_format: str, limits: ContextLimits = ContextLimits(), shown: Mapping[str, bytes] = {},
+                   now: "Now | None" = None) -> Prompt:
+    """The system prompt and the task: the tests, what they require, the code they import as it is now, what is
+    still to be written, a ranked map of the rest of the repository; then the state (now: the first request's
+    where None): what was tried, the failures, what became of the last answer, the ask. Over the prompt budget,
+    shrink.py drops the least relevant first (the map, then the lowest-ranked source files). shown replaces files
+    as the model is to see them (test files without their held-out tests)."""
+    files = {**workspace.current(), **shown}
     report = baseline.report
     known_missing = {e.import_name.split(".")[0] for e in report.collect_errors if e.import_name}
     # what the tests import is read from the tests as written, so that hidden tests still bring in the code
     # they exercise
-    needs = needed_files(test_files, workspace.files(), known_missing)
+    needs = needed_files(test_files, workspace.current(), known_missing)
     cache = FactsCache(limits.cache_path)
     facts = {path: found for path, content in files.items() if (found := cache.facts(path, content)) is not None}
     cache.save()
@@ -136,18 +139,40 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
     system = Message("system", "system.md", {"claims": claim_rule() if conflicting else ""})
     ranked = rank(facts, {**{path: 1.0 for path in tests}, **{path: 0.5 for path in needs.sources}})
     task = Message("user", "task.md", {
-        "failing_tests": [case.nodeid for case in report.failing] + [error.nodeid for error in report.collect_errors],
         "message": message,
-        "requirements": render_requirements(required),
+        "requirements": render_requirements(required) if required else "",
         "test_files": Files(tuple((path, files[path]) for path in [*tests, *conftests])),
         "source_files": Files(tuple((path, files[path]) for path in needs.sources), droppable=True),
         "missing": [{"module": module, "path": path} for module, path in needs.missing],
         "repo_map": RepoMap(tuple(ranked), facts, frozenset([*tests, *conftests, *needs.sources]),
                             limits.repo_map_tokens),
-        "failures": Failures(baseline),
+    })
+    now = now or Now(baseline)
+    state = Message("user", "state.md", {
+        "attempts": list(now.attempts), "counts": counts(now.result.report),
+        "failures": Failures(now.result, now.previous), "feedback": now.feedback, "first": now.first,
+        "work_through": work_through(now.result.report) if now.stuck else "",
         "answer_format": answer_format(shape),
     })
-    return Prompt(system, task)
+    return Prompt(system, task, state)
+
+
+@dataclass(frozen=True)
+class Now:
+    """Where a line stands, as its next prompt tells it: the tests' result for the code as it is now (previous:
+    the run before the last answer, to say what that answer fixed and broke), the earlier attempts summarised,
+    what became of the last answer (prompts/feedback.md, rendered), and whether it is stuck (the ask is then to
+    work the failing case through by hand)."""
+
+    result: RunResult
+    previous: TestReport | None = None
+    attempts: tuple[Attempt, ...] = ()
+    feedback: str = ""
+    stuck: bool = False
+
+    @property
+    def first(self) -> bool:
+        return not (self.attempts or self.feedback)
 
 
 def work_through(report: TestReport) -> str:
@@ -158,15 +183,11 @@ def work_through(report: TestReport) -> str:
                   actual=facts.actual or "" if facts else "").rstrip("\n")
 
 
-def feedback_message(outcome: EditOutcome, result: RunResult, previous: TestReport | None = None,
-                     lost: Sequence[str] = (), shape: Shape = Shape(), notes: Sequence[str] = (),
-                     stuck: bool = False) -> Message:
-    """What the model is told after a step: what became of its edits, the tests now, and what to do next. notes
-    come first (a claim that was not confirmed); stuck: ask for the failing case worked through by hand."""
-    return Message("user", "feedback.md", {
-        "work_through": work_through(result.report) if stuck else "",
-        "notes": [note.rstrip("\n") for note in notes], "changed": list(outcome.changed),
-        "refused": list(outcome.refused), "misses": list(outcome.misses), "found": outcome.found,
-        "lost": render("lost_tests.md", tests=list(lost)).rstrip("\n") if lost else "",
-        "counts": counts(result.report), "failures": Failures(result, previous), "format": shape.format,
-        "example": shape.example})
+def feedback_message(outcome: EditOutcome, lost: Sequence[str] = (), shape: Shape = Shape(),
+                     notes: Sequence[str] = ()) -> str:
+    """What became of the model's last answer (prompts/feedback.md): notes first (a claim that was not confirmed,
+    a change undone), then its edits applied, refused or missed, and the tests it made vanish."""
+    return render("feedback.md", notes=[note.rstrip("\n") for note in notes], changed=list(outcome.changed),
+                  refused=list(outcome.refused), misses=list(outcome.misses), found=outcome.found,
+                  lost=render("lost_tests.md", tests=list(lost)).rstrip("\n") if lost else "",
+                  format=shape.format, example=shape.example).rstrip("\n")

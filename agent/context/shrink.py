@@ -2,8 +2,6 @@
 structure (context/conversation.py), before it is rendered."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ..budget import estimate_tokens
 from .conversation import Prompt
 
@@ -15,11 +13,8 @@ STAGES = ("map", "sources", "lines", "failures")
 def shrink(prompt: Prompt) -> Prompt | None:
     """A smaller version of prompt, or None when nothing more can go.
 
-    In order: earlier exchanges (the model's answer and the feedback on it), oldest first, down to the latest; then
-    the parts of every message, stage by stage (STAGES); then the latest exchange; then the summaries of earlier
-    attempts. The system prompt, the tests and the failures' headings always stay."""
-    if len(prompt.exchanges) > 1:
-        return replace(prompt, exchanges=prompt.exchanges[1:])
+    In order: the parts of every message, stage by stage (STAGES); then the summaries of earlier attempts. The
+    system prompt, the tests and the failures' headings always stay."""
     size = _size(prompt)
     for stage in STAGES:
         # a cut that changes nothing the model reads (a map that was empty, failures already short) is taken
@@ -28,11 +23,7 @@ def shrink(prompt: Prompt) -> Prompt | None:
             prompt = smaller
             if _size(prompt) < size:
                 return prompt
-    if prompt.exchanges:
-        return replace(prompt, exchanges=())
-    if prompt.earlier:
-        return replace(prompt, earlier=())
-    return None
+    return prompt.without_history()
 
 
 def _size(prompt: Prompt) -> int:

@@ -1,28 +1,41 @@
-"""The prompt as data: a conversation keeps its latest exchange whole and summarises the rest; each message knows
-its template; the values that may shrink do so on the structure."""
-from agent.context.conversation import ANSWER, Message, Prompt
+"""The prompt as data: one user message holds the task and where the work stands now, never the model's earlier
+answers; each part knows its template; the values that may shrink do so on the structure."""
+from agent.context.conversation import Message, Prompt
 from agent.context.history import Attempt
 from agent.context.prompt import Files, RepoMap
 
 
-def exchange(n: int) -> tuple[str, Message]:
-    return f"answer {n}", Message("user", "lost_tests.md", {"tests": [f"t{n}"]})
+def state(attempts: list[Attempt], feedback: str = "") -> Message:
+    return Message("user", "state.md", {"attempts": attempts, "counts": "1 failed", "failures": "## t FAILED",
+                                        "feedback": feedback, "first": not (attempts or feedback),
+                                        "work_through": "", "answer_format": "# How to answer"})
 
 
-def test_only_the_latest_exchange_stays_whole_the_earlier_ones_are_summarised():
-    prompt = Prompt(Message("system", "system.md", {"claims": ""}), Message("user", None, {"text": "the task"}))
-    attempts = [Attempt(n, ("a.py",), "+1 −0 lines since the start", "1 failed") for n in (1, 2, 3)]
-    for n in (1, 2, 3):
-        prompt = prompt.then(*exchange(n)).latest(attempts[:n])
+def test_one_user_message_with_the_task_then_the_state_and_its_templates_named():
+    attempts = [Attempt(n, ("a.py",), "+1 −0 lines since the start", "1 failed") for n in (1, 2)]
+    prompt = Prompt(Message("system", "system.md", {"claims": ""}), Message("user", None, {"text": "the task\n"}),
+                    state(attempts, "# Your last answer\n\nApplied: a.py"))
     messages = prompt.messages()
-    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
-    assert messages[2]["content"] == "answer 3" and messages[3]["content"].endswith("- t3\n")
-    assert "- Attempt 1: changed a.py (+1 −0 lines since the start); then 1 failed" in messages[1]["content"]
-    assert "Attempt 3" not in messages[1]["content"]  # the latest is shown whole, not summarised as well
-    assert prompt.templates() == ("prompts/system.md", "(no template) + prompts/history.md", ANSWER,
-                                  "prompts/lost_tests.md")
-    fresh = prompt.restarted(attempts)
-    assert len(fresh.messages()) == 2 and "Attempt 3" in fresh.messages()[1]["content"]
+    assert [m["role"] for m in messages] == ["system", "user"]
+    user = messages[1]["content"]
+    assert user.startswith("the task\n\n# Earlier attempts")
+    assert "- Attempt 2: changed a.py (+1 −0 lines since the start); then 1 failed" in user
+    assert user.index("# Test results now: 1 failed") < user.index("# Your last answer") \
+        < user.index("Fix the remaining failures") < user.index("# How to answer")
+    assert prompt.told == prompt.state.text and "the task" not in prompt.told
+    assert prompt.templates() == ("prompts/system.md", "(no template) + prompts/state.md")
+    first = Prompt(prompt.system, prompt.task, state([]))
+    assert "Write the implementation so that these tests pass." in first.messages()[1]["content"]
+    assert "Earlier attempts" not in first.messages()[1]["content"]
+
+
+def test_the_history_goes_last_and_only_once():
+    attempts = [Attempt(1, ("a.py",), "", "1 failed")]
+    prompt = Prompt(Message("system", "system.md", {"claims": ""}), Message("user", None, {"text": "task"}),
+                    state(attempts, "told"))
+    bare = prompt.without_history()
+    assert "Attempt 1" in prompt.messages()[1]["content"] and "Attempt 1" not in bare.messages()[1]["content"]
+    assert bare.without_history() is None
 
 
 def test_a_message_is_smaller_only_where_one_of_its_parts_is():
