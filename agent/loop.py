@@ -268,8 +268,9 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
         if action in ("stop", "fresh-start"):
             return line
     told = feedback_message(edits, line.lost + line.flagged, run.shape, notes)
+    through = action == "work-through"  # stuck, or repeating itself: the code is shown as it was at the start
     line.prompt = _first_messages(run, slot.workspace, Now(line.result, previous, tuple(line.attempts[:-1]), told,
-                                                            stuck=action == "work-through"))
+                                                            stuck=through, anew=through or _repeats(edits)))
     return line
 
 
@@ -286,7 +287,8 @@ def _answered(run: _Run, workspace: Workspace, line: Line, iteration: int, index
         emit(ev.Status(f"the answer repeats the code as it is: asked again, to work the failing case through first "
                        f"(temperature {HOT})"))
         retry = _first_messages(run, workspace, Now(line.result, None, tuple(line.attempts),
-                                                    feedback_message(edits, (), run.shape, notes), stuck=True))
+                                                    feedback_message(edits, (), run.shape, notes), stuck=True,
+                                                    anew=True))
         answer, edits, notes = _answer(run, workspace, line, retry, effort, HOT, iteration, emit)
     return answer, edits, notes
 

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from agent.context.prompt import Now, feedback_message, first_messages
@@ -120,3 +122,22 @@ def test_the_projects_own_text_is_shown_as_written_never_read_as_a_template(tmp_
     later = first_messages(Workspace(root), red([case]), ["tests/test_calc.py"], hostile, "auto",
                            now=Now(red([case]), feedback=note))
     assert later.messages()[1]["content"].count(hostile) == 4  # and a note that quotes it
+
+
+def test_a_line_that_repeats_itself_is_shown_the_code_as_it_was_before_any_attempt(tmp_path):
+    """Shown the code it wrote, the real model writes it again word for word, whatever it is asked: the stuck
+    prompt shows the original (the best code's results stay), and asks for the file anew."""
+    root = make_repo(tmp_path / "r", {"a.py": "def f():\n    pass\n",
+                                      "tests/test_a.py": "from a import f\n\ndef test_f():\n    assert f() == 4\n"})
+    workspace = Workspace(root)
+    workspace.write({"a.py": b"def f():\n    return 3\n"})
+    case = TestCase("tests/test_a.py::test_f", "failed", "assert 3 == 4", "E       assert 3 == 4")
+    stub = TestCase("tests/test_a.py::test_f", "failed", "assert None == 4", "E       assert None == 4")
+    now = Now(red([case]), feedback=feedback_message(EditOutcome(found=1)), stuck=True)
+    shown = first_messages(workspace, red([stub]), ["tests/test_a.py"], "", "auto", now=now).messages()[1]["content"]
+    assert "return 3" in shown and "# Test results now: 1 failed" in shown
+    anew = first_messages(workspace, red([stub]), ["tests/test_a.py"], "", "auto",
+                          now=replace(now, anew=True)).messages()[1]["content"]
+    assert "return 3" not in anew and "def f():\n    pass" in anew
+    assert "# Test results of the best code so far (not shown): 1 failed" in anew and "assert 3 == 4" in anew
+    assert "write the file anew, another way" in anew and "work through one failing case by hand" in anew

@@ -138,19 +138,24 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
     conflicting = contradictions({path: files[path] for path in tests})
     system = Message("system", "system.md", {"claims": claim_rule() if conflicting else ""})
     ranked = rank(facts, {**{path: 1.0 for path in tests}, **{path: 0.5 for path in needs.sources}})
+    now = now or Now(baseline)
+    # a line that repeats its code is shown the code as it was before any attempt: shown the code it wrote, the
+    # real model wrote it again, word for word, whatever it was asked (whole files only: SEARCH parts must match)
+    anew = now.anew and shape.format == "whole"
+    code = {**(workspace.files() if anew else workspace.current()), **shown}
     task = Message("user", "task.md", {
         "message": message,
         "requirements": render_requirements(required) if required else "",
         "test_files": Files(tuple((path, files[path]) for path in [*tests, *conftests])),
-        "source_files": Files(tuple((path, files[path]) for path in needs.sources), droppable=True),
+        "source_files": Files(tuple((path, code[path]) for path in needs.sources if path in code), droppable=True),
         "missing": [{"module": module, "path": path} for module, path in needs.missing],
         "repo_map": RepoMap(tuple(ranked), facts, frozenset([*tests, *conftests, *needs.sources]),
                             limits.repo_map_tokens),
     })
-    now = now or Now(baseline)
     state = Message("user", "state.md", {
         "attempts": list(now.attempts), "counts": counts(now.result.report),
         "failures": Failures(now.result, now.previous), "feedback": now.feedback, "first": now.first,
+        "anew": anew,
         "work_through": work_through(now.result.report) if now.stuck else "",
         "answer_format": answer_format(shape),
     })
@@ -169,6 +174,7 @@ class Now:
     attempts: tuple[Attempt, ...] = ()
     feedback: str = ""
     stuck: bool = False
+    anew: bool = False  # the code is shown as it was before any attempt, to be written anew (it repeats itself)
 
     @property
     def first(self) -> bool:

@@ -8,7 +8,7 @@ from agent.context.prompt import Files, RepoMap
 def state(attempts: list[Attempt], feedback: str = "") -> Message:
     return Message("user", "state.md", {"attempts": attempts, "counts": "1 failed", "failures": "## t FAILED",
                                         "feedback": feedback, "first": not (attempts or feedback),
-                                        "work_through": "", "answer_format": "# How to answer"})
+                                        "work_through": "", "anew": False, "answer_format": "# How to answer"})
 
 
 def test_one_user_message_with_the_task_then_the_state_and_its_templates_named():
