@@ -11,7 +11,7 @@ from .failures import counts, distill
 
 @dataclass(frozen=True)
 class Attempt:
-    """One step, as prompts/history.md summarises it once the conversation has moved on."""
+    """One step, as prompts/state.md summarises it in later prompts."""
 
     number: int
     changed: tuple[str, ...]
