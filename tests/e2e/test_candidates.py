@@ -20,8 +20,14 @@ def records(repo, summary) -> list[dict]:
     return [json.loads(line) for line in (repo / summary["run_dir"] / "trajectory.jsonl").read_text().splitlines()]
 
 
-def assistant_texts(request: dict) -> list[str]:
-    return [m["content"] for m in request["messages"] if m["role"] == "assistant"]
+def code_of(answer: str) -> str:
+    return answer.split(FENCE + "python\n")[1].split(FENCE)[0].rstrip()
+
+
+def shown(request: dict, *answers: str) -> list[str]:
+    """Which of the answers' code the request shows as the code now (answers are never sent back themselves)."""
+    assert not [m for m in request["messages"] if m["role"] == "assistant"]
+    return [answer for answer in answers if code_of(answer) in request["messages"][-1]["content"]]
 
 
 def test_the_best_of_several_drafts_is_kept_and_each_asked_differently(tmp_path):
@@ -54,7 +60,7 @@ def test_debugging_goes_on_from_the_best_and_ends_at_the_first_green(tmp_path):
     assert result.returncode == 0 and summary["status"] == "green", result.stderr
     assert summary["iterations"] == 2 and summary["candidate"] in (1, 2)
     second_round = requests[2:4]
-    assert all(assistant_texts(r) == [HALF] for r in second_round)  # both from the best line, not the worse
+    assert all(shown(r, HALF, ROMAN_WRONG) == [HALF] for r in second_round)  # both from the best line
     assert (repo / "roman.py").read_text() in ROMAN
 
 
@@ -67,7 +73,7 @@ def test_a_beam_of_two_keeps_both_lines(tmp_path):
         requests = server.chat_requests()
     summary = summary_of(result)
     assert summary["status"] == "not_solved", result.stderr
-    assert sorted(assistant_texts(r)[0] for r in requests[2:4]) == sorted([HALF, ROMAN_WRONG])
+    assert sorted(shown(r, HALF, ROMAN_WRONG)[0] for r in requests[2:4]) == sorted([HALF, ROMAN_WRONG])
 
 
 def test_the_first_green_stops_the_others_in_the_model_and_in_the_sandbox(tmp_path, docker_client, base_image):
