@@ -9,6 +9,7 @@ from typing import Any, Mapping, Protocol, runtime_checkable
 
 from ..prompting import render, source
 
+
 @runtime_checkable
 class Part(Protocol):
     """A value that renders itself late, and can say what it would be smaller (None: it cannot be, at stage)."""
