@@ -267,10 +267,11 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
         action = _escalate(run, slot, line, stuck, iteration, notes, emit)
         if action in ("stop", "fresh-start"):
             return line
-    told = feedback_message(edits, line.lost + line.flagged, run.shape, notes)
     through = action == "work-through"  # stuck, or repeating itself: the code is shown as it was at the start
+    anew = through or _repeats(edits)
+    told = feedback_message(edits, line.lost + line.flagged, run.shape, notes, anew)
     line.prompt = _first_messages(run, slot.workspace, Now(line.result, previous, tuple(line.attempts[:-1]), told,
-                                                            stuck=through, anew=through or _repeats(edits)))
+                                                            stuck=through, anew=anew))
     return line
 
 
@@ -287,7 +288,7 @@ def _answered(run: _Run, workspace: Workspace, line: Line, iteration: int, index
         emit(ev.Status(f"the answer repeats the code as it is: asked again, to work the failing case through first "
                        f"(temperature {HOT})"))
         retry = _first_messages(run, workspace, Now(line.result, None, tuple(line.attempts),
-                                                    feedback_message(edits, (), run.shape, notes), stuck=True,
+                                                    feedback_message(edits, (), run.shape, notes, True), stuck=True,
                                                     anew=True))
         answer, edits, notes = _answer(run, workspace, line, retry, effort, HOT, iteration, emit)
     return answer, edits, notes

@@ -105,8 +105,13 @@ class Workspace:
 
     def current(self) -> dict[str, bytes]:
         """The files as they are now: the snapshot with the run's changes (a removed file left out)."""
-        now = {**self.original, **{path: content for path, content in self._changes.items() if content is not None}}
-        return {path: content for path, content in now.items() if self._changes.get(path, b"") is not None}
+        now = dict(self.original)
+        for path, content in self._changes.items():
+            if content is None:
+                now.pop(path, None)
+            else:
+                now[path] = content
+        return now
 
     def read(self, path: str) -> bytes | None:
         """A file's content now (links followed), or None where there is none."""

@@ -86,7 +86,7 @@ def test_an_answer_without_edits_is_told_so():
 
 
 def test_an_answer_that_repeats_the_failing_code_is_told_so():
-    assert "repeated the code exactly as it is now" in feedback_message(EditOutcome(found=1))
+    assert "repeated the code word for word" in feedback_message(EditOutcome(found=1))
     assert "repeated" not in feedback_message(EditOutcome(found=1, changed=["a.py"]))
 
 
@@ -141,3 +141,7 @@ def test_a_line_that_repeats_itself_is_shown_the_code_as_it_was_before_any_attem
     assert "return 3" not in anew and "def f():\n    pass" in anew
     assert "# Test results of the best code so far (not shown): 1 failed" in anew and "assert 3 == 4" in anew
     assert "write the file anew, another way" in anew and "work through one failing case by hand" in anew
+    # an applied change is never said to be the code shown, where the code shown is the original
+    applied = EditOutcome(found=1, changed=["a.py"])
+    assert "are the code as it is now" in feedback_message(applied)
+    assert "Applied: a.py." in feedback_message(applied, anew=True)

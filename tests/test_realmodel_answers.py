@@ -90,7 +90,7 @@ def test_a_recorded_real_run_replays_through_the_loop(tmp_path):
     assert result.returncode == 0 and summary["status"] == "green" and summary["iterations"] == 2, result.stderr
     requests = server.chat_requests()
     assert [request.get("temperature") for request in requests] == [None, None, 0.8]  # another question, hotter
-    assert "repeated the code exactly as it is now" in requests[2]["messages"][-1]["content"]
+    assert "repeated the code word for word" in requests[2]["messages"][-1]["content"]
     assert "work through one failing case by hand" in requests[2]["messages"][-1]["content"]
     check = subprocess.run(["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo, capture_output=True)
     assert check.returncode == 0
@@ -164,7 +164,7 @@ def test_a_recorded_repeat_asks_for_the_failing_case_worked_through(tmp_path):
         requests = server.chat_requests()
     assert [request.get("temperature") for request in requests][:3] == [None, None, 0.8]
     retry = requests[2]["messages"][-1]["content"]
-    assert "repeated the code exactly as it is now" in retry and "work through one failing case by hand" in retry
+    assert "repeated the code word for word" in retry and "work through one failing case by hand" in retry
     assert "1. The call: response(\"WHAT'S GOING ON?\")" in retry and "3. What the code does with it" in retry
     assert "2. What the test expects: \"Calm down" in retry and "why it gives 'Whoa, chill out!'" in retry
 

@@ -115,12 +115,13 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
     where None): what was tried, the failures, what became of the last answer, the ask. Over the prompt budget,
     shrink.py drops the least relevant first (the map, then the lowest-ranked source files). shown replaces files
     as the model is to see them (test files without their held-out tests)."""
-    files = {**workspace.current(), **shown}
+    current = workspace.current()
+    files = {**current, **shown}
     report = baseline.report
     known_missing = {e.import_name.split(".")[0] for e in report.collect_errors if e.import_name}
     # what the tests import is read from the tests as written, so that hidden tests still bring in the code
     # they exercise
-    needs = needed_files(test_files, workspace.current(), known_missing)
+    needs = needed_files(test_files, current, known_missing)
     cache = FactsCache(limits.cache_path)
     facts = {path: found for path, content in files.items() if (found := cache.facts(path, content)) is not None}
     cache.save()
@@ -142,7 +143,7 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
     # a line that repeats its code is shown the code as it was before any attempt: shown the code it wrote, the
     # real model wrote it again, word for word, whatever it was asked (whole files only: SEARCH parts must match)
     anew = now.anew and shape.format == "whole"
-    code = {**(workspace.files() if anew else workspace.current()), **shown}
+    code = {**(workspace.files() if anew else current), **shown}
     task = Message("user", "task.md", {
         "message": message,
         "requirements": render_requirements(required) if required else "",
@@ -190,10 +191,12 @@ def work_through(report: TestReport) -> str:
 
 
 def feedback_message(outcome: EditOutcome, lost: Sequence[str] = (), shape: Shape = Shape(),
-                     notes: Sequence[str] = ()) -> str:
+                     notes: Sequence[str] = (), anew: bool = False) -> str:
     """What became of the model's last answer (prompts/feedback.md): notes first (a claim that was not confirmed,
-    a change undone), then its edits applied, refused or missed, and the tests it made vanish."""
+    a change undone), then its edits applied, refused or missed, and the tests it made vanish. anew: the prompt
+    shows the code as it was before any attempt, not the code the edits made."""
     return render("feedback.md", notes=[note.rstrip("\n") for note in notes], changed=list(outcome.changed),
+                  anew=anew and shape.format == "whole",
                   refused=list(outcome.refused), misses=list(outcome.misses), found=outcome.found,
                   lost=render("lost_tests.md", tests=list(lost)).rstrip("\n") if lost else "",
                   format=shape.format, example=shape.example).rstrip("\n")

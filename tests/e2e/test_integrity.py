@@ -175,7 +175,7 @@ def test_a_server_without_effort_is_never_asked_to_think_harder_nor_escalated_af
     # stuck there, the step up on a server with no effort is that question again, and the line goes on sampling
     # widely; stuck again at 4, the last: nothing is announced that would never happen
     assert [request.get("temperature") for request in requests] == [None, None, 0.8, 0.8, 0.8]
-    assert "repeated the code exactly as it is now" in requests[2]["messages"][-1]["content"]
+    assert "repeated the code word for word" in requests[2]["messages"][-1]["content"]
     assert "work through one failing case by hand" in requests[2]["messages"][-1]["content"]
     assert "work through one failing case by hand" in requests[3]["messages"][-1]["content"]
     records = [json.loads(line) for line in (repo / summary["run_dir"] / "trajectory.jsonl").read_text().splitlines()]
