@@ -220,10 +220,16 @@ def refusals(summary: RunSummary) -> str:
     if summary.ignored_settings:
         lines += ["The checkout's own settings that were not obeyed (an untrusted checkout may not choose them): "
                   + ", ".join(f"`{_cell(item)}`" for item in summary.ignored_settings), ""]
+    if summary.gaming:
+        lines += ["Not green, whatever the tests say — the code gamed them:", ""]
+        lines += [f"- `{_cell(item)}`" for item in summary.gaming[:10]] + [""]
     if summary.special_cases:
         lines += ["Warning — conditions on values that also appear in the tests (often the specification's own "
                   "constants; review them):", ""]
         lines += [f"- `{_cell(item)}`" for item in summary.special_cases[:10]] + [""]
+    if summary.watched:
+        lines += ["Warning — while the tests ran, the code reached what could have shown it the tests:", ""]
+        lines += [f"- `{_cell(item)}`" for item in summary.watched[:10]] + [""]
     if summary.overfitting:
         lines += ["Warning — overfitting: held-out tests failed on code green on the tests the model saw"
                   + (" (the final code passes them, after they were shown)" if summary.status == Status.GREEN

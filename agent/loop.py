@@ -34,6 +34,7 @@ from .prompting import render
 from .protocols import Completion, Model, Sandbox
 from .search import HOT, Line, keep, race, raised, score, variation
 from .status import Status
+from .watch import judged as watched
 from .words import plural
 from .workspace import Workspace, unified
 
@@ -302,8 +303,11 @@ def _tested(run: _Run, slot: Slot, line: Line, iteration: int, notes: list[str],
     slot.holds = slot.workspace.changes()
     line.changes, line.full = slot.holds, _run(run.targets, run.task, slot.sandbox, iteration, emit, line.candidate)
     line.result, line.lost = run.judged(line.full)
-    # gaming beyond reasonable doubt keeps it red; values merely shared with the tests are only a warning
-    line.flagged = answers_by_heart(run.tests, {p: c for p, c in line.changes.items() if c})
+    # gaming beyond reasonable doubt keeps it red; values merely shared with the tests are only a warning; so does
+    # what the code reached while the tests ran: the tests themselves, their frames, their runner
+    written = {p: c for p, c in line.changes.items() if c}
+    line.flagged = answers_by_heart(run.tests, written) + watched(line.whole.report,
+                                                                  (run.unfiltered or run.baseline).report, written)[0]
     run.offer(line)
     if score(line.result, line.honest) < before[4]:  # never regress: undo it, and say what it broke
         notes.append(_undo(slot, line, before, emit, iteration))

@@ -21,6 +21,7 @@ from .status import Status
 from .summary import RunSummary
 from .protected import ProtectedPaths
 from .trajectory import TrajectoryWriter, save_snapshot
+from .watch import judged as watched
 from .wiring import (Deferred, check_key, context_limits, make_budget, make_model, make_sandboxes, new_run_id,
                      start_all, start_engine, wants_local, with_local_default, with_profile)
 from .workspace import Workspace, interrupts_deferred, recover, state_dir
@@ -180,6 +181,7 @@ class CleanUp(ExitStack):
 def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False) -> dict[str, Any]:
     result = outcome.best.result if best and outcome.best else outcome.result
     changed = list(workspace.changes()) if outcome.status == Status.GREEN or best else []
+    written = {path: content for path, content in workspace.changes().items() if content is not None}
     return {
         "status": outcome.status,
         "iterations": outcome.iterations,
@@ -190,7 +192,8 @@ def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False)
                                if case.outcome == "passed" and nodeid not in outcome.passing_before),
         "lost_tests": outcome.lost,
         "gaming": outcome.flagged,  # evidence that kept the result red: the tests' answers held by heart
-        "special_cases": special_cases(outcome.tests, {p: c for p, c in workspace.changes().items() if c is not None}),
+        "special_cases": special_cases(outcome.tests, written),
+        "watched": watched(result.report, None, written)[1],  # what keeps it red is in gaming already
         "changed_files": changed,
         "diff": workspace.diff() if changed else "",
         "usage": outcome.usage,

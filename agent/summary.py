@@ -35,6 +35,7 @@ class RunSummary:
     lost_tests: list[str] = field(default_factory=list)
     gaming: list[str] = field(default_factory=list)  # answers held by heart: evidence that kept the result red
     special_cases: list[str] = field(default_factory=list)  # values shared with the tests: a warning
+    watched: list[str] = field(default_factory=list)  # what the code reached while the tests ran: a warning
     changed_files: list[str] = field(default_factory=list)
     diff: str = ""
     usage: dict[str, int] = field(default_factory=dict)

@@ -83,6 +83,18 @@ class FailureFacts:
 
 
 @dataclass(frozen=True)
+class Reach:
+    """What the code under test reached while the tests ran, as the plugin's watch saw it: kind (test-file,
+    test-frame, test-code, trace, runner, test-module, gc), what it reached, the project's line that did it, the
+    test that was running."""
+
+    kind: str
+    target: str
+    where: str
+    test: str = ""
+
+
+@dataclass(frozen=True)
 class TestCase:
     """One test's result, its setup, call and teardown phases (and subtests) folded into one outcome."""
 
@@ -123,6 +135,8 @@ class TestReport:
     collect_errors: tuple[CollectError, ...] = ()
     exitstatus: int | None = None  # None: pytest never reached its end (killed, or crashed before)
     anomalies: tuple[str, ...] = ()  # records the plugin never writes (a forger's)
+    reaches: tuple[Reach, ...] = ()  # what the code under test reached (agent/watch.py judges them)
+    watched: bool = False  # the watch's record was read
 
     def count(self, *outcomes: str) -> int:
         return sum(1 for case in self.tests.values() if case.outcome in outcomes)
@@ -212,6 +226,8 @@ def parse_report(text: str, key: bytes = b"", strip: str = "") -> TestReport:
     collected: tuple[str, ...] = ()
     errors: list[CollectError] = []
     exitstatus = None
+    reaches: list[Reach] = []
+    watched = False
     records, forged = _records(text, key, strip)
     for record in records:
         event = record.get("event")
@@ -230,6 +246,11 @@ def parse_report(text: str, key: bytes = b"", strip: str = "") -> TestReport:
                 line=record.get("line"),
                 longrepr=record.get("longrepr", ""),
             ))
+        elif event == "watch":
+            watched = True
+            reaches += [Reach(str(item.get("reach", "")), str(item.get("target", "")), str(item.get("where", "")),
+                              str(item.get("test", ""))) for item in record.get("reaches") or ()
+                        if isinstance(item, dict)]
         elif event == "finish":
             exitstatus = record["exitstatus"]
     tests = {nodeid: _fold(records) for nodeid, records in phases.items()}
@@ -238,7 +259,7 @@ def parse_report(text: str, key: bytes = b"", strip: str = "") -> TestReport:
         anomalies.insert(0, f"{forged} record(s) in the report were not written by makegreen's plugin (no valid "
                             "signature)")
     return TestReport(tests=tests, collected=collected, collect_errors=tuple(errors), exitstatus=exitstatus,
-                      anomalies=tuple(anomalies))
+                      anomalies=tuple(anomalies), reaches=tuple(reaches), watched=watched)
 
 
 def _anomalies(records: list[dict]) -> list[str]:

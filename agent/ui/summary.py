@@ -69,6 +69,8 @@ def _warnings(summary: RunSummary) -> list[tuple[str, str]]:
     if summary.special_cases:  # a warning: values shared with the tests are not proof of gaming
         rows.append(("warning", "; ".join(summary.special_cases[:5])
                      + " (compare with the tests' own values: review them; not enough to refuse the fix)"))
+    if summary.watched:  # a warning: nothing of the tests was reached, but what was could have been
+        rows.append(("watched", "; ".join(summary.watched[:3])))
     if summary.overwrote_uncommitted and summary.applied:
         rows.append(("replaced", ", ".join(summary.overwrote_uncommitted) + " held uncommitted changes; "
                      f"`makegreen undo {summary.run_id or 'RUN'}` puts them back"))

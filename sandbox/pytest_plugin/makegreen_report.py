@@ -4,7 +4,9 @@ Each report is written as one JSON line and flushed at once, so a run killed by 
 results it reached. It imports only pytest and the standard library: it runs under whatever Python and pytest
 the sandbox image has (pytest 7.2 and newer).
 """
+import _thread
 import ast
+import fnmatch
 import hashlib
 import hmac
 import json
@@ -47,11 +49,240 @@ def _signer(key):
 _SIGN = [_signer(_take_key())]
 
 
+class _Watch:
+    """What the code under test reaches while the tests run, seen through Python's audit hooks (PEP 578) and by
+    comparing pytest's, unittest's and this plugin's own functions and classes (and the test modules') with what
+    they were: the test files opened, a running test's frame or code read, a trace or profile function installed,
+    the runner or the tests changed. Installed when pytest imports this plugin, before any conftest, test module or
+    project module is imported; an audit hook cannot be removed. Each reach is attributed to the project's own code
+    that caused it (the innermost frame of a project file that is not a test file: the standard library acting on
+    its behalf counts as it), and recorded once, with the line; makegreen judges them (agent/watch.py)."""
+
+    EVENTS = frozenset({"open", "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile",
+                        "object.__getattr__", "object.__setattr__", "gc.get_objects", "gc.get_referrers",
+                        "gc.get_referents"})
+    FRAME_TOOLS = frozenset({"inspect", "traceback"})  # hand their caller frames of the stack: it took them
+    READS = frozenset({"f_code", "tb_frame", "gi_frame", "cr_frame", "ag_frame", "__code__"})
+    LIMIT = 50  # reaches recorded at most
+
+    def __init__(self):
+        self.root = os.getcwd()
+        self.patterns = ("test_*.py", "*_test.py")
+        self.running = ""  # the test whose phases are under way
+        self.found = {}
+        self._busy = set()  # threads inside the hook: what it does itself is not watched
+        self._kinds = {}
+        self._here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+        self._taken = []
+        self._tests = []
+
+    def configure(self, root, patterns):
+        self.root, self.patterns = root, tuple(patterns) or self.patterns
+        self._kinds.clear()
+
+    def kind(self, filename):
+        """"test" for a test file or conftest, "code" for the project's own code, "" for anything else."""
+        found = self._kinds.get(filename)
+        if found is None:
+            found = ""
+            if isinstance(filename, str) and filename and not filename.startswith("<"):
+                path = os.path.abspath(filename)
+                parts = path.split(os.sep)
+                if path.startswith(self.root + os.sep) and not path.startswith(self._here) \
+                        and "site-packages" not in parts and "dist-packages" not in parts:
+                    name = os.path.basename(path)
+                    found = "test" if name == "conftest.py" or any(fnmatch.fnmatch(name, pattern)
+                                                                    for pattern in self.patterns) else "code"
+            self._kinds[filename] = found
+        return found
+
+    def _frame_kind(self, frame):
+        return self.kind(frame.f_globals.get("__file__"))
+
+    def _where(self, frame):
+        filename = frame.f_globals.get("__file__") or ""
+        return "%s:%d" % (_relative_to(self.root, filename), frame.f_lineno)
+
+    def _culprit(self, frame):
+        """The innermost frame of the project (test or code) from frame outwards, or None."""
+        while frame is not None:
+            if self._frame_kind(frame):
+                return frame
+            frame = frame.f_back
+        return None
+
+    def _taker(self, frame):
+        """Who took a frame: the first frame outwards that is not inspect's or traceback's."""
+        while frame is not None and frame.f_globals.get("__name__") in self.FRAME_TOOLS:
+            frame = frame.f_back
+        return frame
+
+    def hook(self, event, args):
+        if event not in self.EVENTS:
+            return
+        me = _thread.get_ident()
+        if me in self._busy or len(self.found) >= self.LIMIT:
+            return
+        self._busy.add(me)
+        try:
+            self._seen(event, args, sys._getframe(1))
+        except Exception:  # the watch must never change what the code under test does
+            pass
+        finally:
+            self._busy.discard(me)
+
+    def _seen(self, event, args, caller):
+        if event == "open":
+            path = args[0]
+            if isinstance(path, bytes):
+                path = os.fsdecode(path)
+            if isinstance(path, str) and self.kind(path) == "test":
+                self._record("test-file", _relative_to(self.root, path), self._culprit(caller))
+        elif event in ("sys._getframe", "sys._current_frames"):
+            taker = self._taker(caller)
+            frame = args[0] if event == "sys._getframe" else None
+            if taker is not None and self._frame_kind(taker) == "code" and self.running:
+                self._record("test-frame", self.running, taker)
+            elif frame is not None and self._frame_kind(frame) == "test" and self.running:
+                self._record("test-frame", self.running, self._culprit(caller))
+        elif event == "object.__getattr__":
+            target, name = args[0], args[1]
+            if name not in self.READS:
+                return
+            if name == "__code__":
+                globals_ = getattr(target, "__globals__", None)
+                filename = globals_.get("__file__") if isinstance(globals_, dict) else None
+                if self.kind(filename) == "test":
+                    self._record("test-code", getattr(target, "__qualname__", "?"), self._culprit(caller))
+            else:
+                frame = getattr(target, name[:2] + "_frame", None) if name != "f_code" else target
+                if frame is not None and self._frame_kind(frame) == "test" and self.running:
+                    self._record("test-frame", self.running, self._culprit(caller))
+        elif event == "object.__setattr__":
+            target, name = args[0], args[1]
+            if name == "__code__":
+                globals_ = getattr(target, "__globals__", None)
+                filename = globals_.get("__file__") if isinstance(globals_, dict) else None
+                module = globals_.get("__name__", "") if isinstance(globals_, dict) else ""
+                if self.kind(filename) == "test":
+                    self._record("test-code", getattr(target, "__qualname__", "?"), self._culprit(caller))
+                elif _protected(module):
+                    self._record("runner", "%s.%s" % (module, getattr(target, "__qualname__", "?")),
+                                 self._culprit(caller))
+        elif event in ("sys.settrace", "sys.setprofile"):
+            self._record("trace", event[4:], self._culprit(caller))
+        else:  # the garbage collector's objects: every test function, pytest's items, this plugin
+            self._record("gc", event, self._culprit(caller))
+
+    def _record(self, kind, target, culprit, where=None):
+        """A reach by the project's own code (not by the tests, pytest or the standard library alone)."""
+        if where is None:
+            if culprit is None or self._frame_kind(culprit) != "code":
+                return
+            where = self._where(culprit)
+        key = (kind, target, where)
+        if key not in self.found:
+            self.found[key] = {"reach": kind, "target": str(target)[:200], "where": where,
+                               "test": self.running}
+
+    # What the audit hooks cannot see: a module's or class's attribute set (pytest's runner, unittest's asserts, a
+    # test module's functions). Their functions and classes are taken when this plugin is imported (the test
+    # modules' once collected) and compared while the tests run.
+
+    def take(self):
+        self._taken = _functions(name for name in list(sys.modules) if _protected(name))
+
+    def take_tests(self, modules):
+        self._tests = _functions(modules)
+
+    def compare(self, end=False):
+        """Record each function or class taken that is now gone or replaced by the project's own; at the end (the
+        tests' own and the plugins' changes for a test undone), replaced by anything that is not pytest's,
+        pluggy's, unittest's or this plugin's own too, and the test modules' functions and classes as well.
+        Changes that pytest's plugins make for the whole session are as much in the run of the code before as in
+        this one: makegreen sets them aside (agent/watch.py)."""
+        for kind, taken in (("runner", self._taken), ("test-module", self._tests if end else ())):
+            for label, table, key, before in taken:
+                now = table.get(key, _MISSING)
+                if now is before:
+                    continue
+                defined = _defined_in(now)
+                if now is _MISSING or self.kind(defined[0]) or end and not _protected(_module_of(now)):
+                    where = "%s:%d" % (_relative_to(self.root, defined[0]), defined[1]) if defined[0] else "?"
+                    if (kind, label, where) not in self.found and len(self.found) < self.LIMIT:
+                        self.found[(kind, label, where)] = {
+                            "reach": kind, "target": label, "where": where, "test": self.running,
+                            "now": "removed" if now is _MISSING else _repr(now)}
+
+    def reaches(self):
+        return list(self.found.values())
+
+
+def _protected(name):
+    """pytest, pluggy, unittest, builtins, threading (its trace hooks) and this plugin."""
+    return name in ("pytest", "_pytest", "pluggy", "unittest", "builtins", "threading", __name__) \
+        or name.startswith(("_pytest.", "pluggy.", "unittest."))
+
+
+def _relative_to(root, filename):
+    path = os.path.abspath(filename) if filename else ""
+    if path.startswith(root + os.sep):
+        return os.path.relpath(path, root).replace(os.sep, "/")
+    return path
+
+
+def _module_of(value):
+    module = getattr(value, "__module__", None)
+    return module if isinstance(module, str) else ""
+
+
+def _defined_in(value):
+    """(file, line) where a function (or a class's first method) was written; ("", 0) where not known."""
+    function = getattr(value, "__func__", value)
+    code = getattr(function, "__code__", None)
+    if code is not None:
+        return code.co_filename, code.co_firstlineno
+    module = sys.modules.get(_module_of(value))
+    return (getattr(module, "__file__", "") or "", 0) if isinstance(value, type) and module else ("", 0)
+
+
+_DUNDERS = frozenset({"__import__", "__build_class__", "__init__", "__call__", "__eq__", "__ne__", "__hash__",
+                      "__getattr__", "__getattribute__", "__enter__", "__exit__"})
+
+
+def _functions(names):
+    """(label, table, key, value) for each function and class of the named modules (or modules), and each
+    attribute of the classes they define: what a run may not replace."""
+    taken = []
+    for name in names:
+        module = sys.modules.get(name) if isinstance(name, str) else name
+        table = getattr(module, "__dict__", None)
+        if not isinstance(table, dict):
+            continue
+        name = getattr(module, "__name__", "?")
+        for attribute, value in list(table.items()):
+            if not (callable(value) or isinstance(value, type)) or attribute.startswith("__") \
+                    and attribute not in _DUNDERS:
+                continue
+            taken.append(("%s.%s" % (name, attribute), table, attribute, value))
+            if isinstance(value, type) and value.__module__ == name:
+                for key, member in list(vars(value).items()):
+                    if not key.startswith("__") or key in _DUNDERS:
+                        taken.append(("%s.%s.%s" % (name, attribute, key), vars(value), key, member))
+    return taken
+
+
+_WATCH = _Watch()
+_WATCH.take()
+sys.addaudithook(_WATCH.hook)
+
+
 def pytest_addoption(parser):
     parser.addoption("--makegreen-report", default=None, help="write makegreen's JSON-lines report here")
 
 
 def pytest_configure(config):
+    _WATCH.configure(str(config.rootpath), config.getini("python_files"))
     path = config.getoption("--makegreen-report")
     if path:
         config.pluginmanager.register(_Reporter(path, str(config.rootpath), _SIGN.pop() if _SIGN else _signer(b"")),
@@ -133,6 +364,16 @@ class _Reporter:
 
     def pytest_collection_finish(self, session):
         self._write({"event": "collected", "nodeids": [item.nodeid for item in session.items]})
+        modules = {id(module): module for module in (getattr(item, "module", None) for item in session.items)
+                   if module is not None}
+        _WATCH.take_tests(modules.values())
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        _WATCH.running = nodeid
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        _WATCH.compare()
+        _WATCH.running = ""
 
     def pytest_runtest_makereport(self, item, call):
         # Called for every phase and every subtest, just before its report is logged; the exception itself is seen
@@ -179,6 +420,8 @@ class _Reporter:
         return self._sources[filename]
 
     def pytest_sessionfinish(self, session, exitstatus):
+        _WATCH.compare(end=True)
+        self._write({"event": "watch", "reaches": _WATCH.reaches()})
         self._write({"event": "finish", "exitstatus": int(exitstatus)})
         self._file.close()
 
