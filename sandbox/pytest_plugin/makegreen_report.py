@@ -74,6 +74,7 @@ class _Watch:
         self._kinds = {}
         self._here = os.path.dirname(os.path.abspath(__file__)) + os.sep
         self._taken = []
+        self._hot = []  # what decides a test's outcome: compared after each test (the rest at the end)
         self._tests = []
 
     def configure(self, root, patterns):
@@ -120,6 +121,17 @@ class _Watch:
     def hook(self, event, args):
         if event not in self.EVENTS:
             return
+        # the cheap tests first: most events are pytest's and the standard library's own, and reach nothing
+        if event == "object.__getattr__":
+            if args[1] not in self.READS or args[1] != "__code__" and not self.running:
+                return
+        elif event == "sys._getframe" or event == "sys._current_frames":
+            if not self.running:
+                return
+        elif event == "open":
+            path = args[0]
+            if not isinstance(path, (str, bytes)) or self.kind(os.fsdecode(path)) != "test":
+                return
         me = _thread.get_ident()
         if me in self._busy or len(self.found) >= self.LIMIT:
             return
@@ -132,12 +144,8 @@ class _Watch:
             self._busy.discard(me)
 
     def _seen(self, event, args, caller):
-        if event == "open":
-            path = args[0]
-            if isinstance(path, bytes):
-                path = os.fsdecode(path)
-            if isinstance(path, str) and self.kind(path) == "test":
-                self._record("test-file", _relative_to(self.root, path), self._culprit(caller))
+        if event == "open":  # of a test file (the hook looked)
+            self._record("test-file", _relative_to(self.root, os.fsdecode(args[0])), self._culprit(caller))
         elif event in ("sys._getframe", "sys._current_frames"):
             taker = self._taker(caller)
             frame = args[0] if event == "sys._getframe" else None
@@ -191,6 +199,7 @@ class _Watch:
 
     def take(self):
         self._taken = _functions(name for name in list(sys.modules) if _protected(name))
+        self._hot = [entry for entry in self._taken if entry[0].startswith(_HOT)]
 
     def take_tests(self, modules):
         self._tests = _functions(modules)
@@ -201,7 +210,8 @@ class _Watch:
         pluggy's, unittest's or this plugin's own too, and the test modules' functions and classes as well.
         Changes that pytest's plugins make for the whole session are as much in the run of the code before as in
         this one: makegreen sets them aside (agent/watch.py)."""
-        for kind, taken in (("runner", self._taken), ("test-module", self._tests if end else ())):
+        runner, tests = (self._taken, self._tests) if end else (self._hot, ())
+        for kind, taken in (("runner", runner), ("test-module", tests)):
             for label, table, key, before in taken:
                 now = table.get(key, _MISSING)
                 if now is before:
@@ -218,9 +228,15 @@ class _Watch:
         return list(self.found.values())
 
 
+_HOT = tuple(name + "." for name in (
+    "_pytest.runner", "_pytest.python", "_pytest.reports", "_pytest.unittest", "_pytest.skipping", "_pytest.outcomes",
+    "_pytest.main", "_pytest.python_api", "_pytest.assertion.rewrite", "_pytest.assertion.util", "pluggy._callers",
+    "pluggy._hooks", "pluggy._manager", "unittest.case", "unittest.result", __name__))
+
+
 def _protected(name):
-    """pytest, pluggy, unittest, builtins, threading (its trace hooks) and this plugin."""
-    return name in ("pytest", "_pytest", "pluggy", "unittest", "builtins", "threading", __name__) \
+    """pytest, pluggy, unittest, builtins and this plugin."""
+    return name in ("pytest", "_pytest", "pluggy", "unittest", "builtins", __name__) \
         or name.startswith(("_pytest.", "pluggy.", "unittest."))
 
 
@@ -267,7 +283,8 @@ def _functions(names):
             taken.append(("%s.%s" % (name, attribute), table, attribute, value))
             if isinstance(value, type) and value.__module__ == name:
                 for key, member in list(vars(value).items()):
-                    if not key.startswith("__") or key in _DUNDERS:
+                    if (callable(member) or isinstance(member, (staticmethod, classmethod, property))) \
+                            and (not key.startswith("__") or key in _DUNDERS):
                         taken.append(("%s.%s.%s" % (name, attribute, key), vars(value), key, member))
     return taken
 
