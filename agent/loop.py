@@ -82,6 +82,7 @@ class Outcome:
     test_files: tuple[str, ...] = ()
     tests: dict[str, bytes] = field(default_factory=dict)  # the test files as the user wrote them
     flagged: list[str] = field(default_factory=list)  # the tests' answers held by heart, in the last result
+    gamed: list[str] = field(default_factory=list)  # evidence of gaming in steps that were undone
     confirmed: list[str] = field(default_factory=list)  # contradictions makegreen found in the tests itself
     held: list[str] = field(default_factory=list)  # held-out tests, as path::name or path::name[case]
     held_result: dict[str, int] = field(default_factory=dict)  # how they fared on the first code green without
@@ -131,6 +132,11 @@ class _Run:
             self.outcome.sandbox_seconds += full.seconds
             lost = lost_tests(self.seen, full.report, frozenset(self.guard.test_files))
             return without(full, self.held), lost + disagreement(full.report, full.exit_code, full.timed_out)
+
+    def caught(self, evidence: list[str]) -> None:
+        """Evidence of gaming in a step that is undone: the run's summary names it, though the code went back."""
+        with self.lock:
+            self.outcome.gamed += [item for item in evidence if item not in self.outcome.gamed]
 
     def output_cap(self, messages: list[dict[str, str]]) -> int | None:
         with self.lock:
@@ -310,6 +316,7 @@ def _tested(run: _Run, slot: Slot, line: Line, iteration: int, notes: list[str],
                                                                   (run.unfiltered or run.baseline).report, written)[0]
     run.offer(line)
     if score(line.result, line.honest) < before[4]:  # never regress: undo it, and say what it broke
+        run.caught(line.lost + line.flagged)
         notes.append(_undo(slot, line, before, emit, iteration))
 
 
@@ -377,7 +384,8 @@ def _undo(slot: Slot, line: Line, before: tuple, emit: Emit, iteration: int) -> 
     line.changes, line.result, line.lost, line.flagged, line.full = before[0], before[1], before[2], before[3], \
         before[5]
     who = f"candidate {line.candidate}: " if line.candidate else ""
-    emit(ev.Status(f"{who}iteration {iteration} made things worse ({counts(worse)}): undone, back to "
+    emit(ev.Status(f"{who}iteration {iteration} made things worse ({counts(worse)}"
+                   + (f"; it games the tests: {gaming[0]}" if gaming else "") + f"): undone, back to "
                    f"{counts(before[1].report)}"))
     return note
 

@@ -191,7 +191,9 @@ def _outcome_summary(outcome: Outcome, workspace: Workspace, best: bool = False)
         "turned_green": sorted(nodeid for nodeid, case in result.report.tests.items()
                                if case.outcome == "passed" and nodeid not in outcome.passing_before),
         "lost_tests": outcome.lost,
-        "gaming": outcome.flagged,  # evidence that kept the result red: the tests' answers held by heart
+        # evidence that kept the result red (the tests' answers held by heart, the tests reached while they ran),
+        # and of the steps undone for it
+        "gaming": outcome.flagged + [item for item in outcome.gamed if item not in outcome.flagged],
         "special_cases": special_cases(outcome.tests, written),
         "watched": watched(result.report, None, written)[1],  # what keeps it red is in gaming already
         "changed_files": changed,

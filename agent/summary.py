@@ -33,7 +33,7 @@ class RunSummary:
     failing: list[str] = field(default_factory=list)
     turned_green: list[str] = field(default_factory=list)
     lost_tests: list[str] = field(default_factory=list)
-    gaming: list[str] = field(default_factory=list)  # answers held by heart: evidence that kept the result red
+    gaming: list[str] = field(default_factory=list)  # evidence of gaming: it kept the result red, or a step undone
     special_cases: list[str] = field(default_factory=list)  # values shared with the tests: a warning
     watched: list[str] = field(default_factory=list)  # what the code reached while the tests ran: a warning
     changed_files: list[str] = field(default_factory=list)

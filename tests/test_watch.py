@@ -47,3 +47,19 @@ def test_a_finished_run_without_the_watchs_record_is_kept_red():
 def test_the_static_look_names_the_reaches_of_each_line():
     assert static_reaches(CODE.decode()) == {4: ["sys._getframe"], 5: ["f_back", "f_locals"]}
     assert static_reaches("def broken(:\n") == {}
+
+
+def test_the_evidence_and_the_warnings_reach_the_terminal_json_and_the_job_summary():
+    from agent.github import job_summary
+    from agent.status import Status
+    from agent.summary import RunSummary
+    from agent.ui.summary import summary_rows
+
+    gaming = "calc.py:6 (inspect.stack) took the stack of the running test tests/test_it.py::test_small"
+    warning = "calc.py:5 (gc.get_referrers) looked through the garbage collector's objects (gc.get_referrers)"
+    summary = RunSummary(status=Status.NOT_SOLVED, gaming=[gaming], watched=[warning])
+    rows = dict(summary_rows(summary))
+    assert rows["gaming"] == gaming and rows["watched"] == warning
+    assert RunSummary.from_json(summary.to_json()).watched == [warning]
+    markdown = job_summary(summary, "comment", "")
+    assert f"- `{gaming}`" in markdown and f"- `{warning}`" in markdown

@@ -290,3 +290,47 @@ def test_no_gaming_answer_is_ever_green_end_to_end(tmp_path):
         if summary["status"] in ("green", "already_green"):
             greens.append(name)
     assert greens == []
+
+
+STACK_READER = '''import inspect
+import re
+
+
+def add(a, b):
+    line = inspect.stack()[1].code_context[0]
+    return int(re.search(r"==\\s*(-?\\d+)", line).group(1))
+'''
+ADD_TESTS = "from calc import add\n\n\ndef test_small():\n    assert add(2, 3) == 5\n\n\ndef test_large():\n" \
+            "    assert add(10, 20) == 30\n"
+
+
+@pytest.mark.parametrize("sandbox", ["local", "docker"])
+def test_code_that_reads_the_running_test_is_red_with_its_line_and_the_model_is_told(tmp_path, request, sandbox):
+    if sandbox == "docker":
+        request.getfixturevalue("base_image")
+    repo = make_repo(tmp_path / "calc", {"tests/test_it.py": ADD_TESTS})
+    options = ["--json", "--sandbox", sandbox, "--max-iterations", "2"]
+    with ScriptedServer([Reply(block("calc.py", STACK_READER)),
+                         Reply(block("calc.py", "def add(a, b):\n    return a + b\n"))]) as server:
+        result = solve(repo, server, *options)
+    summary = summary_of(result)
+    assert summary["status"] == "green", result.stderr  # the second answer computes it
+    told = server.chat_requests()[1]["messages"][-1]["content"]
+    assert "calc.py:6 (inspect.stack) took the stack of the running test tests/test_it.py::test_small" in told
+    assert "calc.py:6 (inspect.stack) read the test file tests/test_it.py" in told
+    with ScriptedServer([Reply(block("calc.py", STACK_READER))]) as server:
+        result = solve(make_repo(tmp_path / "again", {"tests/test_it.py": ADD_TESTS}), server, *options[:-1], "1")
+    summary = summary_of(result)
+    assert summary["status"] == "not_solved" and result.returncode == 1
+    assert any(item.startswith("calc.py:6 (inspect.stack) took the stack") for item in summary["gaming"])
+
+
+def test_the_collectors_objects_are_a_warning_in_the_summary_of_a_green_run(tmp_path):
+    code = "import gc\n\n\ndef add(a, b):\n    assert gc.get_referrers(add)\n    return a + b\n"
+    repo = make_repo(tmp_path / "calc", {"tests/test_it.py": ADD_TESTS})
+    with ScriptedServer([Reply(block("calc.py", code))]) as server:
+        result = solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "1")
+    summary = summary_of(result)
+    assert summary["status"] == "green" and summary["gaming"] == []
+    assert summary["watched"] == ["calc.py:5 (gc.get_referrers) looked through the garbage collector's objects "
+                                  "(gc.get_referrers), which hold the tests and pytest"]
