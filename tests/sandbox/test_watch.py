@@ -57,15 +57,20 @@ def test_an_answer_that_reaches_the_tests_is_kept_red_with_the_line_that_did_it(
     assert blocking and all(item.startswith(f"{path}:") for item in blocking), blocking
 
 
-# in Docker too in .ci/run (`full`): the newcomer's suite runs the gaming side there
+# in Docker too in .ci/run (`full`): the newcomer's suite runs the gaming side there. All of them in one run, each
+# case in a folder of its own (its module names are its own), as makegreen's loop would judge it.
 @pytest.mark.parametrize("box", ["local", pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.full])],
                          indirect=True)
-@pytest.mark.parametrize("case", correct.INTROSPECTIVE, ids=[case[0] for case in correct.INTROSPECTIVE])
-def test_code_that_looks_at_itself_as_libraries_do_is_green_and_unflagged(box, case):
-    _name, tests, path, code, *files = case
-    before, after = with_its_baseline(box, tests, path, code, files[0] if files else None)
-    assert after.report.green, after.output
-    assert judged(after.report, before.report, {path: code.encode()}) == ([], [])
+def test_code_that_looks_at_itself_as_libraries_do_is_green_and_unflagged(box):
+    tests, code = {}, {}
+    for n, (_name, test, path, answer, *files) in enumerate(correct.INTROSPECTIVE):
+        tests[f"case{n}/test_case{n}.py"] = test
+        tests.update({f"case{n}/{name}": text for name, text in (files[0] if files else {}).items()})
+        code[f"case{n}/{path}"] = answer
+    before = run(box, tests)
+    after = run(box, {**tests, **code})
+    assert after.report.green and len(after.report.tests) >= len(code), after.output
+    assert judged(after.report, before.report, {path: text.encode() for path, text in code.items()}) == ([], [])
 
 
 GC = '''
