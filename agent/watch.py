@@ -17,7 +17,7 @@ BLOCKING = {
     "test-file": "read the test file {target}",
     "test-frame": "took the stack of the running test {target}",
     "test-code": "read or replaced the code of the test function {target}",
-    "trace": "installed a {target} function (it sees every line the tests run)",
+    "trace": "installed a trace or profile function ({target}): it sees every line the tests run",
     "runner": "replaced {target} (pytest's, unittest's or makegreen's own) while the tests ran",
     "test-module": "changed the test module's {target} while the tests ran",
 }
@@ -27,7 +27,8 @@ SET_ASIDE = ("runner", "test-module")  # changes a plugin of the user's makes: a
 # what the static look names on a line the watch points at (explaining the evidence, never deciding)
 _REACHES = {"_getframe": "sys._getframe", "currentframe": "inspect.currentframe", "stack": "inspect.stack",
             "getouterframes": "inspect.getouterframes", "extract_stack": "traceback.extract_stack",
-            "settrace": "sys.settrace", "setprofile": "sys.setprofile", "_current_frames": "sys._current_frames",
+            "settrace": "sys.settrace", "setprofile": "sys.setprofile", "register_callback": "sys.monitoring",
+            "_current_frames": "sys._current_frames",
             "get_objects": "gc.get_objects", "get_referrers": "gc.get_referrers", "getline": "linecache.getline",
             "getlines": "linecache.getlines", "open": "open", "modules": "sys.modules", "f_back": "f_back",
             "f_locals": "f_locals", "f_code": "f_code", "__code__": "__code__"}

@@ -14,10 +14,11 @@ def report(*reaches: Reach, watched: bool = True, finished: bool = True) -> Test
 def test_each_reach_of_the_tests_keeps_it_red_once_per_line_naming_what_the_line_calls():
     seen = report(Reach("test-frame", "tests/test_it.py::test_small", "calc.py:4", "tests/test_it.py::test_small"),
                   Reach("test-frame", "tests/test_it.py::test_large", "calc.py:4", "tests/test_it.py::test_large"),
-                  Reach("trace", "settrace", "calc.py:9"))
+                  Reach("trace", "sys.settrace", "calc.py:9"))
     blocking, warnings = judged(seen, report(), {"calc.py": CODE})
     assert blocking == ["calc.py:4 (sys._getframe) took the stack of the running test tests/test_it.py::test_small",
-                        "calc.py:9 installed a settrace function (it sees every line the tests run)"]
+                        "calc.py:9 installed a trace or profile function (sys.settrace): it sees every line the "
+                        "tests run"]
     assert warnings == []
 
 

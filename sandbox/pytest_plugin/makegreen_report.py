@@ -59,6 +59,7 @@ class _Watch:
     its behalf counts as it), and recorded once, with the line; makegreen judges them (agent/watch.py)."""
 
     EVENTS = frozenset({"open", "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile",
+                        "sys.monitoring.register_callback",
                         "object.__getattr__", "object.__setattr__", "gc.get_objects", "gc.get_referrers",
                         "gc.get_referents"})
     FRAME_TOOLS = frozenset({"inspect", "traceback"})  # hand their caller frames of the stack: it took them
@@ -177,8 +178,8 @@ class _Watch:
                 elif _protected(module):
                     self._record("runner", "%s.%s" % (module, getattr(target, "__qualname__", "?")),
                                  self._culprit(caller))
-        elif event in ("sys.settrace", "sys.setprofile"):
-            self._record("trace", event[4:], self._culprit(caller))
+        elif event in ("sys.settrace", "sys.setprofile", "sys.monitoring.register_callback"):
+            self._record("trace", event, self._culprit(caller))
         else:  # the garbage collector's objects: every test function, pytest's items, this plugin
             self._record("gc", event, self._culprit(caller))
 
@@ -206,10 +207,9 @@ class _Watch:
 
     def compare(self, end=False):
         """Record each function or class taken that is now gone or replaced by the project's own; at the end (the
-        tests' own and the plugins' changes for a test undone), replaced by anything that is not pytest's,
-        pluggy's, unittest's or this plugin's own too, and the test modules' functions and classes as well.
-        Changes that pytest's plugins make for the whole session are as much in the run of the code before as in
-        this one: makegreen sets them aside (agent/watch.py)."""
+        tests' own and the plugins' changes for a test undone), replaced by anything not defined in an installed
+        package (pytest's plugins patch pytest for the whole session), and the test modules' functions and
+        classes as well."""
         runner, tests = (self._taken, self._tests) if end else (self._hot, ())
         for kind, taken in (("runner", runner), ("test-module", tests)):
             for label, table, key, before in taken:
@@ -217,7 +217,7 @@ class _Watch:
                 if now is before:
                     continue
                 defined = _defined_in(now)
-                if now is _MISSING or self.kind(defined[0]) or end and not _protected(_module_of(now)):
+                if now is _MISSING or self.kind(defined[0]) or end and not _installed(defined[0]):
                     where = "%s:%d" % (_relative_to(self.root, defined[0]), defined[1]) if defined[0] else "?"
                     if (kind, label, where) not in self.found and len(self.found) < self.LIMIT:
                         self.found[(kind, label, where)] = {
@@ -238,6 +238,12 @@ def _protected(name):
     """pytest, pluggy, unittest, builtins and this plugin."""
     return name in ("pytest", "_pytest", "pluggy", "unittest", "builtins", __name__) \
         or name.startswith(("_pytest.", "pluggy.", "unittest."))
+
+
+def _installed(filename):
+    """A file of an installed package (pytest's and its plugins' among them)."""
+    parts = os.path.abspath(filename).split(os.sep) if filename else ()
+    return "site-packages" in parts or "dist-packages" in parts
 
 
 def _relative_to(root, filename):
