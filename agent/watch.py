@@ -35,21 +35,22 @@ _REACHES = {"_getframe": "sys._getframe", "currentframe": "inspect.currentframe"
 
 
 def judged(report: TestReport, before: TestReport | None,
-           sources: Mapping[str, bytes | None] = {}) -> tuple[list[str], list[str]]:
-    """(what keeps the result red, warnings) from the watch's evidence in report, each naming the line that did it;
-    before is the run of the code as the user had it, whose session-wide changes are set aside. sources (the
-    changed files) let the evidence name what the line calls."""
+           sources: Mapping[str, bytes | None]) -> tuple[list[str], list[str]]:
+    """(what keeps the result red, warnings) from the watch's evidence in report, each naming the line that did it:
+    a line of the answer (sources: the files it changed, by path), or of nothing known (a builtin put in pytest's
+    place). before is the run of the code as the user had it, whose session-wide changes are set aside."""
     aside = {(reach.kind, reach.target) for reach in (before.reaches if before else ()) if reach.kind in SET_ASIDE}
     blocking: dict[tuple[str, str], str] = {}
     warnings: dict[tuple[str, str], str] = {}
     for reach in report.reaches:
-        if (reach.kind, reach.target) in aside:
-            continue
+        path = reach.where.rpartition(":")[0] or reach.where  # "?": no line known
+        if (reach.kind, reach.target) in aside or path != "?" and path not in sources:
+            continue  # a plugin's doing, or your own code's (a helper beside the tests): not the answer's
         table, found = (BLOCKING, blocking) if reach.kind in BLOCKING else (WARNING, warnings)
         if reach.kind not in table or (reach.kind, reach.where) in found:
             continue
-        found[(reach.kind, reach.where)] = f"{reach.where}{_named(reach.where, sources)} " \
-                                           f"{table[reach.kind].format(target=reach.target)}"
+        who = f"{reach.where}{_named(reach.where, sources)}" if path != "?" else "the code (with no line of its own)"
+        found[(reach.kind, reach.where)] = f"{who} {table[reach.kind].format(target=reach.target)}"
     if report.exitstatus is not None and not report.watched:
         blocking[("", "")] = "the test run ended without the watch's record (something removed it)"
     return list(blocking.values()), list(warnings.values())

@@ -25,16 +25,24 @@ def test_each_reach_of_the_tests_keeps_it_red_once_per_line_naming_what_the_line
 def test_session_wide_changes_seen_before_the_answer_are_set_aside_and_new_ones_are_not():
     plugin = Reach("runner", "_pytest.fixtures.FixtureFunctionMarker.__call__", "/site-packages/plugin.py:456")
     answer = Reach("runner", "_pytest.runner.call_and_report", "calc.py:7")
-    blocking, _ = judged(report(plugin, answer), report(plugin), {})
+    blocking, _ = judged(report(plugin, answer), report(plugin), {"calc.py": CODE})
     assert blocking == ["calc.py:7 replaced _pytest.runner.call_and_report (pytest's, unittest's or makegreen's "
                         "own) while the tests ran"]
     # a reach of the tests is never set aside, even where the code before did the same
     frame = Reach("test-file", "tests/test_it.py", "calc.py:3")
-    assert judged(report(frame), report(frame), {})[0]
+    assert judged(report(frame), report(frame), {"calc.py": CODE})[0]
+
+
+def test_only_the_answers_lines_are_judged_and_what_has_no_line_is():
+    helper = Reach("test-file", "tests/test_it.py", "tests/helpers.py:3")  # the user's own, beside the tests
+    builtin = Reach("runner", "unittest.case.TestCase.assertEqual", "?")  # print put in its place: no line
+    blocking, _ = judged(report(helper, builtin), None, {"calc.py": CODE})
+    assert blocking == ["the code (with no line of its own) replaced unittest.case.TestCase.assertEqual (pytest's, "
+                        "unittest's or makegreen's own) while the tests ran"]
 
 
 def test_the_collectors_objects_are_a_warning():
-    blocking, warnings = judged(report(Reach("gc", "gc.get_objects", "calc.py:2")), None, {})
+    blocking, warnings = judged(report(Reach("gc", "gc.get_objects", "calc.py:2")), None, {"calc.py": CODE})
     assert blocking == [] and warnings == ["calc.py:2 looked through the garbage collector's objects "
                                            "(gc.get_objects), which hold the tests and pytest"]
 

@@ -154,10 +154,8 @@ class _Watch:
                 self._record("test-frame", self.running, taker)
             elif frame is not None and self._frame_kind(frame) == "test" and self.running:
                 self._record("test-frame", self.running, self._culprit(caller))
-        elif event == "object.__getattr__":
+        elif event == "object.__getattr__":  # of a frame's or a function's code (the hook looked)
             target, name = args[0], args[1]
-            if name not in self.READS:
-                return
             if name == "__code__":
                 globals_ = getattr(target, "__globals__", None)
                 filename = globals_.get("__file__") if isinstance(globals_, dict) else None
