@@ -68,15 +68,16 @@ def test_a_test_that_needs_a_workflow_file_stays_red_and_the_file_is_never_writt
     summary = json.loads(done.stdout)
     assert done.returncode == 1 and summary["status"] == "not_solved", done.stderr[-3000:]
     assert not any(path.startswith(".github/") for path in tree_bytes(repo))
-    # whatever the model tried (it samples once stuck, so not always the same thing): every refusal it met is in
-    # the summary, and each was for where the file lies (CI files, the tests), never written
+    # whatever the model tried (it samples once stuck, so not always the same thing): every refusal for where the
+    # file lies (CI files, the tests) is in the summary, never written; any other refusal (an answer that only
+    # repeats the tests, say) was fed back to the model with its reason
     from agent.events import EditsApplied, typed
     from agent.trajectory import read_records
 
     records = read_records(repo / summary["run_dir"])
     met = {refusal.path: refusal for event in typed(records) if isinstance(event, EditsApplied)
            for refusal in event.refused}
-    assert sorted(item["path"] for item in summary["refused"]) == sorted(met)
-    assert all(refusal.protected for refusal in met.values())
+    assert sorted(item["path"] for item in summary["refused"]) == sorted(p for p, r in met.items() if r.protected)
+    assert all(refusal.reason for refusal in met.values())
     assert tree_bytes(repo) == before  # not solved: nothing applied, the refused files least of all
     print(summary["refused"])
