@@ -59,6 +59,24 @@ def base_image(docker_client) -> str:
     return image
 
 
+def new_sandbox(request, kind: str):
+    """A sandbox not yet started, of kind local, docker (the engine on its local socket, by the standard library)
+    or docker-sdk (the same calls through the Docker SDK, as any other DOCKER_HOST is reached), for the project
+    image of a project with no dependencies."""
+    if kind == "local":
+        from sandbox.local import LocalSandbox
+
+        return LocalSandbox()
+    from sandbox.container import DockerSandbox
+    from sandbox.engine import SDKEngine
+    from sandbox.image import Dependencies, ensure_image
+
+    engine = request.getfixturevalue("engine")
+    if kind == "docker-sdk":
+        engine = SDKEngine(request.getfixturevalue("docker_client"))
+    return DockerSandbox(engine, ensure_image(engine, request.getfixturevalue("base_image"), Dependencies((), {})))
+
+
 def git(repo: Path, *args: str, check: bool = True) -> str:
     return subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],

@@ -7,6 +7,7 @@ import pytest
 
 from agent.context.failures import Failures, describe
 from sandbox.local import LocalSandbox
+from tests.conftest import new_sandbox
 
 CODE = b'''\
 def add(a, b):
@@ -132,15 +133,7 @@ FILES = {"calc.py": CODE, "test_unit.py": UNITTEST, "test_plain.py": PYTEST}
 @pytest.fixture(scope="module", params=["local", "docker"])
 def shown(request) -> dict[str, str]:
     """What the model is shown of one real test run, cut into one block per failing test (or group)."""
-    if request.param == "local":
-        sandbox = LocalSandbox()
-    else:
-        from sandbox.container import DockerSandbox
-        from sandbox.image import Dependencies, ensure_image
-
-        engine = request.getfixturevalue("engine")
-        sandbox = DockerSandbox(engine, ensure_image(engine, request.getfixturevalue("base_image"),
-                                                     Dependencies((), {})))
+    sandbox = new_sandbox(request, request.param)
     sandbox.start(FILES)
     try:
         result = sandbox.run_tests([], 60)

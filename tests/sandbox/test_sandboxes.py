@@ -2,6 +2,7 @@
 import pytest
 
 from sandbox.local import LocalSandbox
+from tests.conftest import new_sandbox
 
 FILES = {
     "tests/test_sq.py": b"from sq import sq\n\ndef test_two():\n    assert sq(2) == 4\n\ndef test_three():\n"
@@ -15,18 +16,7 @@ RIGHT = b"def sq(x):\n    return x * x\n"
 # SDK, as any other DOCKER_HOST (tcp, TLS, ssh) is reached
 @pytest.fixture(params=["local", "docker", "docker-sdk"])
 def box(request):
-    if request.param == "local":
-        sandbox = LocalSandbox()
-    else:
-        from sandbox.container import DockerSandbox
-        from sandbox.engine import SDKEngine
-        from sandbox.image import Dependencies, ensure_image
-
-        engine = request.getfixturevalue("engine")
-        if request.param == "docker-sdk":
-            engine = SDKEngine(request.getfixturevalue("docker_client"))
-        image = ensure_image(engine, request.getfixturevalue("base_image"), Dependencies((), {}))
-        sandbox = DockerSandbox(engine, image)
+    sandbox = new_sandbox(request, request.param)
     sandbox.start(FILES)
     yield sandbox
     sandbox.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from agent.watch import judged
-from sandbox.local import LocalSandbox
+from tests.conftest import new_sandbox
 from tests.honesty import correct, gaming
 
 TESTS = "tests/test_it.py"
@@ -14,15 +14,7 @@ TESTS = "tests/test_it.py"
 
 @pytest.fixture(scope="module", params=["local", pytest.param("docker", marks=pytest.mark.docker)])
 def box(request):
-    if request.param == "local":
-        sandbox = LocalSandbox()
-    else:
-        from sandbox.container import DockerSandbox
-        from sandbox.image import Dependencies, ensure_image
-
-        engine = request.getfixturevalue("engine")
-        sandbox = DockerSandbox(engine, ensure_image(engine, request.getfixturevalue("base_image"),
-                                                     Dependencies((), {})))
+    sandbox = new_sandbox(request, request.param)
     sandbox.start({})
     yield sandbox
     sandbox.close()
