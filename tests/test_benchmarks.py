@@ -24,6 +24,15 @@ def test_context_size_prints_its_figures(capsys):
 
 
 @pytest.mark.slow
+def test_prompt_size_benchmark_prints_its_figures(capsys):
+    from benchmarks import prompt_size
+
+    report = prompt_size.main(["--only", "04_raindrops", "16_bob"])
+    assert "median request 1" in capsys.readouterr().out and report["every_test_shown"]["this"]
+    assert all(len(row["chars"]) >= 3 and row["status"] != "green" for row in report["rows"]["this"])
+
+
+@pytest.mark.slow
 def test_candidates_benchmark_prints_its_figures(base_image, capsys):
     from benchmarks import candidates
 

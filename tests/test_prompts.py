@@ -42,7 +42,7 @@ def test_first_prompt_holds_tests_imported_sources_missing_modules_and_failures(
     assert system["role"] == "system" and "The tests are the specification" in system["content"]
     text = task["content"]
     # the format comes last, short, with an example naming the task's own file (never a made-up path to copy)
-    assert text.rstrip().endswith("```") and "complete new content" in text.split("# Test results now")[1]
+    assert text.rstrip().endswith("```") and "whole new content" in text.split("# Test results now")[1]
     assert "src/shop/tax.py\n```python" in text and "shapes" not in text + system["content"]
     assert "keep it simple" in text
     # each fact once: the failing tests are not listed by name apart from their failures

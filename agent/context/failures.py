@@ -17,6 +17,8 @@ MAX_LINES = 60
 MAX_ERROR_LINES = 30
 KEEP_LINES = 25  # a prompt over its budget: each block of output cut to this many lines
 KEEP_FAILURES = 3  # and then only this many failures shown
+MAX_OTHERS = 8  # the rest of a group said one a line, where each gave its own value
+NAMED = 5  # tests fixed or broken by the last change named up to this many; beyond it, counted
 _FRAME = re.compile(r"^(?P<path>[^\s:][^:]*):(?P<line>\d+): in (?P<function>\S+)\s*$")
 
 
@@ -65,6 +67,8 @@ class Distilled:
             return frozenset({(self.exception, self.frames[-1] if self.frames else self.case.nodeid)})
         if facts.raised is not None:
             return frozenset({(self.exception, "raised", facts.raised.where)})
+        if _raised_nothing(facts):  # every `assertRaises(ValueError)` that saw no exception says the same
+            return frozenset({(self.exception, "raised nothing", facts.expected or facts.exception, facts.match)})
         found = {(self.exception, "at", facts.where or self.case.nodeid)}
         actual = facts.actual if facts.actual is not None else _compared(facts)
         if actual is not None:
@@ -105,7 +109,7 @@ def fact_view(facts: FailureFacts) -> dict:
                    if not said and arg.source and arg.source != arg.value and not _literal(arg.source)],
         "raised": {"where": facts.raised.where, "function": facts.raised.function, "source": facts.raised.source,
                    "locals": [f"{name} = {value}" for name, value in facts.raised.locals]} if facts.raised else None,
-        "test_values": [f"{name} = {value}" for name, value in facts.locals or facts.params],
+        "test_values": [f"{name} = {value}" for name, value in _said(facts.locals or facts.params)],
     }
 
 
@@ -117,17 +121,49 @@ def _literal(source: str) -> bool:
         return False
 
 
-def _brief(item: "Distilled") -> str:
-    """Another failure of a group, on one line: its test and, where known, the call and what it gave."""
-    name, facts = item.case.nodeid.split("::")[-1], item.facts
+def _raised_nothing(facts: FailureFacts) -> bool:
+    return facts.raised is None and (facts.check == "assertRaises" or facts.exception.startswith("Failed: DID NOT"))
+
+
+def _gave(facts: FailureFacts | None) -> str | None:
+    """What the code gave in a failure, where the tests' run says it."""
     if facts is None:
-        return name
-    actual = facts.actual if facts.actual is not None else _compared(facts)
-    call = facts.actual_source or facts.call
+        return None
+    if _raised_nothing(facts):
+        return "no exception"
+    return facts.actual if facts.actual is not None else _compared(facts)
+
+
+def _brief(item: "Distilled") -> str | None:
+    """Another failure of a group, on one line: its test, the call and what it gave; None where only its name is
+    known (the name alone tells the model nothing the test file does not)."""
+    name, facts = item.case.nodeid.split("::")[-1], item.facts
+    gave, call = _gave(facts), facts and (facts.actual_source or facts.call)
+    if facts is None or not call or gave is None:
+        return None
     subtest = f" [{facts.subtest}]" if facts.subtest else ""
-    values = ", ".join(f"{key} = {value}" for key, value in facts.locals or facts.params)
+    values = ", ".join(f"{key} = {value}" for key, value in _said(facts.locals or facts.params))
     values = f" ({values})" if values and not facts.subtest else ""
-    return f"{name}{subtest}: {call} → {actual}{values}" if call and actual is not None else f"{name}{subtest}"
+    return f"{name}{subtest}: {call} → {gave}{values}"
+
+
+def _others(first: "Distilled", rest: list["Distilled"]) -> tuple[list[str], int, str]:
+    """The rest of a group as the model is shown it: (lines that add something, how many more there are, what
+    they all gave where that is one value). Each input and what the code gave for it is worth a line; the same
+    value over and over is not: a stub's None for every call is a count, one wrong value three examples."""
+    said = [text for text in map(_brief, rest) if text is not None]
+    gave = {_gave(item.facts) for item in [first, *rest]}
+    same = next(iter(gave)) if len(gave) == 1 and None not in gave else ""
+    limit = 0 if same in ("None", "no exception") else 3 if same else MAX_OTHERS
+    return said[:limit], len(rest) - len(said[:limit]), same
+
+
+_ADDRESS = re.compile(r"^<[\w.]+ object at 0x[0-9a-fA-F]+>$")
+
+
+def _said(values: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A test's values worth showing: not those whose repr is an address (`with self.assertRaises(…) as err`)."""
+    return [(name, value) for name, value in values if not _ADDRESS.match(value)]
 
 
 def _user_file(path: str) -> bool:
@@ -178,15 +214,16 @@ class Failures:
     def _blocks(self) -> list[dict]:
         report, limit = self.result.report, min(self.lines, MAX_ERROR_LINES)
         blocks = [{"error": True, "nodeid": error.nodeid, "detail": _cut(error.longrepr, limit),
-                   "frames": (), "facts": [], "others": [], "group": [error.nodeid]}
+                   "frames": (), "facts": [], "others": [], "unlisted": 0, "same": "", "group": [error.nodeid]}
                   for error in report.collect_errors]
         for first, *rest in _grouped(distill(case) for case in report.failing):
             facts = first.case.facts
+            others, unlisted, same = _others(first, rest)
             blocks.append({"error": False, "nodeid": first.case.nodeid, "outcome": first.case.outcome.upper(),
                            "frames": first.frames, "detail": _cut("\n".join(first.errors), self.lines),
                            "facts": [fact_view(item) for item in facts[:1 if self.lines < MAX_LINES else 3]],
                            "subtests": len(facts),
-                           "others": [_brief(item) for item in rest],
+                           "others": others, "unlisted": unlisted, "same": same,
                            "group": [first.case.nodeid, *(item.case.nodeid for item in rest)]})
         return blocks
 
@@ -198,11 +235,18 @@ class Failures:
         timed_out = result.timed_out
         abnormal = not timed_out and (report.exitstatus is None
                                       or not (blocks or fixed or broken or report.green))
-        return render("failures.md", fixed=fixed, broken=broken, blocks=blocks[:shown],
-                      more=[nodeid for block in blocks[shown:] for nodeid in block["group"]],
+        return render("failures.md", fixed=_names(fixed), broken=_names(broken), blocks=blocks[:shown],
+                      more=_names(nodeid for block in blocks[shown:] for nodeid in block["group"]),
                       tampered=list(result.tampered), timed_out=timed_out, abnormal=abnormal,
                       seconds=f"{result.seconds:.0f}", exit_code=result.exit_code,
                       output=_cut(result.output, min(self.lines, 30) if timed_out else self.lines)).rstrip("\n")
+
+
+def _names(nodeids: Iterable[str]) -> list[str]:
+    """Tests as a list names them: the test's own name, its file and class where two would read the same."""
+    nodeids = list(nodeids)
+    short = [nodeid.split("::")[-1] for nodeid in nodeids]
+    return [name if short.count(name) == 1 else nodeid for name, nodeid in zip(short, nodeids)]
 
 
 def _grouped(items: Iterable[Distilled]) -> list[list[Distilled]]:

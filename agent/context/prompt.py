@@ -18,7 +18,7 @@ from .history import Attempt
 from .imports import needed_files
 from .repomap import FactsCache, rank
 from .repomap import render as render_map
-from .requirements import render_requirements, requirements
+from .requirements import render_requirements, requirements, unmet
 
 WHOLE_FILE_LINES = 300  # beyond this, asking for whole files costs too many output tokens: use SEARCH/REPLACE
 
@@ -131,8 +131,9 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
     fixtures = {name: path for path in conftests for name in facts[path].fixtures_defined}
     roots = {module.split(".")[0] for module, _ in needs.missing} | known_missing
     project = {(p[4:] if p.startswith("src/") else p).split("/")[0].removesuffix(".py") for p in files}
-    required = requirements({path: facts[path] for path in tests if path in facts}, fixtures,
-                            lambda module: module.split(".")[0] in project | roots)
+    required = unmet(requirements({path: facts[path] for path in tests if path in facts}, fixtures,
+                                  lambda module: module.split(".")[0] in project | roots),
+                     {path: facts[path] for path in needs.sources if path in facts}, current)
     shape = answer_shape(workspace.files(), test_files, report, edit_format)
     # the way to claim a contradiction is told only where makegreen's own check sees one: small models echo
     # whatever the instructions name, and claim it on tasks with none (later feedback tells it when a run is stuck)

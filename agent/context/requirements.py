@@ -6,10 +6,12 @@ class), the exceptions it expects (with their match= messages) and the fixtures 
 """
 from __future__ import annotations
 
+import builtins
+import posixpath
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from ..prompting import render
 from .languages import Facts
@@ -101,6 +103,32 @@ def requirements(tests: Mapping[str, Facts], fixtures: Mapping[str, str],
         lines += [Requirement("fixture", fixture, origin=fixtures[fixture], source=path)
                   for fixture in facts.fixtures_used if fixture in fixtures]
     return list(dict.fromkeys(lines))
+
+
+def unmet(found: list[Requirement], sources: Mapping[str, Facts], paths: Iterable[str]) -> list[Requirement]:
+    """What the code does not provide yet: a name no source file defines (nor any file is named for), a method
+    its class lacks, an exception not built in. What the code already has, the test files and the code shown say
+    once; a stub that defines every name leaves nothing to list."""
+    top = {d.name for facts in sources.values() for d in facts.definitions if not d.parent}
+    methods = {(d.parent, d.name) for facts in sources.values() for d in facts.definitions if d.parent}
+    modules = {posixpath.splitext(path)[0].replace("/", ".") for path in paths}
+    modules |= {module.removesuffix(".__init__") for module in modules}
+    modules |= {module[4:] for module in modules if module.startswith("src.")}
+
+    def has(item: Requirement) -> bool:
+        if item.kind == "raises":
+            return item.name in _BUILTIN
+        if item.kind != "target":
+            return False
+        name = item.name.rsplit(".", 1)[-1]
+        if item.name in modules:
+            return True
+        return name in top and all((name, method.split("(")[0]) in methods for method in item.methods)
+
+    return [item for item in found if not has(item)]
+
+
+_BUILTIN = frozenset(name for name in dir(builtins) if name[:1].isupper())
 
 
 def render_requirements(found: list[Requirement]) -> str:

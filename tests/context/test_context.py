@@ -56,6 +56,32 @@ def test_the_task_states_what_the_tests_require(tmp_path):
         assert f"\n{path}\n```python" in text
 
 
+def test_what_the_code_already_has_is_not_listed_again(tmp_path):
+    """A stub that defines every name the tests use leaves nothing to list (the test file and the code say it);
+    a method its class lacks, a name not written yet, or an exception of the project's own still are. A built-in
+    exception the tests expect is theirs to say."""
+    tests = ("import pytest\nfrom shapes import Square, area, ShapeError\n\n\n"
+             "def test_area():\n    assert area(Square(2)) == 4\n\n\n"
+             "def test_side():\n    assert Square(2).side() == 2\n\n\n"
+             "def test_bad():\n    with pytest.raises(ValueError):\n        Square(-1)\n\n\n"
+             "def test_odd():\n    with pytest.raises(ShapeError):\n        area(None)\n")
+    stub = ("class ShapeError(Exception):\n    pass\n\n\nclass Square:\n    def __init__(self, n):\n        pass\n\n"
+            "    def side(self):\n        pass\n\n\ndef area(shape):\n    pass\n")
+    complete = make_repo(tmp_path / "complete", {"shapes.py": stub, "tests/test_shapes.py": tests})
+    workspace = Workspace(complete)
+    _system, task = first_messages(workspace, run(workspace.files()), ["tests/test_shapes.py"], "", "auto").messages()
+    assert "# What the tests require" not in task["content"] and "raises `ValueError`" not in task["content"]
+    lacking = make_repo(tmp_path / "lacking", {"shapes.py": stub.replace("    def side(self):\n        pass\n\n", "")
+                                               .replace("class ShapeError(Exception):\n    pass\n\n\n", ""),
+                                               "tests/test_shapes.py": tests})
+    workspace = Workspace(lacking)
+    _system, task = first_messages(workspace, run(workspace.files()), ["tests/test_shapes.py"], "", "auto").messages()
+    required = task["content"].split("# What the tests require")[1].split("# Implementation files")[0]
+    assert "`shapes.Square`" in required and "side(0)" in required  # the method it lacks
+    assert "`shapes.ShapeError`: expected to be raised" in required  # not written yet
+    assert "`shapes.area`" not in required and "ValueError" not in required
+
+
 def test_ranking_follows_the_references_from_the_tests():
     analyzer = PythonAnalyzer.shared()
     sources = {
@@ -119,7 +145,8 @@ def test_failures_are_distilled_from_real_pytest_output():
     fixed = {**REAL, "calc.py": REAL["calc.py"].replace("x * 3", "x * 2")}
     again = run({path: text.encode() for path, text in fixed.items()})
     changes = describe(again, result.report)
-    assert changes.startswith("Now passing (3): tests/test_calc.py::test_double[1]")
+    # what the change fixed: a count, the names where they are few
+    assert changes.startswith("Now passing: 3 more than before (test_double[1], test_double[2], test_double[3])")
 
 
 def test_a_budget_drops_the_map_then_the_least_relevant_sources(tmp_path):
