@@ -41,6 +41,7 @@ from .serve import INSTALL, Plan, command, die_with_parent, free_port
 
 VERSION = 1
 POLL = 0.5  # seconds between the supervisor's checks
+ENDED = "[makegreen] the engine ended by itself"  # the supervisor's last line in the log of an engine that crashed
 ORPHAN_GRACE = 1.0  # seconds an engine may compute with no run left before it is killed
 STOP_GRACE = 3.0  # an idle engine is asked to stop, then killed after this long
 BUSY_SHARE = 0.25  # CPU seconds per second above which the engine counts as computing
@@ -290,7 +291,38 @@ def supervise(spec_path: str) -> None:
                 _forget(paths, state)
             _end(engine, 0.0 if orphaned else STOP_GRACE)  # computing for nobody: no polite wait
             break
+    else:  # it ended by itself: a crash, said in its log for the run that was using it
+        with open(paths.log, "ab") as log:
+            log.write(f"\n{ENDED}: {ending(engine.returncode)}\n".encode())
     _forget(paths, state)
+
+
+def ending(returncode: int) -> str:
+    """How a process ended, in words: its exit code, or the signal that killed it."""
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
+
+
+def died(state: EngineState) -> str | None:
+    """Where a run's engine is gone (a crash while the run used it): what its log last said; None while it lives."""
+    if _exists(state.engine) and not _zombie(state.engine):
+        return None
+    deadline = time.monotonic() + 3 * POLL  # the supervisor notices within a poll, and writes how it ended
+    while ENDED not in _tail(Path(state.log), 2) and time.monotonic() < deadline:
+        time.sleep(POLL / 5)
+    return _tail(Path(state.log), 12) or "(its log is empty)"
+
+
+def _zombie(pid: int) -> bool:
+    """Ended, not yet reaped by its supervisor (Linux; elsewhere a live pid counts as alive)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _forget(paths: _Paths, state: EngineState) -> None:

@@ -116,10 +116,26 @@ def make_model(settings: Settings, emit: Emit):
     api = settings.api
     if api == "auto":
         api = "responses" if dialect == "openai-reasoning" and responses_only(settings.model) else "chat"
-    kind = OpenAIResponsesModel if api == "responses" else OpenAIChatModel
     if api == "responses":
         emit(ev.Status("using the Responses API"))
-    return kind(client, model_settings(settings), DIALECTS[dialect])
+        return OpenAIResponsesModel(client, model_settings(settings), DIALECTS[dialect])
+    from .models.tokens import GgufTokens
+
+    return OpenAIChatModel(client, model_settings(settings), DIALECTS[dialect],
+                           tokens=GgufTokens.available(served_vocabulary(settings)))
+
+
+def served_vocabulary(settings: Settings, environ: Mapping[str, str] = os.environ) -> Path | None:
+    """The GGUF file of the model makegreen serves with llama.cpp for this run (the local default, a packaged
+    model, a .gguf path), whose vocabulary counts its tokens exactly; None for any other server."""
+    if not settings.serve or settings.engine != "llama.cpp":
+        return None
+    from .localmodel import model_path, packaged
+
+    local = packaged(settings.serve)
+    if local is not None:
+        return model_path(local, environ)
+    return Path(settings.serve) if settings.serve.endswith(".gguf") else None
 
 
 def _listed(client) -> dict[str, str | None]:
@@ -247,6 +263,18 @@ def start_engine(settings: Settings, stack: ExitStack, emit: Emit) -> Settings:
     lease = acquire(plan, settings.engine_idle, os.environ, SERVE_READY_TIMEOUT, lambda said: emit(ev.Status(said)))
     stack.callback(lease.release)
     state = lease.state
+
+    def crashed(kind, error, trace) -> bool:
+        """A backend error because the engine died under the run (not a server that went away) says so."""
+        from .shared_engine import died
+
+        said = died(state) if isinstance(error, BackendError) else None
+        if said is not None:
+            raise BackendError(f"{settings.engine} stopped while this run was using it. Its log ({state.log}) ends:"
+                               f"\n{said}") from error
+        return False
+
+    stack.push(crashed)
     if lease.started:
         emit(ev.Status(f"{settings.engine} is ready at {state.base_url}"))
     else:

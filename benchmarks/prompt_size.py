@@ -146,8 +146,8 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit(f"no tasks in {args.tasks}")
     tokens = None
     if args.gguf is not None:
-        from benchmarks.realmodel import Tokens
-        tokens = Tokens(args.gguf)
+        from agent.models.tokens import GgufTokens
+        tokens = GgufTokens(args.gguf)
     agents = {"this": ROOT}
     if args.against is not None:
         agents["against"] = args.against.resolve()

@@ -39,6 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from agent.models.tokens import GgufTokens  # noqa: E402
+
 TASKS = ROOT / "benchmarks" / "realmodel_tasks"
 FENCE = "`" * 3
 _BLOCK = re.compile(rf"{FENCE}[^\n]*\n(.*?){FENCE}", re.DOTALL)
@@ -117,31 +119,7 @@ class EngineLog:
         return cached, (written / ms * 1000 if ms else None)
 
 
-class Tokens:
-    """Exact token counts with the served model's own vocabulary and chat template (the GGUF file read without
-    its weights): what each request sent, rendered as the engine renders it, and what each answer wrote."""
-
-    def __init__(self, gguf: Path) -> None:
-        from llama_cpp import Llama
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        self._vocab = Llama(model_path=str(gguf), vocab_only=True, verbose=False)
-        template = self._vocab.metadata["tokenizer.chat_template"]
-        self._format = Jinja2ChatFormatter(template, eos_token=self._piece(self._vocab.token_eos()),
-                                           bos_token=self._piece(self._vocab.token_bos()))
-
-    def _piece(self, token: int) -> str:
-        return self._vocab.detokenize([token], special=True).decode("utf-8", "replace")
-
-    def text(self, text: str) -> int:
-        return len(self._vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
-
-    def prompt(self, messages: list[dict]) -> int:
-        rendered = self._format(messages=[{"role": m["role"], "content": m["content"]} for m in messages]).prompt
-        return len(self._vocab.tokenize(rendered.encode("utf-8"), add_bos=False, special=True))
-
-
-def counted(result: Result, log: EngineLog, mark: int, tokens: Tokens | None) -> None:
+def counted(result: Result, log: EngineLog, mark: int, tokens: GgufTokens | None) -> None:
     """The result's tokens, counted exactly where the benchmark serves the model: every request's whole prompt
     (its cached share from the engine's log beside it) and every answer's text, with the model's vocabulary."""
     if tokens is not None:
@@ -369,7 +347,7 @@ def main(argv=None) -> list[Result]:
         assemble(DEFAULT, os.environ)
         plan = plan_for("llama.cpp", model, None, None, 1, (), os.environ)
         log = EngineLog(out / "engine.log")
-        tokens = Tokens(model_path(DEFAULT, os.environ))
+        tokens = GgufTokens(model_path(DEFAULT, os.environ))
         server = EngineServer(plan, log.path).start()
         server.wait_ready(600)
         base_url = plan.base_url

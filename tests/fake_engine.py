@@ -4,7 +4,8 @@ It records the command line it was started with, waits a little as a real engine
 the OpenAI protocol on the port it was given, as the scripted server in that engine's dialect.
 
 Environment: FAKE_ENGINE_LOG (a JSON-lines file to append the argv to), FAKE_ENGINE_DELAY (seconds before
-serving), FAKE_ENGINE_FAIL (exit at once with an error), FAKE_ENGINE_ANSWER (a file with the reply).
+serving), FAKE_ENGINE_FAIL (exit at once with an error), FAKE_ENGINE_ANSWER (a file with the reply),
+FAKE_ENGINE_CRASH (die of SIGSEGV when asked for an answer, as llama.cpp built for the wrong CPU does).
 """
 from __future__ import annotations
 
@@ -43,8 +44,9 @@ def main(engine: str, argv: list[str]) -> None:
         port = int(_option(argv, "--port"))
         model = _option(argv, "--served-model-name", "--alias") or "scripted-model"
     answer = Path(os.environ["FAKE_ENGINE_ANSWER"]).read_text() if os.environ.get("FAKE_ENGINE_ANSWER") else "ok"
+    crash = (lambda body: os.kill(os.getpid(), signal.SIGSEGV)) if os.environ.get("FAKE_ENGINE_CRASH") else None
     server = ScriptedServer([Reply(answer, reasoning="Loading the tests into mind.")], model=model,
-                            dialect=DIALECT[engine], port=port).start()
+                            dialect=DIALECT[engine], port=port, route=crash).start()
     print(f"serving {model} on {port}", flush=True)
     signal.sigwait({signal.SIGTERM, signal.SIGINT})
     server.stop()

@@ -173,3 +173,17 @@ def test_an_engine_does_not_outlive_a_killed_makegreen(tmp_path, engines):
     while alive(record["pid"]) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not alive(record["pid"])
+
+
+def test_an_engine_that_dies_under_the_run_is_said_to_have_died(tmp_path, engines):
+    """Not "cannot reach the backend": the engine makegreen started crashed, and the error says how, with the end of
+    its log (llama.cpp built for instructions the machine does not grant dies of SIGSEGV on its first token)."""
+    env, _ = engines
+    env = {**env, "FAKE_ENGINE_CRASH": "1", "OPENAI_API_KEY": "", "MAKEGREEN_CACHE": str(tmp_path / "cache")}
+    repo = make_repo(tmp_path / "crash", example="roman")
+    result = subprocess.run([sys.executable, "-m", "agent", "solve", "--serve", "Qwen/Qwen3-8B", "--sandbox", "local",
+                             "--json"], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    summary = json.loads(result.stdout)
+    assert result.returncode == 3 and summary["status"] == "error", result.stderr
+    assert "vllm stopped while this run was using it" in summary["message"]
+    assert "the engine ended by itself: killed by SIGSEGV" in summary["message"]

@@ -161,3 +161,27 @@ def test_a_run_killed_in_the_middle_of_an_answer_leaves_no_engine_computing(setu
     assert gone(pids["engine"], 5.0), "the engine went on computing after its run was killed"
     assert gone(pids["supervisor"], 5.0)
     assert running(environ) == []
+
+
+def test_an_engine_that_crashes_under_a_run_says_how_it_ended(setup, tmp_path):
+    """llama.cpp built for instructions a machine lists but does not grant dies on its first token (SIGSEGV): the
+    run then sees only a broken connection. The supervisor writes how its engine ended into the engine's log, and
+    died() gives that to the run to say, where a live engine gives None."""
+    from agent.shared_engine import died
+
+    environ, _ = setup
+    script = tmp_path / "crashing.py"
+    script.write_text(ENGINE.replace("busy[0] = True", "os.kill(os.getpid(), signal.SIGSEGV)")
+                      .replace("import http.server,", "import os, http.server,"))
+    lease = acquire(plan(), 60, environ, 30,
+                    launch=lambda p: ([sys.executable, str(script), str(p.port), p.model], {}))
+    state = lease.state
+    assert died(state) is None  # alive: nothing to say
+    with pytest.raises(OSError):
+        with socket.create_connection(("127.0.0.1", state.port), timeout=10) as connection:
+            connection.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            if not connection.recv(100):
+                raise ConnectionResetError("closed")
+    said = died(state)
+    lease.release()
+    assert said is not None and "the engine ended by itself: killed by SIGSEGV" in said

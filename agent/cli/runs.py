@@ -113,6 +113,7 @@ def _step_parts(step, full: bool) -> list:
         parts.append(Text(f"model: {answer.seconds:.1f} s, {usage.get('prompt_tokens', 0)} prompt "
                           f"+ {usage.get('completion_tokens', 0)} output tokens"
                           + (f", {usage['reasoning_tokens']} thinking" if usage.get("reasoning_tokens") else "")
+                          + (" (estimated: the server sent no counts)" if usage.get("estimated") else "")
                           + (f", ${answer.cost_usd:.4f}" if answer.cost_usd is not None else "")
                           + (" (thinking cut short: answer forced)" if answer.forced else "")
                           + (" (read up to the expected block's end: nothing after it was generated)"

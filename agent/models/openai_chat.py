@@ -13,12 +13,15 @@ import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from ..errors import BackendError, ContextOverflow
 from ..prompting import render
 from ..protocols import Completion, Progress
 from .dialects import DIALECTS, Dialect, ModelSettings, request_params
+
+if TYPE_CHECKING:
+    from .tokens import GgufTokens
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 _FENCE_CHARS = frozenset("`~")
@@ -116,8 +119,9 @@ class StreamState:
 
 class OpenAIChatModel:
     def __init__(self, client, settings: ModelSettings | str, dialect: Dialect | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, tokens: GgufTokens | None = None) -> None:
         self._client = client
+        self._tokens = tokens  # the served model's own vocabulary, where makegreen serves it from a GGUF file
         self.settings = settings if isinstance(settings, ModelSettings) else ModelSettings(settings)
         self.name = self.settings.name
         self.dialect = dialect or DIALECTS["chat"]
@@ -166,13 +170,23 @@ class OpenAIChatModel:
             for key, value in final.usage.items():
                 usage[key] = usage.get(key, 0) + value
             stream = final
-        if not usage:  # servers that send no usage when streaming (llama.cpp's Python server): estimate it
-            from ..budget import estimate_tokens
-
-            usage = {"prompt_tokens": estimate_tokens(messages), "completion_tokens": (len(answer) + len(thinking)) // 4,
-                     "estimated": 1}
+        if not usage:  # servers that send no usage when streaming (llama.cpp's Python server)
+            usage = self._counted(messages, wrap if forced else None, answer, thinking)
         return Completion(text=answer, thinking=thinking, finish_reason=stream.finish_reason, usage=usage,
                           seconds=self._clock() - started, forced=forced, retries=retries, stopped=stream.stopped)
+
+    def _counted(self, messages: Sequence[Mapping[str, str]], wrap: Sequence[Mapping[str, str]] | None, answer: str,
+                 thinking: str) -> dict[str, int]:
+        """A request's usage where the server sent none: counted exactly with the served model's own vocabulary
+        where makegreen serves it, else estimated from characters and marked so."""
+        asked = [self._messages(messages)] + ([self._messages(wrap)] if wrap is not None else [])
+        if self._tokens is not None:
+            return {"prompt_tokens": sum(self._tokens.prompt(request) for request in asked),
+                    "completion_tokens": self._tokens.text(thinking) + self._tokens.text(answer)}
+        from ..budget import estimate_tokens
+
+        return {"prompt_tokens": sum(estimate_tokens(request) for request in asked),
+                "completion_tokens": (len(answer) + len(thinking)) // 4, "estimated": 1}
 
     def _request(self, messages, on_progress, started: float, params: dict,
                  until: Callable[[str], bool] | None = None) -> tuple[StreamState, int]:

@@ -250,3 +250,43 @@ def test_an_answer_for_another_file_or_still_open_does_not_stop_the_reading():
         completion = model_for(server, "chat").complete(MESSAGES, lambda progress: None,
                                                         until=answered("other.py"))
     assert not completion.stopped and completion.text == ANSWER
+
+
+class Vocabulary:
+    """A stand-in for a GGUF file's vocabulary (agent/models/tokens.py): one token a word, the roles included, so
+    that a count says which text it was taken of. The real vocabulary is checked against the engine's own counts in
+    tests/realmodel/test_smoke.py."""
+
+    def prompt(self, messages):
+        return sum(len(m["role"].split()) + len(m["content"].split()) for m in messages)
+
+    def text(self, text):
+        return len(text.split())
+
+
+def test_a_served_models_counts_are_exact_where_the_server_streams_none():
+    """llama-cpp-python's server sends no usage when it streams: where makegreen serves the model from a GGUF file,
+    each request is counted with that model's own vocabulary (the whole prompt, the answer with its thinking), not
+    estimated; where it does not, the estimate says that it is one."""
+    with ScriptedServer([Reply(ANSWER, reasoning=THOUGHT)], dialect="llama.cpp", stream_usage=False) as server:
+        client = openai.OpenAI(api_key="k", base_url=server.url, max_retries=0, timeout=30)
+        counted = OpenAIChatModel(client, ModelSettings("m"), DIALECTS["llama.cpp"], tokens=Vocabulary())
+        answer = counted.complete(MESSAGES, lambda progress: None)
+        estimated = OpenAIChatModel(client, ModelSettings("m"), DIALECTS["llama.cpp"]).complete(
+            MESSAGES, lambda progress: None)
+    assert answer.usage == {"prompt_tokens": 2 + 4, "completion_tokens": len((THOUGHT + ANSWER).split())}
+    assert estimated.usage["estimated"] == 1 and estimated.usage["prompt_tokens"] > 0
+
+
+def test_the_vocabulary_is_the_served_gguf_file(tmp_path):
+    from agent.config import Settings
+    from agent.localmodel import DEFAULT, model_path
+    from agent.wiring import served_vocabulary
+
+    environ = {"MAKEGREEN_CACHE": str(tmp_path)}
+    local = Settings(serve=DEFAULT.name, engine="llama.cpp", model=DEFAULT.name)
+    assert served_vocabulary(local, environ) == model_path(DEFAULT, environ)
+    own = Settings(serve="/models/mine.gguf", engine="llama.cpp")
+    assert served_vocabulary(own, environ).as_posix() == "/models/mine.gguf"
+    assert served_vocabulary(Settings(serve="Qwen/Qwen2.5-7B", engine="vllm"), environ) is None
+    assert served_vocabulary(Settings(base_url="http://127.0.0.1:8080/v1"), environ) is None

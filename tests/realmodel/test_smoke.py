@@ -30,3 +30,16 @@ def test_the_readme_example_is_solved_by_the_local_default_model_out_of_the_box(
     # the engine it started stays warm for the next run, computing nothing
     (engine,) = running(engine_env)
     assert engine.model == DEFAULT.name and engine.idle == 300
+    # its token counts are exact, not estimated: each request's prompt as the engine itself counts it (asked once
+    # more without streaming, where it sends its usage; the last request's prompt is in its cache, so this is quick)
+    import openai
+
+    assert "estimated" not in summary["usage"], summary["usage"]
+    (trajectory,) = (repo / ".makegreen" / "runs").glob("*/trajectory.jsonl")
+    records = [json.loads(line) for line in trajectory.read_text().splitlines()]
+    asked = [r for r in records if r["type"] == "ModelRequest"]
+    answered = [r for r in records if r["type"] == "ModelAnswered"]
+    assert answered and all(r["usage"]["prompt_tokens"] > 0 and "estimated" not in r["usage"] for r in answered)
+    client = openai.OpenAI(base_url=engine.base_url, api_key="unused", timeout=600, max_retries=0)
+    again = client.chat.completions.create(model=engine.model, messages=asked[-1]["messages"], max_tokens=1)
+    assert answered[-1]["usage"]["prompt_tokens"] == again.usage.prompt_tokens
