@@ -43,6 +43,7 @@ from agent.models.tokens import GgufTokens  # noqa: E402
 
 TASKS = ROOT / "benchmarks" / "realmodel_tasks"
 FENCE = "`" * 3
+AGAINST = "~against"  # the label's end for an agent run from --against's checkout
 _BLOCK = re.compile(rf"{FENCE}[^\n]*\n(.*?){FENCE}", re.DOTALL)
 # in llama.cpp's log: a request's prompt prefix found in its cache, and its writing timings
 _PREFIX_HIT = re.compile(r"(\d+) prefix-match hit")
@@ -185,7 +186,7 @@ class MakegreenAgent:
 
     @classmethod
     def parse(cls, label: str) -> "MakegreenAgent":
-        head, _, count = label.partition("@")
+        head, _, count = label.removesuffix(AGAINST).partition("@")
         _, _, edit_format = head.partition(":")
         return cls(label, edit_format or "auto", int(count) if count else 1)
 
@@ -325,6 +326,9 @@ def main(argv=None) -> list[Result]:
     parser.add_argument("--task-timeout", type=float, default=900, help="seconds one makegreen run may take")
     parser.add_argument("--instructions", action="store_true", help="give each task's README as the message")
     parser.add_argument("--agent-root", type=Path, default=ROOT, help="the checkout whose makegreen runs")
+    parser.add_argument("--against", type=Path, help="another checkout (today's): each makegreen agent runs from it "
+                                                     "too, as AGENT~against, on the same task next to this one's, the "
+                                                     "order alternating from task to task")
     parser.add_argument("--makegreen-args", default="", help="more options for makegreen solve")
     args = parser.parse_args(argv)
 
@@ -355,14 +359,20 @@ def main(argv=None) -> list[Result]:
         client = openai.OpenAI(base_url=base_url, api_key="unused", timeout=900, max_retries=0)
         env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "unused", "MAKEGREEN_MODEL": model,
                "PYTHONPATH": str(args.agent_root.resolve())}
-        for task in tasks:
-            for agent in args.agents:
+        agents = list(args.agents)
+        if args.against is not None:
+            agents += [f"{agent}{AGAINST}" for agent in args.agents if agent.startswith("makegreen")]
+        for number, task in enumerate(tasks):
+            # with --against, which checkout goes first alternates: the engine's cache favours neither
+            for agent in (agents if number % 2 == 0 else sorted(agents, key=lambda a: not a.endswith(AGAINST))):
                 if (agent, task.name) in done:
                     continue
                 mark = log.mark()
                 if agent.startswith("makegreen"):
-                    result = makegreen_agent(task, args.iterations, env, args.sandbox, out,
-                                             MakegreenAgent.parse(agent), tuple(args.makegreen_args.split()),
+                    root = args.against if agent.endswith(AGAINST) else args.agent_root
+                    result = makegreen_agent(task, args.iterations, {**env, "PYTHONPATH": str(root.resolve())},
+                                             args.sandbox, out, MakegreenAgent.parse(agent),
+                                             tuple(args.makegreen_args.split()),
                                              args.instructions, args.task_timeout)
                 else:
                     result = retry_agent(client, model, task, 1 if agent == "alone" else args.iterations, agent,
@@ -379,7 +389,7 @@ def main(argv=None) -> list[Result]:
     finally:
         if server is not None:
             server.stop()
-    shown = [r for r in results if r.task in {t.name for t in tasks} and r.agent in args.agents]
+    shown = [r for r in results if r.task in {t.name for t in tasks} and r.agent in agents]
     print(f"\n{model}, {len(tasks)} tasks, up to {args.iterations} iterations, "
           f"{'with' if args.instructions else 'without'} instructions, {os.cpu_count()} cores\n")
     print(table(shown, len(tasks)))
