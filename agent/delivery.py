@@ -48,7 +48,7 @@ class Delivery:
         return found
 
 
-def deliver(settings: Settings, root: Path, workspace: Workspace, outcome: Outcome, run_dir: Path,
+def deliver(settings: Settings, root: Path, workspace: Workspace, outcome: Outcome, *, run_dir: Path,
             summary: RunSummary, delivery: Delivery, emit: Emit,
             best_summary: Callable[[], dict[str, Any]]) -> None:
     """Green: the patch saved, applied (unless --no-apply) and committed if asked. Not green: the best attempt (not
@@ -59,9 +59,10 @@ def deliver(settings: Settings, root: Path, workspace: Workspace, outcome: Outco
         if not settings.apply:
             delivery.message = f"not applied (--no-apply); the patch is in {os.path.relpath(patch)}"
             return
-        _apply(root, workspace, run_dir, patch, delivery, emit)
+        _apply(root, workspace, run_dir=run_dir, patch=patch, delivery=delivery, emit=emit)
         if delivery.applied and (settings.commit or settings.branch):
-            _commit(settings, root, workspace, summary.turned_green, summary.changed_files, delivery, emit)
+            _commit(settings, root, workspace, turned_green=summary.turned_green, changed=summary.changed_files,
+                    delivery=delivery, emit=emit)
     elif outcome.status.unsolved and outcome.best is not None:
         workspace.restore(outcome.best.changes)
         delivery.best = best_summary()
@@ -69,13 +70,13 @@ def deliver(settings: Settings, root: Path, workspace: Workspace, outcome: Outco
         save_text(patch, workspace.diff())
         delivery.message = f"your files are untouched; the best attempt is in {os.path.relpath(patch)}"
         if settings.apply_partial and settings.apply:
-            _apply(root, workspace, run_dir, patch, delivery, emit)
+            _apply(root, workspace, run_dir=run_dir, patch=patch, delivery=delivery, emit=emit)
             if delivery.applied:
                 delivery.message = (f"the best attempt (not green) was applied (--apply-partial); its patch is "
                                     f"{os.path.relpath(patch)}")
 
 
-def _apply(root: Path, workspace: Workspace, run_dir: Path, patch: Path, delivery: Delivery, emit: Emit) -> None:
+def _apply(root: Path, workspace: Workspace, *, run_dir: Path, patch: Path, delivery: Delivery, emit: Emit) -> None:
     """Write the patch into the user's tree (the way back kept first); a conflict writes nothing."""
     from .git import uncommitted
 
@@ -98,7 +99,7 @@ def _apply(root: Path, workspace: Workspace, run_dir: Path, patch: Path, deliver
         delivery.status, delivery.message, delivery.conflicts = Status.CONFLICT, str(exc), exc.paths
 
 
-def _commit(settings: Settings, root: Path, workspace: Workspace, turned_green: list[str], changed: list[str],
+def _commit(settings: Settings, root: Path, workspace: Workspace, *, turned_green: list[str], changed: list[str],
             delivery: Delivery, emit: Emit) -> None:
     """--commit / --branch: the applied fix becomes a commit, through the repository's hooks."""
     message = commit_message(turned_green, settings.model)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import ast
 import difflib
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Callable, Protocol, Union
+from typing import Callable, Iterator, Protocol, Union
 
 from .integrity import content_problem
 from .protected import ProtectedPaths
@@ -128,7 +129,7 @@ def _info_path(info: str) -> str | None:
     return None
 
 
-def _search_blocks(lines: list[str], path: str | None, numbering: list[int], closed: bool = True) -> list[Edit]:
+def _search_blocks(lines: list[str], path: str | None, numbering: Iterator[int], closed: bool = True) -> list[Edit]:
     """SEARCH/REPLACE sections in lines; a path line between sections switches the file. A section the lines end
     inside of, when they were not closed (the answer stopped there), is cut off."""
     edits: list[Edit] = []
@@ -147,13 +148,13 @@ def _search_blocks(lines: list[str], path: str | None, numbering: list[int], clo
             i += 1
         ended = i < len(lines)
         i += 1
-        numbering[0] += 1
+        number = next(numbering)
         if part == "search" or (not ended and not closed):
-            edits.append(CutOff(path or "", f"SEARCH/REPLACE block {numbering[0]}",
+            edits.append(CutOff(path or "", f"SEARCH/REPLACE block {number}",
                                 "it has no ======= line" if part == "search" and closed else
                                 "the answer ended inside it"))
             continue
-        edits.append(SearchReplace(path or "", _join(search), _join(replace), numbering[0]))
+        edits.append(SearchReplace(path or "", _join(search), _join(replace), number))
     return edits
 
 
@@ -167,7 +168,7 @@ def _is_diff(body: list[str]) -> bool:
     return any(_DIFF_OLD.match(a) and _DIFF_NEW.match(b) for a, b in zip(body, body[1:]))
 
 
-def _diff_hunks(body: list[str], numbering: list[int]) -> list[Edit]:
+def _diff_hunks(body: list[str], numbering: Iterator[int]) -> list[Edit]:
     """A unified diff as SEARCH/REPLACE edits, one per hunk (context and removed lines → context and added lines),
     so that a diff's line numbers, usually wrong in a model's diff, do not matter and whitespace drift is forgiven."""
     edits: list[Edit] = []
@@ -175,9 +176,8 @@ def _diff_hunks(body: list[str], numbering: list[int]) -> list[Edit]:
 
     def close() -> None:
         if hunk is not None and path is not None and (hunk[0] or hunk[1]):
-            numbering[0] += 1
             search = "" if new_file else _join(hunk[0])
-            edits.append(SearchReplace(path, search, _join(hunk[1]), numbering[0], "diff hunk"))
+            edits.append(SearchReplace(path, search, _join(hunk[1]), next(numbering), "diff hunk"))
 
     i = 0
     while i < len(body):
@@ -234,7 +234,7 @@ def parse_edits(text: str, default_path: str | None = None, complete: bool = Tru
     lines = text.splitlines()
     edits: list[Edit] = []
     pathless: list[list[str]] = []
-    numbering = [0]
+    numbering = itertools.count(1)  # SEARCH/REPLACE blocks and diff hunks, numbered across the answer
     last_line = ""
     i = 0
     while i < len(lines):
@@ -286,8 +286,8 @@ def answered(path: str) -> Callable[[str], bool]:
     return complete
 
 
-def _block_edits(body: list[str], path: str | None, info: str, closed: bool, complete: bool, numbering: list[int],
-                 pathless: list[list[str]]) -> list[Edit]:
+def _block_edits(body: list[str], path: str | None, info: str, closed: bool, complete: bool,
+                 numbering: Iterator[int], pathless: list[list[str]]) -> list[Edit]:
     """What one fenced block means: SEARCH/REPLACE blocks, a diff, a whole file (its path before the block, in the
     info string or as a comment on its first line), or code with no path (kept in pathless)."""
     if body and (commented := _COMMENT_PATH.match(body[0])) and (path is None or path == commented.group(1)):
@@ -325,7 +325,7 @@ def check_path(tree: Tree, path: str, protected: Callable[[str], str | None]) ->
     return protected(pure.as_posix()) or (protected(resolved) if resolved != pure.as_posix() else None)
 
 
-def apply_edits(tree: Tree, edits: list[Edit], protected: Callable[[str], str | None]) -> EditOutcome:
+def apply_edits(tree: Tree, edits: list[Edit], guard: TestGuard) -> EditOutcome:
     """The edits judged and made against tree's files, in order (a later edit sees an earlier one's result): what
     changed, with the new contents in outcome.written; nothing is written anywhere."""
     outcome = EditOutcome(found=len(edits))
@@ -335,53 +335,62 @@ def apply_edits(tree: Tree, edits: list[Edit], protected: Callable[[str], str | 
             outcome.refused.append(Refusal(path or "(none)", f"{edit.what} was not applied: {edit.reason}, so it is "
                                            "incomplete; send it again, whole"))
             continue
-        reason = check_path(tree, path, protected)
+        reason = check_path(tree, path, guard)
         if reason:
             if all(r.path != path for r in outcome.refused):
                 outcome.refused.append(Refusal(path or "(none)", reason, protected=bool(path)))
             continue
         real = tree.resolve(path) or path
-        new, reason = _edited(tree, outcome.written, real, edit, protected, outcome)
-        if new is None:
+        edited = _edited(tree, outcome.written, real, edit, guard, outcome)
+        if edited.refused:
+            outcome.refused.append(Refusal(path, edited.refused))
             continue
-        if reason:
-            outcome.refused.append(Refusal(path, reason))
+        if edited.content is None:
             continue
-        outcome.written[real] = new.encode("utf-8")
+        outcome.written[real] = edited.content.encode("utf-8")
         if real not in outcome.changed:
             outcome.changed.append(real)
     return outcome
 
 
-def _edited(tree: Tree, written: dict[str, bytes], path: str, edit: Edit, protected: Callable[[str], str | None],
-            outcome: EditOutcome) -> tuple[str | None, str | None]:
-    """A file's new content after one edit and why it may not be written (None, None: nothing to write; a miss
-    is recorded in outcome)."""
+@dataclass(frozen=True)
+class Edited:
+    """What one edit makes of its file: the new content, or why it may not be written; neither where it changes
+    nothing (or missed: the miss is recorded in the outcome)."""
+
+    content: str | None = None
+    refused: str | None = None
+
+
+def _edited(tree: Tree, written: dict[str, bytes], path: str, edit: Edit, guard: TestGuard,
+            outcome: EditOutcome) -> Edited:
+    """A file's new content after one edit, or why it may not be written."""
     if tree.is_folder(path):
-        return "", "it cannot be written: it is a folder"
+        return Edited(refused="it cannot be written: it is a folder")
     parents = [str(parent) for parent in PurePosixPath(path).parents if str(parent) != "."]
     if any(parent in written or tree.read(parent) is not None for parent in parents):
-        return "", "it cannot be written: a file stands where its folder would be"
+        return Edited(refused="it cannot be written: a file stands where its folder would be")
     content = written[path] if path in written else tree.read(path)
     try:
         current = content.decode("utf-8") if content is not None else None
     except UnicodeDecodeError:
-        return "", "it is not a UTF-8 text file"
+        return Edited(refused="it is not a UTF-8 text file")
     if isinstance(edit, WholeFile):
         new = edit.content
     else:
         new, miss = _replace(current, edit)
         if miss is not None:
             outcome.misses.append(miss)
-            return None, None
+            return Edited()
     if new == current:
-        return None, None
+        return Edited()
     reason = None
-    if path.endswith(".py") and isinstance(edit, WholeFile) and hasattr(protected, "without_copied_tests"):
-        new, reason = protected.without_copied_tests(new)
+    if path.endswith(".py") and isinstance(edit, WholeFile):
+        new, reason = guard.without_copied_tests(new)
         if new == current:
-            return None, None
-    return new, reason or content_problem(path, new)
+            return Edited()
+    reason = reason or content_problem(path, new)
+    return Edited(refused=reason) if reason else Edited(new)
 
 
 def _replace(current: str | None, edit: SearchReplace) -> tuple[str, Miss | None]:

@@ -162,7 +162,8 @@ def write_fix(root: Path, staged: dict[str, bytes], fixed: dict[str, bytes], pat
 
     changes = {path: fixed.get(path) for path in sorted(staged.keys() | fixed.keys())
                if staged.get(path) != fixed.get(path)}
-    return write_all(root, staged, changes, patch, diff, why="is partly staged or changed since you staged it")
+    return write_all(root, staged, changes, patch_path=patch, diff=diff,
+                     why="is partly staged or changed since you staged it")
 
 
 

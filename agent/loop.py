@@ -32,7 +32,7 @@ from .errors import BudgetExhausted, Cancelled, ContextOverflow, TestSuiteError
 from .models.pricing import cost
 from .prompting import render
 from .protocols import Completion, Model, Sandbox
-from .search import HOT, Line, keep, race, raised, score, variation
+from .search import HOT, Action, Checkpoint, Line, LineState, keep, race, raised, score, variation
 from .status import Status
 from .watch import judged as watched
 from .words import plural
@@ -41,7 +41,7 @@ from .workspace import Workspace, unified
 Emit = Callable[[ev.Event], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Task:
     targets: tuple[str, ...] = ()  # pytest paths or node ids; empty: the whole suite
     message: str = ""
@@ -91,6 +91,14 @@ class Outcome:
     slot: int = 0  # the slot whose sandbox holds the answer
     passing_before: frozenset[str] = frozenset()  # tests that passed at the baseline
     before: dict[str, int] = field(default_factory=dict)  # the baseline's counts
+
+
+@dataclass(frozen=True)
+class Round:
+    """What one iteration came to: the run's outcome where it ended the run, else the lines that go on."""
+
+    ended: Outcome | None = None
+    beam: list[Line] = field(default_factory=list)
 
 
 @dataclass
@@ -179,21 +187,21 @@ def solve(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot],
     outcome, guard = _baseline(task, workspace, slots[0].sandbox, emit)
     if outcome.status == Status.ALREADY_GREEN:
         return outcome
-    run, beam = _prepare(task, model, workspace, slots, guard, outcome, emit, lock)
+    run, beam = _prepare(task, model, workspace, slots, guard=guard, outcome=outcome, emit=emit, lock=lock)
     for iteration in range(1, task.max_iterations + 1):
         outcome.iterations = iteration
         emit(ev.IterationStarted(iteration, task.max_iterations))
-        ended = _round(run, workspace, beam, iteration)
-        if isinstance(ended, Outcome):
-            return ended
-        beam = ended
+        done = _round(run, workspace, beam, iteration)
+        if done.ended is not None:
+            return done.ended
+        beam = done.beam
     outcome.reason = f"the tests are still red after {task.max_iterations} iterations"
     return outcome
 
 
 def _baseline(task: Task, workspace: Workspace, sandbox: Sandbox, emit: Emit) -> tuple[Outcome, TestGuard]:
     """The tests as they are before any change: which files and functions are tests, and which pass."""
-    outcome = Outcome(Status.NOT_SOLVED, 0, _run(task.targets, task, sandbox, 0, emit))
+    outcome = Outcome(Status.NOT_SOLVED, 0, _run(task.targets, task, sandbox, iteration=0, emit=emit))
     outcome.sandbox_seconds += outcome.result.seconds
     guard = _check_baseline(outcome.result, task.protected, workspace.files())
     outcome.test_files = tuple(sorted(guard.test_files))
@@ -205,7 +213,7 @@ def _baseline(task: Task, workspace: Workspace, sandbox: Sandbox, emit: Emit) ->
     return outcome, guard
 
 
-def _prepare(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot], guard: TestGuard,
+def _prepare(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slot], *, guard: TestGuard,
              outcome: Outcome, emit: Emit, lock: threading.RLock) -> tuple[_Run, list[Line]]:
     """What the candidates share once the baseline is red (the tests, the held-out cases, the answer's shape),
     and the first line of work."""
@@ -221,17 +229,17 @@ def _prepare(task: Task, model: Model, workspace: Workspace, slots: Sequence[Slo
     return run, [Line(_first_messages(run, workspace), {}, baseline, task.effort, full=outcome.result)]
 
 
-def _round(run: _Run, workspace: Workspace, beam: list[Line], iteration: int) -> Outcome | list[Line]:
+def _round(run: _Run, workspace: Workspace, beam: list[Line], iteration: int) -> Round:
     """One iteration of every candidate, raced: the outcome where it ends the run, else the lines kept."""
     slots, outcome, many = run.slots, run.outcome, len(run.slots) > 1
     jobs = [functools.partial(_step, run, slot, beam[index % len(beam)].fork(index + 1 if many else 0),
                               iteration, index) for index, slot in enumerate(slots)]
     results = race(jobs, run.cancel, lambda: [slot.sandbox.interrupt() for slot in slots])
     lines = [result for result in results if isinstance(result, Line)]
-    settled = next((line for line in lines if line.state in ("green", "contradiction")), None)
+    settled = next((line for line in lines if line.state.settles), None)
     if settled is not None:
         winner = next(index for index, result in enumerate(results) if result is settled)
-        return _settle(run, settled, slots[winner], workspace)
+        return Round(_settle(run, settled, slots[winner], workspace))
     failures = [result for result in results if isinstance(result, Exception)]
     if fatal := [failure for failure in failures if not isinstance(failure, BudgetExhausted)]:
         raise fatal[0]
@@ -243,11 +251,11 @@ def _round(run: _Run, workspace: Workspace, beam: list[Line], iteration: int) ->
         outcome.result, outcome.lost, outcome.flagged = best[0].whole, best[0].lost, best[0].flagged
     if failures:
         outcome.status, outcome.reason = Status.OUT_OF_BUDGET, str(failures[0])
-        return outcome
+        return Round(outcome)
     if not beam:  # every line stagnated past every escalation
         outcome.reason = lines[0].reason
-        return outcome
-    return beam
+        return Round(outcome)
+    return Round(beam=beam)
 
 
 def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line:
@@ -256,25 +264,25 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
     emit = run.emitter(line.candidate)
     if slot.holds != line.changes:  # the slot last worked on another line
         _hold(slot, line.changes)
-    answer, edits, notes = _answered(run, slot.workspace, line, iteration, index, emit)
-    if edits is None:  # a contradiction, confirmed
+    edits, notes = _answered(run, slot.workspace, line, iteration=iteration, index=index, emit=emit)
+    if line.state is LineState.CONTRADICTION:  # confirmed: nothing was applied
         return line
     previous = line.result.report
     if edits.changed:
-        _tested(run, slot, line, iteration, notes, emit)
+        _tested(run, slot, line, iteration=iteration, notes=notes, emit=emit)
     if line.result.report.green and line.honest and run.held:  # green on what it saw: and on the held-out tests?
         note = _generalises(run, line)
         notes += [note] if note else []
     if line.result.report.green and line.honest:
-        line.state = "green"
+        line.state = LineState.GREEN
         return line
     line.attempts.append(attempt_summary(iteration, edits, line.result, slot.workspace.diff_stat(edits.changed)))
     stuck, action = line.stagnation.observe(line.result.report), None
     if stuck and iteration < run.task.max_iterations:  # after the last iteration there is nothing to escalate to
-        action = _escalate(run, slot, line, stuck, iteration, notes, emit)
-        if action in ("stop", "fresh-start"):
+        action = _escalate(run, slot, line, stuck=stuck, iteration=iteration, notes=notes, emit=emit)
+        if action in (Action.STOP, Action.FRESH_START):
             return line
-    through = action == "work-through"  # stuck, or repeating itself: the code is shown as it was at the start
+    through = action is Action.WORK_THROUGH  # stuck, or repeating itself: the code is shown as it was at the start
     anew = through or _repeats(edits)
     told = feedback_message(edits, line.lost + line.flagged, run.shape, notes, anew)
     line.prompt = _first_messages(run, slot.workspace, Now(line.result, previous, tuple(line.attempts[:-1]), told,
@@ -282,32 +290,35 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
     return line
 
 
-def _answered(run: _Run, workspace: Workspace, line: Line, iteration: int, index: int, emit: Emit):
-    """The model's answer and its edits applied (None: a contradiction, confirmed), with the notes for the next
-    message. An answer that repeats the code word for word (a small model answering greedily does) is asked again
+def _answered(run: _Run, workspace: Workspace, line: Line, *, iteration: int, index: int,
+              emit: Emit) -> tuple[EditOutcome, list[str]]:
+    """The model's answer's edits applied (none where it showed a contradiction: the line's state says so), with
+    the notes for the next message. An answer that repeats the code word for word (a small model answering greedily does) is asked again
     at once with another question — the failing case worked through by hand, then the code — sampled more widely
     where the server samples (where it has a reasoning effort, stagnation raises that instead)."""
     effort, temperature = variation(index, line.effort)
     temperature = line.temperature if index == 0 and line.temperature is not None else temperature
-    answer, edits, notes = _answer(run, workspace, line, line.prompt, effort, temperature, iteration, emit)
-    if edits is not None and _repeats(edits) and getattr(run.model, "honours_sampling", False) \
-            and (temperature or 0.0) < HOT:
+    edits, notes = _answer(run, workspace, line, line.prompt, effort=effort, temperature=temperature,
+                           iteration=iteration, emit=emit)
+    if _repeats(edits) and run.model.honours_sampling and (temperature or 0.0) < HOT:
         emit(ev.Status(f"the answer repeats the code as it is: asked again, to work the failing case through first "
                        f"(temperature {HOT})"))
         retry = _first_messages(run, workspace, Now(line.result, None, tuple(line.attempts),
                                                     feedback_message(edits, (), run.shape, notes, True), stuck=True,
                                                     anew=True))
-        answer, edits, notes = _answer(run, workspace, line, retry, effort, HOT, iteration, emit)
-    return answer, edits, notes
+        edits, notes = _answer(run, workspace, line, retry, effort=effort, temperature=HOT, iteration=iteration,
+                               emit=emit)
+    return edits, notes
 
 
-def _tested(run: _Run, slot: Slot, line: Line, iteration: int, notes: list[str], emit: Emit) -> None:
+def _tested(run: _Run, slot: Slot, line: Line, *, iteration: int, notes: list[str], emit: Emit) -> None:
     """The line's changed files synced and tested, and judged: tests lost, answers by heart, the best so far kept,
     and a change that breaks more than it fixes undone (said in notes)."""
-    before = (line.changes, line.result, line.lost, line.flagged, score(line.result, line.honest), line.full)
+    before = line.checkpoint()
     slot.sandbox.sync(slot.workspace.unsynced())
     slot.holds = slot.workspace.changes()
-    line.changes, line.full = slot.holds, _run(run.targets, run.task, slot.sandbox, iteration, emit, line.candidate)
+    line.changes, line.full = slot.holds, _run(run.targets, run.task, slot.sandbox, iteration=iteration, emit=emit,
+                                               candidate=line.candidate)
     line.result, line.lost = run.judged(line.full)
     # gaming beyond reasonable doubt keeps it red; values merely shared with the tests are only a warning; so does
     # what the code reached while the tests ran: the tests themselves, their frames, their runner
@@ -315,42 +326,43 @@ def _tested(run: _Run, slot: Slot, line: Line, iteration: int, notes: list[str],
     line.flagged = answers_by_heart(run.tests, written) + watched(line.whole.report,
                                                                   (run.unfiltered or run.baseline).report, written)[0]
     run.offer(line)
-    if score(line.result, line.honest) < before[4]:  # never regress: undo it, and say what it broke
+    if score(line.result, line.honest) < before.score:  # never regress: undo it, and say what it broke
         run.caught(line.lost + line.flagged)
         notes.append(_undo(slot, line, before, emit, iteration))
 
 
-def _escalate(run: _Run, slot: Slot, line: Line, stuck: str, iteration: int, notes: list[str], emit: Emit) -> str:
+def _escalate(run: _Run, slot: Slot, line: Line, *, stuck: str, iteration: int, notes: list[str],
+              emit: Emit) -> Action:
     """A stuck line's next step up (more effort, or the failing case worked through by hand where the server has
     no effort to raise; a fresh start; stop), taken; which."""
-    action = line.stagnation.escalate(getattr(run.model, "honours_effort", True))
-    line.effort = raised(line.effort) if action == "more-effort" else line.effort
-    if action == "work-through" and getattr(run.model, "honours_sampling", False):
+    action = line.stagnation.escalate(run.model.honours_effort)
+    line.effort = raised(line.effort) if action is Action.MORE_EFFORT else line.effort
+    if action is Action.WORK_THROUGH and run.model.honours_sampling:
         line.temperature = HOT
-    emit(ev.Escalated(iteration, action, stuck, line.effort, candidate=line.candidate, temperature=line.temperature))
-    if action == "more-effort":  # stuck: perhaps the tests cannot all pass; a reasoning model may now say so
+    emit(ev.Escalated(iteration, action.value, stuck, line.effort, candidate=line.candidate, temperature=line.temperature))
+    if action is Action.MORE_EFFORT:  # stuck: perhaps the tests cannot all pass; a reasoning model may now say so
         notes.append(claim_rule())  # (small models echo the rule wherever they see it: they are not told)
-    if action == "stop":
-        line.state, line.reason = "stopped", f"stopped early: {stuck}, after escalating and a fresh start"
-    if action == "fresh-start":  # from the original code, told what did not work
+    if action is Action.STOP:
+        line.state, line.reason = LineState.STOPPED, f"stopped early: {stuck}, after escalating and a fresh start"
+    if action is Action.FRESH_START:  # from the original code, told what did not work
         _hold(slot, {})
         line.changes, line.result, line.full = {}, run.baseline, run.unfiltered
         line.prompt = _first_messages(run, slot.workspace, Now(run.baseline, attempts=tuple(line.attempts)))
     return action
 
 
-def _answer(run: _Run, workspace: Workspace, line: Line, prompt: Prompt, effort: str | None,
-            temperature: float | None, iteration: int, emit: Emit) -> tuple[Completion, EditOutcome | None, list[str]]:
+def _answer(run: _Run, workspace: Workspace, line: Line, prompt: Prompt, *, effort: str | None,
+            temperature: float | None, iteration: int, emit: Emit) -> tuple[EditOutcome, list[str]]:
     """Ask, judge a claim of contradiction (a confirmed one settles the line: no edits), apply the edits."""
     candidate = line.candidate
-    answer = _ask(run, line, prompt, effort, temperature, iteration, emit)
+    answer = _ask(run, line, prompt, effort=effort, temperature=temperature, iteration=iteration, emit=emit)
     notes = []
     claim = claimed_contradiction(answer.text)
     if claim is not None:  # stop and show it, rather than game the tests, but only on evidence
         verdict = judge(claim, run.tests, line.challenged)
         if verdict.confirmed:
-            line.state, line.reason, line.evidence = "contradiction", claim, verdict.evidence
-            return answer, None, notes
+            line.state, line.reason, line.evidence = LineState.CONTRADICTION, claim, verdict.evidence
+            return EditOutcome(), notes
         line.challenged = True
         notes.append(verdict.feedback)
         emit(ev.Status("the model says the tests contradict each other; not confirmed, so it was told so and the "
@@ -368,25 +380,24 @@ def _answer(run: _Run, workspace: Workspace, line: Line, prompt: Prompt, effort:
     step_diff = "".join(unified(path, before[path], workspace.read(path)) for path in edits.changed)
     emit(ev.EditsApplied(iteration, tuple(edits.changed), tuple(edits.refused), tuple(edits.misses), edits.found,
                          candidate=candidate, diff=step_diff))
-    return answer, edits, notes
+    return edits, notes
 
 
-def _undo(slot: Slot, line: Line, before: tuple, emit: Emit, iteration: int) -> str:
+def _undo(slot: Slot, line: Line, before: Checkpoint, emit: Emit, iteration: int) -> str:
     """Put the line back where it was before a step that made the results worse; what to tell the model."""
-    worse = line.result.report
-    broke = sorted(nodeid for nodeid, case in before[1].report.tests.items()
+    worse, was = line.result.report, before.result.report
+    broke = sorted(nodeid for nodeid, case in was.tests.items()
                    if case.outcome == "passed" and nodeid in worse.tests and worse.tests[nodeid].outcome != "passed")
     gaming = line.lost + line.flagged  # worse because it games the run: say how
-    note = render("reverted.md", before=counts(before[1].report), after=counts(worse), broke=broke,
-                  unloaded=len(worse.collect_errors) > len(before[1].report.collect_errors),
+    note = render("reverted.md", before=counts(was), after=counts(worse), broke=broke,
+                  unloaded=len(worse.collect_errors) > len(was.collect_errors),
                   lost=render("lost_tests.md", tests=gaming).rstrip("\n") if gaming else "")
-    _hold(slot, before[0])
-    line.changes, line.result, line.lost, line.flagged, line.full = before[0], before[1], before[2], before[3], \
-        before[5]
+    _hold(slot, before.changes)
+    line.restore(before)
     who = f"candidate {line.candidate}: " if line.candidate else ""
     emit(ev.Status(f"{who}iteration {iteration} made things worse ({counts(worse)}"
                    + (f"; it games the tests: {gaming[0]}" if gaming else "") + f"): undone, back to "
-                   f"{counts(before[1].report)}"))
+                   f"{counts(was)}"))
     return note
 
 
@@ -406,8 +417,8 @@ def _hold(slot: Slot, changes: dict[str, bytes | None]) -> None:
 def _first_messages(run: _Run, workspace: Workspace, now: Now | None = None) -> Prompt:
     """The prompt for the code in workspace as it is now (now: where the line stands; None: the first request)."""
     task = run.task
-    return first_messages(workspace, run.baseline, list(run.outcome.test_files), task.message, task.edit_format,
-                          task.context, run.shown, now)
+    return first_messages(workspace, run.baseline, list(run.outcome.test_files), message=task.message,
+                          edit_format=task.edit_format, limits=task.context, shown=run.shown, now=now)
 
 
 def _settle(run: _Run, line: Line, slot: Slot, workspace: Workspace) -> Outcome:
@@ -415,7 +426,7 @@ def _settle(run: _Run, line: Line, slot: Slot, workspace: Workspace) -> Outcome:
     outcome = run.outcome
     outcome.slot = run.slots.index(slot)
     outcome.result, outcome.lost, outcome.flagged = line.whole, line.lost, line.flagged
-    if line.state == "contradiction":
+    if line.state is LineState.CONTRADICTION:
         outcome.status, outcome.reason = Status.CONTRADICTION, line.reason
         outcome.confirmed = line.evidence
         return outcome
@@ -428,7 +439,7 @@ def _settle(run: _Run, line: Line, slot: Slot, workspace: Workspace) -> Outcome:
 def _scored(iteration: int, lines: list[Line], beam: list[Line]) -> ev.CandidatesScored:
     ranked = sorted(lines, key=lambda line: score(line.result, line.honest), reverse=True)
     return ev.CandidatesScored(iteration, tuple(
-        ev.Ranked(line.candidate, **line.result.report.summary(), honest=line.honest, state=line.state)
+        ev.Ranked(line.candidate, **line.result.report.summary(), honest=line.honest, state=line.state.value)
         for line in ranked), tuple(line.candidate for line in beam))
 
 
@@ -440,7 +451,7 @@ def _serialised(emit: Emit, lock: threading.RLock) -> Emit:
     return serialised
 
 
-def _ask(run: _Run, line: Line, prompt: Prompt, effort: str | None, temperature: float | None, iteration: int,
+def _ask(run: _Run, line: Line, prompt: Prompt, *, effort: str | None, temperature: float | None, iteration: int,
          emit: Emit) -> Completion:
     """One answer, within the budget; a prompt over the context budget, or one the server says overflows its
     window, is shrunk first (and where it is the line's own, the line goes on from the smaller one)."""
@@ -455,7 +466,7 @@ def _ask(run: _Run, line: Line, prompt: Prompt, effort: str | None, temperature:
         try:
             answer = run.model.complete(
                 messages, lambda p: emit(ev.ModelProgress(iteration, **vars(p), candidate=candidate)),
-                run.output_cap(messages), effort, temperature, until=_until(run))
+                output_cap=run.output_cap(messages), effort=effort, temperature=temperature, until=_until(run))
             break
         except ContextOverflow:
             smaller = shrink(asked)
@@ -474,7 +485,7 @@ def _until(run: _Run) -> Callable[[str], bool] | None:
     """Where one file is expected whole, the answer is complete once its block closes: reading stops there. Not
     for a server with a reasoning effort (an API): its usage, and so its cost, comes only at the stream's end."""
     shape = run.shape
-    if shape.format != "whole" or not shape.path or getattr(run.model, "honours_effort", True):
+    if shape.format != "whole" or not shape.path or run.model.honours_effort:
         return None
     return answered(shape.path)
 
@@ -560,7 +571,7 @@ def _line_of(nodeid: str, held: Sequence[Held]) -> int:
     return next((item.line for item in held if nodeid == item.nodeid or nodeid.startswith(item.nodeid + "[")), 0)
 
 
-def _run(targets: tuple[str, ...], task: Task, sandbox: Sandbox, iteration: int, emit: Emit,
+def _run(targets: tuple[str, ...], task: Task, sandbox: Sandbox, *, iteration: int, emit: Emit,
          candidate: int = 0) -> RunResult:
     result = sandbox.run_tests(targets, task.test_timeout)
     report = result.report

@@ -33,7 +33,19 @@ class Completion:
 class Model(Protocol):
     name: str
 
-    def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None],
+    @property
+    def honours_effort(self) -> bool:
+        """Whether asking for more reasoning effort changes anything on this server (an API's reasoning model):
+        where it does not, a stuck line is asked another question instead, and the answer's stream is read to
+        its end (its cost comes only there)."""
+        ...
+
+    @property
+    def honours_sampling(self) -> bool:
+        """Whether a temperature reaches this server: where it does, a stuck line is sampled more widely."""
+        ...
+
+    def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None], *,
                  output_cap: int | None = None, effort: str | None = None,
                  temperature: float | None = None, until: Callable[[str], bool] | None = None) -> Completion:
         """The answer to messages; output_cap bounds its output tokens (a spending budget's remainder), effort

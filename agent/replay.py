@@ -54,7 +54,12 @@ class ReplayModel:
         self._lock = threading.Lock()
         self._asked = 0
 
-    def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None],
+    # what the loop assumed of a model that did not say (before the protocol declared it), kept so that a replay
+    # asks as the recorded run asked
+    honours_effort = True
+    honours_sampling = False
+
+    def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None], *,
                  output_cap: int | None = None, effort: str | None = None,
                  temperature: float | None = None, until: Callable[[str], bool] | None = None) -> Completion:
         # until: the recorded answer is already what was read of it

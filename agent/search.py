@@ -12,9 +12,11 @@ approaches that failed; the third, the run stops early rather than spend more.
 """
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from sandbox import RunResult, TestReport
@@ -26,7 +28,38 @@ if TYPE_CHECKING:  # a line carries its conversation; search never looks inside 
     from .context.conversation import Prompt
     from .context.history import Attempt
 
-LADDER = ("more-effort", "fresh-start", "stop")
+
+
+class LineState(str, Enum):
+    """Where a line of work stands. A str enum: its value wherever text is expected (events, records)."""
+
+    OPEN = "open"  # working
+    GREEN = "green"  # its code passes every test it was shown (and the held-out ones)
+    STOPPED = "stopped"  # stagnated past every escalation
+    CONTRADICTION = "contradiction"  # the model showed, on evidence, that the tests cannot all pass
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+    @property
+    def settles(self) -> bool:
+        """Whether a line in this state ends the whole run."""
+        return self in (LineState.GREEN, LineState.CONTRADICTION)
+
+
+class Action(str, Enum):
+    """A stuck line's next step up the ladder."""
+
+    MORE_EFFORT = "more-effort"  # a higher reasoning effort
+    WORK_THROUGH = "work-through"  # where the server has no effort: the failing case worked through by hand
+    FRESH_START = "fresh-start"  # from the original code, told what did not work
+    STOP = "stop"
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+
+LADDER = (Action.MORE_EFFORT, Action.FRESH_START, Action.STOP)
 HOT = 0.8  # a stuck line's sampling, where the server samples: greedy, a small model answers the same code again
 
 
@@ -76,14 +109,14 @@ class Stagnation:
             return "swinging back to the failures of two attempts ago"
         return None
 
-    def escalate(self, effort_honoured: bool = True) -> str:
+    def escalate(self, effort_honoured: bool = True) -> Action:
         """The next step up: more-effort, fresh-start, then stop. On a server that ignores effort, asking it to
         think harder would change nothing: the first step changes the question (work-through: the failing case
         worked through by hand before the code), sampled more widely where the server samples — measured on the
         real model, the changed question alone, answered greedily, got the same code back word for word."""
         action = LADDER[min(self.level, len(LADDER) - 1)]
-        if action == "more-effort" and not effort_honoured:
-            action = "work-through"
+        if action is Action.MORE_EFFORT and not effort_honoured:
+            action = Action.WORK_THROUGH
         self.level += 1
         self.states.clear()  # judge the escalated attempts on their own
         return action
@@ -108,13 +141,16 @@ class Line:
     attempts: list[Attempt] = field(default_factory=list)  # one summary per step, for history and fresh starts
     lost: list[str] = field(default_factory=list)  # tests that vanished or turned into skips in its last run
     flagged: list[str] = field(default_factory=list)  # the tests' answers held by heart (agent/gaming.py)
-    state: str = "open"  # open, green, stopped (stagnated past every escalation), contradiction
+    state: LineState = LineState.OPEN
     reason: str = ""
     candidate: int = 0
     temperature: float | None = None  # raised from the configured one once the line was stuck (work-through)
     challenged: bool = False  # told that a claim of contradiction of its was not confirmed
     evidence: list[str] = field(default_factory=list)  # what confirms its contradiction
     full: RunResult | None = None  # result is what the model sees; full, where tests are held out, is all of it
+
+    def __post_init__(self) -> None:
+        self.state = LineState(self.state)  # given as its name ("green") where a line is made by hand
 
     @property
     def honest(self) -> bool:
@@ -126,23 +162,46 @@ class Line:
         return self.full or self.result
 
     def fork(self, candidate: int) -> "Line":
-        """A copy to take the next step in, so that the beam's lines stay as they were."""
-        return Line(self.prompt, dict(self.changes), self.result, self.effort,
-                    Stagnation(list(self.stagnation.states), self.stagnation.level), list(self.attempts),
-                    list(self.lost), list(self.flagged), candidate=candidate,
-                    temperature=self.temperature, challenged=self.challenged, full=self.full)
+        """A copy to take the next step in, so that the beam's lines stay as they were: its own lists, a fresh
+        state."""
+        return dataclasses.replace(
+            self, changes=dict(self.changes), stagnation=Stagnation(list(self.stagnation.states), self.stagnation.level),
+            attempts=list(self.attempts), lost=list(self.lost), flagged=list(self.flagged), state=LineState.OPEN,
+            reason="", candidate=candidate, evidence=[])
+
+    def checkpoint(self) -> "Checkpoint":
+        """Where the line stands now, to come back to if its next step makes things worse."""
+        return Checkpoint(dict(self.changes), self.result, tuple(self.lost), tuple(self.flagged), self.full,
+                          score(self.result, self.honest))
+
+    def restore(self, checkpoint: "Checkpoint") -> None:
+        self.changes, self.result, self.full = dict(checkpoint.changes), checkpoint.result, checkpoint.full
+        self.lost, self.flagged = list(checkpoint.lost), list(checkpoint.flagged)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A line before a step: its code, the tests' result for it (what the model saw, and all of it), the tests it
+    lost or gamed, and how that scored."""
+
+    changes: dict[str, bytes | None]
+    result: RunResult
+    lost: tuple[str, ...]
+    flagged: tuple[str, ...]
+    full: RunResult | None
+    score: tuple[int, int, int, int]
 
 
 def keep(lines: Sequence[Line], beam: int) -> list[Line]:
     """The beam: the best open lines, at most beam of them, best first (ties go to the lower candidate)."""
-    return sorted((line for line in lines if line.state == "open"), key=lambda line: score(line.result, line.honest),
+    return sorted((line for line in lines if line.state is LineState.OPEN), key=lambda line: score(line.result, line.honest),
                   reverse=True)[:beam]
 
 
 def settles(result: "Line | BaseException | None") -> bool:
     """Whether one candidate's step ends the whole run: green, a contradiction, or a failure of the backend."""
     if isinstance(result, Line):
-        return result.state in ("green", "contradiction")
+        return result.state.settles
     return isinstance(result, Exception) and not isinstance(result, (BudgetExhausted, Cancelled))
 
 

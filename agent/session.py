@@ -45,7 +45,7 @@ def resolve_targets(root: Path, cwd: Path, paths: Sequence[str]) -> tuple[str, .
     return tuple(targets)
 
 
-def make_slots(settings: Settings, root: Path, workspace: Workspace, run_id: str, stack: ExitStack,
+def make_slots(settings: Settings, root: Path, workspace: Workspace, *, run_id: str, stack: ExitStack,
                emit: Emit) -> list[Slot]:
     """One slot a candidate, started: its own sandbox and, with more than one, its own workspace. Each is
     closed when stack closes."""
@@ -61,7 +61,7 @@ def make_slots(settings: Settings, root: Path, workspace: Workspace, run_id: str
     return [Slot(copy, sandbox) for copy, sandbox in zip(copies, sandboxes)]
 
 
-def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Emit,
+def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Emit, *,
               clock: Callable[[], float] = time.monotonic, record_root: Path | None = None,
               replay_model=None, replay_of: str | None = None) -> RunSummary:
     """Solve, apply when green (unless told not to), and return the run's summary, whose status is green,
@@ -72,7 +72,8 @@ def run_solve(settings: Settings, root: Path, targets: tuple[str, ...], emit: Em
     run = RunRecord(settings, record_root or root, emit)
     try:
         with CleanUp() as stack:
-            _solve_and_deliver(settings, root, targets, record_root or root, run, stack, replay_model, replay_of)
+            _solve_and_deliver(settings, root, targets, record_root=record_root or root, run=run, stack=stack,
+                               replay_model=replay_model, replay_of=replay_of)
     except KeyboardInterrupt:
         run.summary.update(**{**run.delivery.fields(), "status": Status.INTERRUPTED})  # what was written, it says
         raise
@@ -114,12 +115,13 @@ class RunRecord:
             self._trajectory.close()
 
 
-def _solve_and_deliver(settings: Settings, root: Path, targets: tuple[str, ...], record_root: Path, run: RunRecord,
-                       stack: ExitStack, replay_model, replay_of: str | None) -> None:
+def _solve_and_deliver(settings: Settings, root: Path, targets: tuple[str, ...], *, record_root: Path,
+                       run: RunRecord, stack: ExitStack, replay_model, replay_of: str | None) -> None:
     """The run itself: set up, the model built in the background, the workspace and sandboxes, the loop, then
     the delivery of its change; each part closed by stack."""
     tell, summary = run.tell, run.summary
-    settings = _set_up(settings, root, record_root, stack, tell, replay_model is not None)
+    settings = _set_up(settings, root, record_root=record_root, stack=stack, emit=tell,
+                       replay=replay_model is not None)
     summary.model = settings.model
     tell(ev.RunStarted(run.id, str(root), settings.model, settings.sandbox, targets))
     if settings.commit or settings.branch:  # before anything is spent
@@ -133,17 +135,17 @@ def _solve_and_deliver(settings: Settings, root: Path, targets: tuple[str, ...],
     workspace = Workspace(root)
     if not save_snapshot(run.dir, workspace.files()):
         tell(ev.Status("the tree is too large to keep a snapshot of: this run cannot be replayed"))
-    slots = make_slots(settings, root, workspace, run.id, stack, tell)
+    slots = make_slots(settings, root, workspace, run_id=run.id, stack=stack, emit=tell)
     outcome = solve(make_task(settings, targets, record_root, tell), model, workspace, slots, tell)
     summary.update(**_outcome_summary(outcome, workspace), candidates=settings.candidates, beam=settings.beam)
     if settings.candidates > 1 and outcome.status == Status.GREEN:
         summary.candidate = outcome.slot + 1
-    deliver(settings, root, workspace, outcome, run.dir, summary, run.delivery, tell,
-            lambda: _outcome_summary(outcome, workspace, best=True))
+    deliver(settings, root, workspace, outcome, run_dir=run.dir, summary=summary, delivery=run.delivery, emit=tell,
+            best_summary=lambda: _outcome_summary(outcome, workspace, best=True))
     summary.update(**run.delivery.fields())
 
 
-def _set_up(settings: Settings, root: Path, record_root: Path | None, stack: ExitStack, emit: Emit,
+def _set_up(settings: Settings, root: Path, *, record_root: Path | None, stack: ExitStack, emit: Emit,
             replay: bool) -> Settings:
     """Before the run: a write a killed run left half done finished (and said), the model to use settled (the local
     default, an engine started around the run, the model's profile), the key checked."""
@@ -164,10 +166,11 @@ def _set_up(settings: Settings, root: Path, record_root: Path | None, stack: Exi
 
 def make_task(settings: Settings, targets: tuple[str, ...], root: Path, emit: Emit) -> Task:
     """What the loop is asked to do, and within what."""
-    return Task(targets, settings.message, settings.max_iterations, settings.test_timeout, settings.edit_format,
-                make_budget(settings, emit), context_limits(settings, root), settings.effort, settings.holdout,
-                settings.holdout_seed, settings.beam, settings.hide_tests,
-                ProtectedPaths(settings.protect, settings.unprotect))
+    return Task(targets=targets, message=settings.message, max_iterations=settings.max_iterations,
+                test_timeout=settings.test_timeout, edit_format=settings.edit_format,
+                budget=make_budget(settings, emit), context=context_limits(settings, root), effort=settings.effort,
+                holdout=settings.holdout, holdout_seed=settings.holdout_seed, beam=settings.beam,
+                hide_tests=settings.hide_tests, protected=ProtectedPaths(settings.protect, settings.unprotect))
 
 
 class CleanUp(ExitStack):

@@ -202,10 +202,11 @@ class Workspace:
 
     def apply(self, patch_path: Path, on_written: Callable[[], None] | None = None) -> list[str]:
         """Write the changes into the user's tree, all or none; on a conflict, save the patch and raise."""
-        return write_all(self.root, self.original, self.changes(), patch_path, self.diff(), on_written=on_written)
+        return write_all(self.root, self.original, self.changes(), patch_path=patch_path, diff=self.diff(),
+                         on_written=on_written)
 
 
-def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, bytes | None], patch_path: Path,
+def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, bytes | None], *, patch_path: Path,
               diff: str, why: str = "changed while makegreen ran", on_written: Callable[[], None] | None = None,
               before_write: Callable[[], None] | None = None) -> list[str]:
     """Write changes into root, all or none, under the repository's apply lock (every makegreen run, hook and
@@ -218,7 +219,7 @@ def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, b
     state = state_dir(root)
     with apply_lock(state):
         _recover(root)
-        _check_unchanged(root, original, changes, patch_path, diff, why)
+        _check_unchanged(root, original, changes, patch_path=patch_path, diff=diff, why=why)
         with interrupts_deferred():
             staging = owned_tempdir(".staging-", state)
             kept = False  # the staging outlives the call only when a journal still needs it
@@ -227,7 +228,7 @@ def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, b
                 if before_write is not None:
                     before_write()
                 try:  # checked again with everything staged: what changed since the first check is not overwritten
-                    _check_unchanged(root, original, changes, patch_path, diff, why)
+                    _check_unchanged(root, original, changes, patch_path=patch_path, diff=diff, why=why)
                 except ApplyConflict:
                     for _path, temp in staged:  # (those staged beside their targets: another filesystem)
                         if temp:
@@ -250,7 +251,7 @@ def write_all(root: Path, original: Mapping[str, bytes], changes: Mapping[str, b
     return list(changes)
 
 
-def _check_unchanged(root: Path, original: Mapping[str, bytes], changes: Mapping[str, bytes | None],
+def _check_unchanged(root: Path, original: Mapping[str, bytes], changes: Mapping[str, bytes | None], *,
                      patch_path: Path, diff: str, why: str) -> None:
     # a folder where a file was (or is to be) counts as changed: its path is not the file's any more
     conflicts = [path for path in changes if (root / path).is_dir() or _read(root / path) != original.get(path)]
@@ -362,8 +363,8 @@ def undo(root: Path, run_dir: Path) -> list[str]:
     after = {name: content(item["after"]) for name, item in data.items()}
     before = {name: content(item["before"]) for name, item in data.items()}
     diff = "".join(unified(name, after[name], before[name]) for name in sorted(data))
-    return write_all(root, {k: v for k, v in after.items() if v is not None}, before, run_dir / "undo.patch", diff,
-                     why="changed since the run applied its fix")
+    return write_all(root, {k: v for k, v in after.items() if v is not None}, before,
+                     patch_path=run_dir / "undo.patch", diff=diff, why="changed since the run applied its fix")
 
 
 def unified(path: str, old: bytes | None, new: bytes | None) -> str:

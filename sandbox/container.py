@@ -9,6 +9,7 @@ counts limited. The in-container timeout kills the run's whole process tree.
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import posixpath
@@ -19,6 +20,7 @@ import tarfile
 import threading
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Callable, Mapping, Sequence
 
 from .base import RunResult, SandboxError, SandboxUnavailable, parse_size, pytest_argv, python_path
@@ -36,6 +38,14 @@ CHANGED = "/tmp/.makegreen-changed"
 SKEW = 3600  # files go in dated this far back, so a client clock ahead of the engine's raises no false alarm
 KILL_GRACE = 5.0  # seconds after the timeout before the host gives up on the exec's stream
 TEMPORARY = ("/tmp", "/var/tmp", "/dev/shm")  # where the test user can write: tmpfs, emptied before each run
+
+
+@functools.cache
+def run_script() -> str:
+    """The shell script of one test run in the container (sandbox/run_tests.sh): empty the temporary folders, run
+    the tests under a timeout with a fresh key on stdin, end what they left, list what they changed, and frame the
+    results on stderr."""
+    return resources.files("sandbox").joinpath("run_tests.sh").read_text(encoding="utf-8")
 
 
 def unpack(size: int) -> str:
@@ -194,30 +204,11 @@ class DockerSandbox:
 
     def run_tests(self, targets: Sequence[str], timeout: float) -> RunResult:
         argv = pytest_argv("python3", REPORT, targets)
-        temporary = " ".join(TEMPORARY)
-        script = (
-            # The temporary folders are the only places the code can write, and they outlive a run (in a parked
-            # container, the last run's): end whatever the last run left running, then empty them, its locked
-            # folders opened first, so that nothing one run leaves (a usercustomize.py, a .pth, a fake report, a
-            # secret) reaches the next.
-            f"kill -9 -1 2>/dev/null; find {temporary} -mindepth 1 -type d ! -perm -u+rwx -exec chmod u+rwx {{}} \\; "
-            f"2>/dev/null; find {temporary} -mindepth 1 -maxdepth 1 -exec rm -rf {{}} + 2>/dev/null; "
-            # A fresh key for the plugin to sign its records with, given on pytest's stdin (a builtin's pipe: on no
-            # command line), told to makegreen only at the end, when every process of the run is gone.
-            f"k=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n'); "
-            f': > {STARTED}; printf %s "$k" | timeout --signal=KILL {max(timeout, 1):.0f} "$@" 2>&1; rc=$?; '
-            # The test uid owns nothing else here, so `kill -9 -1` as that uid ends every process the run left
-            # (daemons included) and nothing more. Then a workspace file newer than the start was changed by the
-            # code under test: the workspace is read-only to it, so this list is a second guard.
-            f"kill -9 -1 2>/dev/null; find {WORKDIR} -newer {STARTED} ! -type d > {CHANGED} 2>/dev/null; "
-            # The results leave on stderr, which the run's processes never had (they write to stdout), framed by
-            # their lengths at the very end, where nothing of theirs can follow: no second exec is needed.
-            f"r=0; [ -f {REPORT} ] && r=$(wc -c < {REPORT}); c=$(wc -c < {CHANGED}); "
-            f"cat {REPORT} {CHANGED} >&2 2>/dev/null; printf '\\n%s %s %s\\n' \"$r\" \"$c\" \"$k\" >&2; exit $rc"
-        )
         try:
-            started_exec = self._engine.exec(self.container_id, ["sh", "-c", script, "sh", *argv], self._limits.user,
-                                             WORKDIR, {"PYTHONPATH": self._pythonpath})
+            started_exec = self._engine.exec(
+                self.container_id, ["sh", "-c", run_script(), "sh", f"{max(timeout, 1):.0f}", WORKDIR, STARTED, CHANGED,
+                                    REPORT, " ".join(TEMPORARY), *argv], self._limits.user, WORKDIR,
+                {"PYTHONPATH": self._pythonpath})
         except EngineError as exc:  # stopped or removed from outside (docker rm -f, a prune --all)
             raise _gone(exc) from exc
         output = CappedOutput(self._limits.output_bytes)

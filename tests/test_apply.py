@@ -40,7 +40,7 @@ def test_an_edit_landing_between_check_and_write_is_never_overwritten(tree, tmp_
         (tree / "b.py").write_bytes(b"B = 'mine'\n")
 
     with pytest.raises(ApplyConflict, match="b.py changed while makegreen ran; nothing was written"):
-        write_all(tree, ORIGINAL, CHANGES, tmp_path / "fix.patch", "the diff", before_write=race)
+        write_all(tree, ORIGINAL, CHANGES, patch_path=tmp_path / "fix.patch", diff="the diff", before_write=race)
     assert user_files(tree) == {"a.py": b"A = 1\n", "b.py": b"B = 'mine'\n"}
     assert (tmp_path / "fix.patch").read_text() == "the diff"
     assert list((tree / STATE_DIR).glob(".staging-*")) == [] and list((tree / STATE_DIR).glob("apply-*")) == []
@@ -56,7 +56,7 @@ def test_two_applies_at_once_take_turns_and_the_second_sees_the_first(tree, tmp_
                 inside.set()
                 threading.Event().wait(0.5)  # the other apply starts now, and must wait for the lock
         try:
-            write_all(tree, ORIGINAL, {"a.py": content}, tmp_path / f"{n}.patch", "", before_write=hold)
+            write_all(tree, ORIGINAL, {"a.py": content}, patch_path=tmp_path / f"{n}.patch", diff="", before_write=hold)
             results[n] = "applied"
         except ApplyConflict:
             results[n] = "conflict"
@@ -75,7 +75,7 @@ def test_two_applies_at_once_take_turns_and_the_second_sees_the_first(tree, tmp_
 def test_ctrl_c_during_the_write_waits_for_it_and_is_raised_after(tree, tmp_path):
     written = []
     with pytest.raises(KeyboardInterrupt):
-        write_all(tree, ORIGINAL, CHANGES, tmp_path / "fix.patch", "",
+        write_all(tree, ORIGINAL, CHANGES, patch_path=tmp_path / "fix.patch", diff="",
                   before_write=lambda: os.kill(os.getpid(), signal.SIGINT), on_written=lambda: written.append(1))
     assert written == [1]
     assert user_files(tree) == CHANGES
@@ -85,7 +85,7 @@ def test_a_folder_in_the_way_stops_the_apply_before_any_file_is_replaced(tree, t
     (tree / "pkg").write_text("a file where the change wants a folder\n")
     before = tree_bytes(tree)
     with pytest.raises(ConfigError, match="nothing was applied"):
-        write_all(tree, ORIGINAL, CHANGES, tmp_path / "fix.patch", "")
+        write_all(tree, ORIGINAL, CHANGES, patch_path=tmp_path / "fix.patch", diff="")
     assert {k: v for k, v in tree_bytes(tree).items() if not k.startswith(STATE_DIR)} == \
         {k: v for k, v in before.items() if not k.startswith(STATE_DIR)}
 
@@ -130,14 +130,14 @@ def test_sigkill_before_the_journal_leaves_the_tree_untouched_and_nothing_stray(
         from pathlib import Path
         sys.path.insert(0, {str(ROOT)!r})
         from agent.workspace import write_all
-        write_all(Path({str(tree)!r}), {ORIGINAL!r}, {CHANGES!r}, Path({str(tmp_path / 'p.patch')!r}), "",
+        write_all(Path({str(tree)!r}), {ORIGINAL!r}, {CHANGES!r}, patch_path=Path({str(tmp_path / 'p.patch')!r}), diff="",
                   before_write=lambda: os.kill(os.getpid(), signal.SIGKILL))
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert user_files(tree) == ORIGINAL  # no `.a.py.xyz.makegreen` beside the files, no pkg/new.py
     assert list((tree / STATE_DIR).glob(".staging-*"))  # what the killed run staged, inside .makegreen/
-    write_all(tree, ORIGINAL, {"a.py": b"A = 3\n"}, tmp_path / "q.patch", "")
+    write_all(tree, ORIGINAL, {"a.py": b"A = 3\n"}, patch_path=tmp_path / "q.patch", diff="")
     assert list((tree / STATE_DIR).glob(".staging-*")) == []
     assert (tree / "a.py").read_bytes() == b"A = 3\n"
 
@@ -145,10 +145,10 @@ def test_sigkill_before_the_journal_leaves_the_tree_untouched_and_nothing_stray(
 def test_undo_puts_back_exactly_what_the_apply_replaced_and_refuses_once_it_moved_on(tree, tmp_path):
     run = tmp_path / "run"
     save_undo(run, ORIGINAL, CHANGES)
-    write_all(tree, ORIGINAL, CHANGES, run / "changes.patch", "")
+    write_all(tree, ORIGINAL, CHANGES, patch_path=run / "changes.patch", diff="")
     assert sorted(undo(tree, run)) == ["a.py", "b.py", "pkg/new.py"]
     assert user_files(tree) == ORIGINAL
-    write_all(tree, ORIGINAL, CHANGES, run / "changes.patch", "")
+    write_all(tree, ORIGINAL, CHANGES, patch_path=run / "changes.patch", diff="")
     (tree / "b.py").write_bytes(b"B = 'edited after the fix'\n")
     with pytest.raises(ApplyConflict, match="b.py changed since the run applied its fix"):
         undo(tree, run)
@@ -162,7 +162,7 @@ def test_a_write_failing_midway_says_so_and_keeps_what_is_needed_to_finish_it(tr
     import shutil
 
     with pytest.raises(ConfigError, match="failed midway .* `makegreen recover` \\(or the next run\\) finishes it"):
-        write_all(tree, ORIGINAL, CHANGES, tmp_path / "fix.patch", "",
+        write_all(tree, ORIGINAL, CHANGES, patch_path=tmp_path / "fix.patch", diff="",
                   before_write=lambda: shutil.rmtree(tree / "pkg"))
     [journal] = (tree / STATE_DIR).glob("apply-*.json")
     left = [item["temp"] for item in json.loads(journal.read_text())["files"] if item["path"] == "pkg/new.py"]

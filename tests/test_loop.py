@@ -24,8 +24,10 @@ class Scripted:
     answers: list[str]
     name: str = "scripted"
     asked: list[list[dict]] = field(default_factory=list)
+    honours_effort: bool = True  # an API's reasoning model: stuck, it is asked to think harder
+    honours_sampling: bool = False
 
-    def complete(self, messages, on_progress, output_cap=None, effort=None, temperature=None,
+    def complete(self, messages, on_progress, *, output_cap=None, effort=None, temperature=None,
                  until=None) -> Completion:
         self.asked.append([dict(m) for m in messages])
         return Completion(self.answers[min(len(self.asked), len(self.answers)) - 1], finish_reason="stop",

@@ -38,7 +38,7 @@ def test_first_prompt_holds_tests_imported_sources_missing_modules_and_failures(
     error = CollectError("tests/test_cart.py", "ImportError", ("ImportError",), "cannot import name 'Cart'",
                          None, "tests/test_cart.py", 1, "E   ImportError: cannot import name 'Cart'")
     ws = Workspace(root)
-    system, task = first_messages(ws, red(errors=[error]), ["tests/test_cart.py"], "keep it simple", "auto").messages()
+    system, task = first_messages(ws, red(errors=[error]), ["tests/test_cart.py"], message="keep it simple", edit_format="auto").messages()
     assert system["role"] == "system" and "The tests are the specification" in system["content"]
     text = task["content"]
     # the format comes last, short, with an example naming the task's own file (never a made-up path to copy)
@@ -57,7 +57,7 @@ def test_first_prompt_holds_tests_imported_sources_missing_modules_and_failures(
 def test_large_files_switch_the_prompt_to_search_replace(tmp_path):
     root = make_repo(tmp_path / "r", {"big.py": "x = 1\n" * 400, "tests/test_big.py": "import big\n"})
     case = TestCase("tests/test_big.py::test", "failed", "assert 1 == 2", "E assert 1 == 2")
-    _, task = first_messages(Workspace(root), red([case]), ["tests/test_big.py"], "", "auto").messages()
+    _, task = first_messages(Workspace(root), red([case]), ["tests/test_big.py"], message="", edit_format="auto").messages()
     assert "SEARCH/REPLACE" in task["content"] and "<lines copied from big.py>" in task["content"]
 
 
@@ -72,7 +72,7 @@ def test_feedback_reports_refusals_misses_and_the_state_follows_the_code_as_it_i
                                       "tests/test_a.py": "from a import f\n\ndef test_f():\n    assert f() == 4\n"})
     case = TestCase("tests/test_a.py::test_f", "failed", "assert 3 == 4", "E       assert 3 == 4")
     first = TestCase("tests/test_a.py::test_f", "failed", "assert None == 4", "E       assert None == 4")
-    prompt = first_messages(Workspace(root), red([first]), ["tests/test_a.py"], "", "auto", now=Now(red([case]),
+    prompt = first_messages(Workspace(root), red([first]), ["tests/test_a.py"], message="", edit_format="auto", now=Now(red([case]),
                             feedback=text))
     user = prompt.messages()[1]["content"]
     assert "return 3" in user and "assert None" not in user  # the code and its results now, not the first ones
@@ -116,10 +116,10 @@ def test_the_projects_own_text_is_shown_as_written_never_read_as_a_template(tmp_
     hostile = "{{ ''.__class__.__mro__ }}{% for x in range(3) %}{{ x }}{% endfor %}{# gone? #}${dollar}"
     root = make_repo(tmp_path / "r", {"calc.py": "", "tests/test_calc.py": f"# {hostile}\nfrom calc import f\n"})
     case = TestCase("tests/test_calc.py::test_f", "failed", f"AssertionError: {hostile}", f"E       {hostile}")
-    prompt = first_messages(Workspace(root), red([case]), ["tests/test_calc.py"], hostile, "auto")
+    prompt = first_messages(Workspace(root), red([case]), ["tests/test_calc.py"], message=hostile, edit_format="auto")
     assert prompt.messages()[1]["content"].count(hostile) == 3  # the message, the test file, the failure
     note = feedback_message(EditOutcome(found=1, changed=["calc.py"]), notes=[hostile])
-    later = first_messages(Workspace(root), red([case]), ["tests/test_calc.py"], hostile, "auto",
+    later = first_messages(Workspace(root), red([case]), ["tests/test_calc.py"], message=hostile, edit_format="auto",
                            now=Now(red([case]), feedback=note))
     assert later.messages()[1]["content"].count(hostile) == 4  # and a note that quotes it
 
@@ -134,9 +134,9 @@ def test_a_line_that_repeats_itself_is_shown_the_code_as_it_was_before_any_attem
     case = TestCase("tests/test_a.py::test_f", "failed", "assert 3 == 4", "E       assert 3 == 4")
     stub = TestCase("tests/test_a.py::test_f", "failed", "assert None == 4", "E       assert None == 4")
     now = Now(red([case]), feedback=feedback_message(EditOutcome(found=1)), stuck=True)
-    shown = first_messages(workspace, red([stub]), ["tests/test_a.py"], "", "auto", now=now).messages()[1]["content"]
+    shown = first_messages(workspace, red([stub]), ["tests/test_a.py"], message="", edit_format="auto", now=now).messages()[1]["content"]
     assert "return 3" in shown and "# Test results now: 1 failed" in shown
-    anew = first_messages(workspace, red([stub]), ["tests/test_a.py"], "", "auto",
+    anew = first_messages(workspace, red([stub]), ["tests/test_a.py"], message="", edit_format="auto",
                           now=replace(now, anew=True)).messages()[1]["content"]
     assert "return 3" not in anew and "def f():\n    pass" in anew
     assert "# Test results of the best code so far (not shown): 1 failed" in anew and "assert 3 == 4" in anew

@@ -108,7 +108,8 @@ def fact_view(facts: FailureFacts) -> dict:
         "arguments": [f"{arg.source} is {arg.value}" for arg in facts.args
                    if not said and arg.source and arg.source != arg.value and not _literal(arg.source)],
         "raised": {"where": facts.raised.where, "function": facts.raised.function, "source": facts.raised.source,
-                   "locals": [f"{name} = {value}" for name, value in facts.raised.locals]} if facts.raised else None,
+                   "locals": [f"{name} = {value}" for name, value in _said(facts.raised.locals)]}
+        if facts.raised else None,
         "test_values": [f"{name} = {value}" for name, value in _said(facts.locals or facts.params)],
     }
 
@@ -162,8 +163,9 @@ _ADDRESS = re.compile(r"^<[\w.]+ object at 0x[0-9a-fA-F]+>$")
 
 
 def _said(values: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """A test's values worth showing: not those whose repr is an address (`with self.assertRaises(…) as err`)."""
-    return [(name, value) for name, value in values if not _ADDRESS.match(value)]
+    """Local values worth showing: not those whose repr is only an address (`with self.assertRaises(…) as err`),
+    nor Python's own (`.0`, a generator expression's iterator)."""
+    return [(name, value) for name, value in values if not _ADDRESS.match(value) and not name.startswith(".")]
 
 
 def _user_file(path: str) -> bool:

@@ -107,7 +107,7 @@ class RepoMap:
         return RepoMap(self.ranked, self.facts, self.shown, 0) if stage == "map" and self.tokens else None
 
 
-def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[str], message: str,
+def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[str], *, message: str,
                    edit_format: str, limits: ContextLimits = ContextLimits(), shown: Mapping[str, bytes] = {},
                    now: "Now | None" = None) -> Prompt:
     """The system prompt and the task: the tests, what they require, the code they import as it is now, what is

@@ -141,7 +141,7 @@ class OpenAIChatModel:
         role = self.dialect.system_role
         return [{**m, "role": role} if m["role"] == "system" else dict(m) for m in messages]
 
-    def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None],
+    def complete(self, messages: Sequence[Mapping[str, str]], on_progress: Callable[[Progress], None], *,
                  output_cap: int | None = None, effort: str | None = None,
                  temperature: float | None = None, until: Callable[[str], bool] | None = None) -> Completion:
         started = self._clock()

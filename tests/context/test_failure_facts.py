@@ -240,3 +240,19 @@ def test_a_broken_repr_in_the_code_under_test_does_not_break_the_report(tmp_path
     case = result.report.tests["test_thing.py::T::test_make"]
     assert case.outcome == "failed" and case.facts
     assert "make() returned <Thing instance at 0x" in describe(result)  # reprlib's own fallback
+
+
+def test_values_that_say_only_an_address_or_are_pythons_own_are_left_out():
+    """`where .0 = <list_iterator object at 0x…>` (a generator expression's own iterator) and `err =
+    <unittest.case._AssertRaisesContext object at 0x…>` tell the model nothing: the values that do stay."""
+    from agent.context.failures import fact_view
+    from sandbox.results import FailureFacts, Raised
+
+    facts = FailureFacts(where="test_x.py:3", statement="self.assertEqual(total(1, [0]), 0)", call="total(1, [0])",
+                         locals=(("err", "<unittest.case._AssertRaisesContext object at 0x7f32406e2090>"),
+                                 ("limit", "1")),
+                         raised=Raised("x.py:4", "<genexpr>", "if any(i % f == 0 for f in fs):",
+                                       ((".0", "<list_iterator object at 0x7f1edd54b700>"), ("f", "0"), ("i", "1"))),
+                         exception="ZeroDivisionError: integer modulo by zero")
+    view = fact_view(facts)
+    assert view["raised"]["locals"] == ["f = 0", "i = 1"] and view["test_values"] == ["limit = 1"]

@@ -27,7 +27,7 @@ def kinds(prompt) -> tuple:
 def later(workspace: Workspace, path: str, first: RunResult, now: RunResult, changed: str):
     """The prompt of a third step: two attempts behind it, the last one's edits applied."""
     attempts = (Attempt(1, (changed,), "", "5 failed"),)
-    return first_messages(workspace, first, [path], "", "auto",
+    return first_messages(workspace, first, [path], message="", edit_format="auto",
                           now=Now(now, None, attempts, feedback_message(EditOutcome(found=1, changed=[changed]))))
 
 

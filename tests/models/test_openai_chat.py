@@ -24,7 +24,7 @@ def model_for(server: ScriptedServer, dialect: str, name: str = "scripted-model"
 
 def ask(model, cap=None):
     progress = []
-    return model.complete(MESSAGES, progress.append, cap), progress
+    return model.complete(MESSAGES, progress.append, output_cap=cap), progress
 
 
 @pytest.mark.parametrize("server_dialect, dialect, field", [
