@@ -62,7 +62,9 @@ def image(engine, base_image):
 
 
 # the reused variants run in .ci/run (`full`); the newcomer's suite has the warm pool's own checks (test_pool.py)
-@pytest.fixture(params=["new", pytest.param("reused", marks=pytest.mark.full)])
+# a reused case parks a container and claims it back: beside the tests that prune every parked container
+# (tests/sandbox/test_pool.py, test_lifecycle.py) it would lose it, so it runs on their worker, one at a time
+@pytest.fixture(params=["new", pytest.param("reused", marks=[pytest.mark.full, pytest.mark.xdist_group("engine")])])
 def case(request, engine, docker_client, image):
     made = []
 
