@@ -293,9 +293,10 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
 def _answered(run: _Run, workspace: Workspace, line: Line, *, iteration: int, index: int,
               emit: Emit) -> tuple[EditOutcome, list[str]]:
     """The model's answer's edits applied (none where it showed a contradiction: the line's state says so), with
-    the notes for the next message. An answer that repeats the code word for word (a small model answering greedily does) is asked again
-    at once with another question — the failing case worked through by hand, then the code — sampled more widely
-    where the server samples (where it has a reasoning effort, stagnation raises that instead)."""
+    the notes for the next message. An answer that repeats the code word for word (a small model answering
+    greedily does) is asked again at once with another question — the failing case worked through by hand, then
+    the code — sampled more widely where the server samples (where it has a reasoning effort, stagnation raises
+    that instead)."""
     effort, temperature = variation(index, line.effort)
     temperature = line.temperature if index == 0 and line.temperature is not None else temperature
     edits, notes = _answer(run, workspace, line, line.prompt, effort=effort, temperature=temperature,
@@ -339,7 +340,8 @@ def _escalate(run: _Run, slot: Slot, line: Line, *, stuck: str, iteration: int, 
     line.effort = raised(line.effort) if action is Action.MORE_EFFORT else line.effort
     if action is Action.WORK_THROUGH and run.model.honours_sampling:
         line.temperature = HOT
-    emit(ev.Escalated(iteration, action.value, stuck, line.effort, candidate=line.candidate, temperature=line.temperature))
+    emit(ev.Escalated(iteration, action.value, stuck, line.effort, candidate=line.candidate,
+                      temperature=line.temperature))
     if action is Action.MORE_EFFORT:  # stuck: perhaps the tests cannot all pass; a reasoning model may now say so
         notes.append(claim_rule())  # (small models echo the rule wherever they see it: they are not told)
     if action is Action.STOP:

@@ -164,10 +164,10 @@ class Line:
     def fork(self, candidate: int) -> "Line":
         """A copy to take the next step in, so that the beam's lines stay as they were: its own lists, a fresh
         state."""
+        stagnation = Stagnation(list(self.stagnation.states), self.stagnation.level)
         return dataclasses.replace(
-            self, changes=dict(self.changes), stagnation=Stagnation(list(self.stagnation.states), self.stagnation.level),
-            attempts=list(self.attempts), lost=list(self.lost), flagged=list(self.flagged), state=LineState.OPEN,
-            reason="", candidate=candidate, evidence=[])
+            self, changes=dict(self.changes), stagnation=stagnation, attempts=list(self.attempts), lost=list(self.lost),
+            flagged=list(self.flagged), state=LineState.OPEN, reason="", candidate=candidate, evidence=[])
 
     def checkpoint(self) -> "Checkpoint":
         """Where the line stands now, to come back to if its next step makes things worse."""
@@ -194,8 +194,8 @@ class Checkpoint:
 
 def keep(lines: Sequence[Line], beam: int) -> list[Line]:
     """The beam: the best open lines, at most beam of them, best first (ties go to the lower candidate)."""
-    return sorted((line for line in lines if line.state is LineState.OPEN), key=lambda line: score(line.result, line.honest),
-                  reverse=True)[:beam]
+    return sorted((line for line in lines if line.state is LineState.OPEN),
+                  key=lambda line: score(line.result, line.honest), reverse=True)[:beam]
 
 
 def settles(result: "Line | BaseException | None") -> bool:

@@ -38,7 +38,8 @@ def test_first_prompt_holds_tests_imported_sources_missing_modules_and_failures(
     error = CollectError("tests/test_cart.py", "ImportError", ("ImportError",), "cannot import name 'Cart'",
                          None, "tests/test_cart.py", 1, "E   ImportError: cannot import name 'Cart'")
     ws = Workspace(root)
-    system, task = first_messages(ws, red(errors=[error]), ["tests/test_cart.py"], message="keep it simple", edit_format="auto").messages()
+    system, task = first_messages(ws, red(errors=[error]), ["tests/test_cart.py"],
+                                  message="keep it simple", edit_format="auto").messages()
     assert system["role"] == "system" and "The tests are the specification" in system["content"]
     text = task["content"]
     # the format comes last, short, with an example naming the task's own file (never a made-up path to copy)
@@ -57,7 +58,8 @@ def test_first_prompt_holds_tests_imported_sources_missing_modules_and_failures(
 def test_large_files_switch_the_prompt_to_search_replace(tmp_path):
     root = make_repo(tmp_path / "r", {"big.py": "x = 1\n" * 400, "tests/test_big.py": "import big\n"})
     case = TestCase("tests/test_big.py::test", "failed", "assert 1 == 2", "E assert 1 == 2")
-    _, task = first_messages(Workspace(root), red([case]), ["tests/test_big.py"], message="", edit_format="auto").messages()
+    _, task = first_messages(Workspace(root), red([case]), ["tests/test_big.py"],
+                             message="", edit_format="auto").messages()
     assert "SEARCH/REPLACE" in task["content"] and "<lines copied from big.py>" in task["content"]
 
 
@@ -72,7 +74,8 @@ def test_feedback_reports_refusals_misses_and_the_state_follows_the_code_as_it_i
                                       "tests/test_a.py": "from a import f\n\ndef test_f():\n    assert f() == 4\n"})
     case = TestCase("tests/test_a.py::test_f", "failed", "assert 3 == 4", "E       assert 3 == 4")
     first = TestCase("tests/test_a.py::test_f", "failed", "assert None == 4", "E       assert None == 4")
-    prompt = first_messages(Workspace(root), red([first]), ["tests/test_a.py"], message="", edit_format="auto", now=Now(red([case]),
+    prompt = first_messages(Workspace(root), red([first]), ["tests/test_a.py"],
+                            message="", edit_format="auto", now=Now(red([case]),
                             feedback=text))
     user = prompt.messages()[1]["content"]
     assert "return 3" in user and "assert None" not in user  # the code and its results now, not the first ones
@@ -134,7 +137,8 @@ def test_a_line_that_repeats_itself_is_shown_the_code_as_it_was_before_any_attem
     case = TestCase("tests/test_a.py::test_f", "failed", "assert 3 == 4", "E       assert 3 == 4")
     stub = TestCase("tests/test_a.py::test_f", "failed", "assert None == 4", "E       assert None == 4")
     now = Now(red([case]), feedback=feedback_message(EditOutcome(found=1)), stuck=True)
-    shown = first_messages(workspace, red([stub]), ["tests/test_a.py"], message="", edit_format="auto", now=now).messages()[1]["content"]
+    shown = first_messages(workspace, red([stub]), ["tests/test_a.py"],
+                           message="", edit_format="auto", now=now).messages()[1]["content"]
     assert "return 3" in shown and "# Test results now: 1 failed" in shown
     anew = first_messages(workspace, red([stub]), ["tests/test_a.py"], message="", edit_format="auto",
                           now=replace(now, anew=True)).messages()[1]["content"]

@@ -18,7 +18,6 @@ MAX_ERROR_LINES = 30
 KEEP_LINES = 25  # a prompt over its budget: each block of output cut to this many lines
 KEEP_FAILURES = 3  # and then only this many failures shown
 MAX_OTHERS = 8  # the rest of a group said one a line, where each gave its own value
-NAMED = 5  # tests fixed or broken by the last change named up to this many; beyond it, counted
 _FRAME = re.compile(r"^(?P<path>[^\s:][^:]*):(?P<line>\d+): in (?P<function>\S+)\s*$")
 
 

@@ -181,8 +181,11 @@ class OpenAIChatModel:
         where makegreen serves it, else estimated from characters and marked so."""
         asked = [self._messages(messages)] + ([self._messages(wrap)] if wrap is not None else [])
         if self._tokens is not None:
-            return {"prompt_tokens": sum(self._tokens.prompt(request) for request in asked),
-                    "completion_tokens": self._tokens.text(thinking) + self._tokens.text(answer)}
+            try:
+                return {"prompt_tokens": sum(self._tokens.prompt(request) for request in asked),
+                        "completion_tokens": self._tokens.text(thinking) + self._tokens.text(answer)}
+            except Exception:  # a vocabulary that cannot be read (the file changed under the run): estimates
+                self._tokens = None
         from ..budget import estimate_tokens
 
         return {"prompt_tokens": sum(estimate_tokens(request) for request in asked),

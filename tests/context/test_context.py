@@ -42,7 +42,8 @@ def test_the_task_states_what_the_tests_require(tmp_path):
     workspace = Workspace(repo)
     files = workspace.files()
     baseline = run(files)
-    _system, task = first_messages(workspace, baseline, ["tests/test_cart.py"], message="", edit_format="auto").messages()
+    _system, task = first_messages(workspace, baseline, ["tests/test_cart.py"],
+                                   message="", edit_format="auto").messages()
     text = task["content"]
     required = text.split("# What the tests require")[1].split("# Test files")[0]
     assert "`shop.cart.Cart`: called with 0 positional arguments; methods used: add(1), checkout(0), total(0)" \
@@ -69,13 +70,15 @@ def test_what_the_code_already_has_is_not_listed_again(tmp_path):
             "    def side(self):\n        pass\n\n\ndef area(shape):\n    pass\n")
     complete = make_repo(tmp_path / "complete", {"shapes.py": stub, "tests/test_shapes.py": tests})
     workspace = Workspace(complete)
-    _system, task = first_messages(workspace, run(workspace.files()), ["tests/test_shapes.py"], message="", edit_format="auto").messages()
+    _system, task = first_messages(workspace, run(workspace.files()), ["tests/test_shapes.py"],
+                                   message="", edit_format="auto").messages()
     assert "# What the tests require" not in task["content"] and "raises `ValueError`" not in task["content"]
     lacking = make_repo(tmp_path / "lacking", {"shapes.py": stub.replace("    def side(self):\n        pass\n\n", "")
                                                .replace("class ShapeError(Exception):\n    pass\n\n\n", ""),
                                                "tests/test_shapes.py": tests})
     workspace = Workspace(lacking)
-    _system, task = first_messages(workspace, run(workspace.files()), ["tests/test_shapes.py"], message="", edit_format="auto").messages()
+    _system, task = first_messages(workspace, run(workspace.files()), ["tests/test_shapes.py"],
+                                   message="", edit_format="auto").messages()
     required = task["content"].split("# What the tests require")[1].split("# Implementation files")[0]
     assert "`shapes.Square`" in required and "side(0)" in required  # the method it lacks
     assert "`shapes.ShapeError`: expected to be raised" in required  # not written yet

@@ -290,3 +290,15 @@ def test_the_vocabulary_is_the_served_gguf_file(tmp_path):
     assert served_vocabulary(own, environ).as_posix() == "/models/mine.gguf"
     assert served_vocabulary(Settings(serve="Qwen/Qwen2.5-7B", engine="vllm"), environ) is None
     assert served_vocabulary(Settings(base_url="http://127.0.0.1:8080/v1"), environ) is None
+
+
+def test_a_vocabulary_that_cannot_be_read_falls_back_to_estimates_said_so():
+    class Broken(Vocabulary):
+        def prompt(self, messages):
+            raise ValueError("failed to load model")
+
+    with ScriptedServer([Reply(ANSWER)], dialect="llama.cpp", stream_usage=False) as server:
+        client = openai.OpenAI(api_key="k", base_url=server.url, max_retries=0, timeout=30)
+        answer = OpenAIChatModel(client, ModelSettings("m"), DIALECTS["llama.cpp"], tokens=Broken()).complete(
+            MESSAGES, lambda progress: None)
+    assert answer.usage["estimated"] == 1 and answer.text == ANSWER
