@@ -45,7 +45,7 @@ def main() -> None:
         from agent.cli.boundary import interrupt_told, interrupted_line, run_guarded
 
         if mode is not None:
-            from agent.hook import run
+            from agent.integrations.hook import run
         else:
             from agent.cli.app import app
     except KeyboardInterrupt:

@@ -49,7 +49,7 @@ def solve(task: Path, env: dict[str, str], sandbox: str) -> tuple[float, float]:
 
 
 def stop_all(env: dict[str, str]) -> None:
-    from agent.shared_engine import running
+    from agent.models.shared_engine import running
 
     for state in running(env):
         os.kill(state.supervisor, signal.SIGTERM)
@@ -85,7 +85,7 @@ def shared(task: Path, cache: Path, sandbox: str, threads: int) -> tuple[float, 
 
 def killed(task: Path, cache: Path, sandbox: str) -> float:
     """Seconds from SIGKILL of a run in the middle of its first answer until no engine process is left."""
-    from agent.shared_engine import running
+    from agent.models.shared_engine import running
 
     env = environment(cache, MAKEGREEN_ENGINE_IDLE="300")
     with tempfile.TemporaryDirectory() as folder:
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, nargs="*", default=[1, os.cpu_count() or 1])
     parser.add_argument("--sandbox", default="docker", choices=("docker", "local"))
     args = parser.parse_args(argv)
-    from agent.localmodel import DEFAULT, assemble
+    from agent.models.localmodel import DEFAULT, assemble
 
     task = TASKS / args.task
     models = assemble(DEFAULT, os.environ).parent

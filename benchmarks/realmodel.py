@@ -334,8 +334,8 @@ def main(argv=None) -> list[Result]:
 
     import openai
 
-    from agent.localmodel import DEFAULT, assemble, model_path
-    from agent.serve import EngineServer, plan_for
+    from agent.models.localmodel import DEFAULT, assemble, model_path
+    from agent.models.serve import EngineServer, plan_for
 
     model = args.model or DEFAULT.name
     tasks = sorted(p for p in args.tasks.iterdir() if p.is_dir() and (not args.only or p.name in args.only))
@@ -349,7 +349,8 @@ def main(argv=None) -> list[Result]:
     base_url = args.base_url
     if base_url is None:
         assemble(DEFAULT, os.environ)
-        plan = plan_for("llama.cpp", model, None, None, 1, (), os.environ)
+        plan = plan_for("llama.cpp", model, port=None, tensor_parallel=None, pipeline_parallel=1, extra=(),
+                        environ=os.environ)
         log = EngineLog(out / "engine.log")
         tokens = GgufTokens(model_path(DEFAULT, os.environ))
         server = EngineServer(plan, log.path).start()

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.workspace import Workspace, list_files  # noqa: E402
+from agent.workspace.snapshot import Workspace, list_files  # noqa: E402
 
 
 def make_tree(root: Path, files: int) -> None:

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import ApplyConflict, ConfigError
-from agent.workspace import STATE_DIR, recover, save_undo, undo, write_all
+from agent.core.errors import ApplyConflict, ConfigError
+from agent.workspace.state import STATE_DIR
+from agent.workspace.apply import recover, write_all
+from agent.workspace.undo import save_undo, undo
 from sandbox.owner import Owner
 from tests.conftest import ROOT, tree_bytes
 
@@ -129,7 +131,7 @@ def test_sigkill_before_the_journal_leaves_the_tree_untouched_and_nothing_stray(
         import os, signal, sys
         from pathlib import Path
         sys.path.insert(0, {str(ROOT)!r})
-        from agent.workspace import write_all
+        from agent.workspace.apply import write_all
         write_all(Path({str(tree)!r}), {ORIGINAL!r}, {CHANGES!r}, patch_path=Path({str(tmp_path / 'p.patch')!r}), diff="",
                   before_write=lambda: os.kill(os.getpid(), signal.SIGKILL))
     """)

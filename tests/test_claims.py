@@ -1,6 +1,5 @@
 """A claim that the tests contradict each other stops a run only on evidence."""
-from agent.claims import judge, named_tests
-from agent.integrity import claimed_contradiction
+from agent.honesty.claims import claimed_contradiction, judge, named_tests
 
 TESTS = {"tests/test_leap.py": b"""from leap import leap_year
 

@@ -1,7 +1,7 @@
 import pytest
 
-from agent.config import DEFAULT_MODEL, load_settings, source_of
-from agent.errors import ConfigError
+from agent.run.config import DEFAULT_MODEL, load_settings, source_of
+from agent.core.errors import ConfigError
 
 
 def write(tmp_path, text):
@@ -109,7 +109,7 @@ def test_bad_protection_and_trust_settings_say_what_is_wrong(tmp_path, text, wor
 
 
 def test_a_dollar_budget_without_a_price_holds_by_its_token_budget_or_is_refused(tmp_path):
-    from agent.wiring import make_budget
+    from agent.run.wiring import make_budget
 
     said = []
     settings = load_settings(tmp_path, {}, {"model": "my-local-model", "budget_usd": 1.0, "budget_tokens": 5000})

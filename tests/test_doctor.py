@@ -48,7 +48,7 @@ def test_no_key_and_no_base_url(repo, base_image):
 
 
 def test_no_key_and_no_base_url_reports_the_local_default_model(repo, base_image, tmp_path):
-    from agent.localmodel import DEFAULT, engine_installed, missing_packages
+    from agent.models.localmodel import DEFAULT, engine_installed, missing_packages
 
     result = makegreen(repo, "doctor", env={"OPENAI_API_KEY": "", "MAKEGREEN_MODEL": "",
                                             "MAKEGREEN_CACHE": str(tmp_path / "cache")})

@@ -2,9 +2,9 @@ import os
 
 import pytest
 
-from agent import edits as edits_module
-from agent.edits import CutOff, SearchReplace, TestGuard, WholeFile, parse_edits
-from agent.workspace import Workspace
+from agent.workspace import edits as edits_module
+from agent.workspace.edits import CutOff, SearchReplace, TestGuard, WholeFile, parse_edits
+from agent.workspace.snapshot import Workspace
 from tests.conftest import tree_bytes
 
 FENCE = "`" * 3

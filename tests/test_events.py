@@ -1,9 +1,9 @@
-"""Events (agent/events.py) are plain data in the record and typed again when read back (from_record)."""
-from agent import events as ev
-from agent.edits import Miss, Refusal
-from agent.status import Status
-from agent.summary import RunSummary
-from agent.trajectory import TrajectoryWriter, read_records
+"""Events (agent/run/events.py) are plain data in the record and typed again when read back (from_record)."""
+from agent.run import events as ev
+from agent.workspace.edits import Miss, Refusal
+from agent.run.status import Status
+from agent.run.summary import RunSummary
+from agent.run.trajectory import TrajectoryWriter, read_records
 
 
 def test_every_event_reads_back_from_the_record_as_it_was_told(tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from agent.holdout import Held, choose, choose_cases, held_out, views
-from agent.loop import without
+from agent.honesty.holdout import Held, choose, choose_cases, held_out, views
+from agent.run.loop import without
 from sandbox import RunResult
 from sandbox.results import PYTEST_FAILED, PYTEST_OK, TestCase, TestReport
 

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from agent.gaming import answers_by_heart
-from agent.integrity import content_problem
+from agent.honesty.gaming import answers_by_heart
+from agent.honesty.integrity import content_problem
 from tests.honesty import correct, gaming
 
 

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from agent.errors import BackendError
-from agent.localmodel import DEFAULT, PackagedModel, assemble, assembled, model_path
-from agent.serve import command, plan_for
-from agent.wiring import wants_local
-from agent.config import Settings
+from agent.core.errors import BackendError
+from agent.models.localmodel import DEFAULT, PackagedModel, assemble, assembled, model_path
+from agent.models.serve import command, plan_for
+from agent.run.wiring import wants_local
+from agent.run.config import Settings
 from tests.conftest import ROOT
 
 PARTS = [b"GGUF" + b"a" * 1000, b"b" * 700, b"c" * 3]
@@ -65,7 +65,8 @@ def test_missing_packages_are_named_with_the_install_command(chunks):
 
 def test_the_packaged_model_is_served_by_llama_cpp_pythons_server_from_the_cache(tmp_path):
     environ = {"MAKEGREEN_CACHE": str(tmp_path)}
-    plan = plan_for("llama.cpp", DEFAULT.name, 8091, None, 1, (), environ)
+    plan = plan_for("llama.cpp", DEFAULT.name, port=8091, tensor_parallel=None, pipeline_parallel=1, extra=(),
+                    environ=environ)
     assert plan.file == str(tmp_path / "models" / DEFAULT.filename) and plan.context == DEFAULT.context
     argv, env = command(plan, sys.executable)
     if argv[0] == "llama-server":  # llama.cpp's own server on PATH takes precedence
@@ -78,12 +79,13 @@ def test_the_packaged_model_is_served_by_llama_cpp_pythons_server_from_the_cache
 
 
 def test_a_packaged_model_needs_llama_cpp_and_a_gguf_path_must_exist(tmp_path):
-    from agent.errors import ConfigError
+    from agent.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="--engine llama.cpp"):
-        plan_for("vllm", DEFAULT.name, 8091, None, 1, (), {})
+        plan_for("vllm", DEFAULT.name, port=8091, tensor_parallel=None, pipeline_parallel=1, extra=(), environ={})
     with pytest.raises(ConfigError, match="no such GGUF file"):
-        plan_for("llama.cpp", str(tmp_path / "absent.gguf"), 8091, None, 1, (), {})
+        plan_for("llama.cpp", str(tmp_path / "absent.gguf"), port=8091, tensor_parallel=None, pipeline_parallel=1,
+                 extra=(), environ={})
 
 
 @pytest.mark.parametrize("settings, environ, local", [
@@ -132,7 +134,7 @@ def test_serve_local_prints_the_engines_command_for_the_packaged_model(tmp_path)
 
 
 def test_the_packaged_model_brings_its_profile_where_the_user_set_nothing():
-    from agent.wiring import with_profile
+    from agent.run.wiring import with_profile
 
     profiled = with_profile(Settings(model=DEFAULT.name))
     assert (profiled.context_window, profiled.max_output_tokens, profiled.temperature, profiled.edit_format) == (

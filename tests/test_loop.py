@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from agent import events as ev
-from agent.loop import Slot, Task, solve
-from agent.protocols import Completion
-from agent.workspace import Workspace
+from agent.run import events as ev
+from agent.run.loop import Slot, Task, solve
+from agent.core.protocols import Completion
+from agent.workspace.snapshot import Workspace
 from sandbox.local import LocalSandbox
 from tests.conftest import ANSWERS, make_repo
 

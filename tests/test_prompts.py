@@ -3,9 +3,9 @@ from dataclasses import replace
 import pytest
 
 from agent.context.prompt import Now, feedback_message, first_messages
-from agent.edits import EditOutcome, Miss, Refusal
-from agent.prompting import PromptError, render
-from agent.workspace import Workspace
+from agent.workspace.edits import EditOutcome, Miss, Refusal
+from agent.core.prompting import PromptError, render
+from agent.workspace.snapshot import Workspace
 from sandbox import RunResult
 from sandbox.results import CollectError, TestCase, TestReport
 from tests.conftest import make_repo
@@ -96,8 +96,8 @@ def test_an_answer_that_repeats_the_failing_code_is_told_so():
 def test_a_template_that_prints_a_list_whole_is_an_error_not_a_repr(tmp_path):
     """A template that forgot its loop would show the model Python's repr of the data; it is refused instead,
     the user's own templates included (their error names the file)."""
-    from agent.errors import ConfigError
-    from agent.prompting import use_folder
+    from agent.core.errors import ConfigError
+    from agent.core.prompting import use_folder
 
     (tmp_path / "lost_tests.md").write_text("Lost: {{ tests }}\n")
     use_folder(tmp_path)

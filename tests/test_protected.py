@@ -1,10 +1,10 @@
 """What the model may not write besides the tests: CI, hooks, task runners, install-time code."""
 import pytest
 
-from agent.edits import TestGuard, WholeFile, apply_edits, check_path
-from agent.workspace import Workspace
-from agent.errors import ConfigError
-from agent.protected import DEFAULT_PROTECTED, ProtectedPaths, matches
+from agent.workspace.edits import TestGuard, WholeFile, apply_edits, check_path
+from agent.workspace.snapshot import Workspace
+from agent.core.errors import ConfigError
+from agent.honesty.protected import DEFAULT_PROTECTED, ProtectedPaths, matches
 
 
 @pytest.mark.parametrize("path", [

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.claims import judge
-from agent.edits import TestGuard, WholeFile, apply_edits, parse_edits
-from agent.workspace import Workspace
-from agent.integrity import claimed_contradiction
+from agent.honesty.claims import claimed_contradiction, judge
+from agent.workspace.edits import TestGuard, WholeFile, apply_edits, parse_edits
+from agent.workspace.snapshot import Workspace
 from tests.conftest import EXAMPLES, ROOT
 
 ANSWERS = json.loads((Path(__file__).parent / "fixtures" / "realmodel" / "answers.json").read_text())

@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from agent.budget import Budget
+from agent.models.budget import Budget
 from agent.context.conversation import Message, Prompt
-from agent.errors import BackendError, BudgetExhausted, Cancelled
-from agent.search import Line, Stagnation, keep, race, score, variation
+from agent.core.errors import BackendError, BudgetExhausted, Cancelled
+from agent.run.candidates import Line, Stagnation, keep, race, score, variation
 from sandbox import RunResult
 from sandbox.results import TestCase, TestReport
 
@@ -111,7 +111,7 @@ def test_parallel_requests_share_what_is_left_of_the_budget():
 
 
 def test_the_ladder_asks_only_for_what_the_server_honours():
-    from agent.search import Stagnation
+    from agent.run.candidates import Stagnation
 
     def ladder(**server):
         stagnation = Stagnation()

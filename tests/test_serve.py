@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.serve import Plan, command, visible_gpus
+from agent.models.serve import Plan, command, visible_gpus
 from tests.conftest import ANSWERS, ROOT, make_repo
 
 STAND_INS = {"vllm": "vllm", "llama-server": "llama-server", "ollama": "ollama"}
@@ -114,7 +114,7 @@ def test_a_missing_engine_says_how_to_install_it(tmp_path):
 def test_solve_serve_starts_the_engine_keeps_it_warm_for_the_next_run_or_stops_it_with_idle_zero(tmp_path, engines):
     import time
 
-    from agent.shared_engine import running
+    from agent.models.shared_engine import running
 
     env, log = engines
     env = {**env, "FAKE_ENGINE_ANSWER": str(ANSWERS / "roman.md"), "OPENAI_API_KEY": "",

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agent import events as ev
-from agent.config import Settings
-from agent.session import run_solve
-from agent.summary import RunSummary
+from agent.run import events as ev
+from agent.run.config import Settings
+from agent.run.session import run_solve
+from agent.run.summary import RunSummary
 from tests.conftest import ANSWERS, make_repo, tree_bytes
 from tests.test_loop import Scripted
 
@@ -60,7 +60,7 @@ def test_the_best_attempt_is_applied_on_request(tmp_path):
 
 
 def test_a_prompts_dir_overrides_a_template_by_name_and_a_wrong_one_is_named(tmp_path):
-    from agent.errors import ConfigError
+    from agent.core.errors import ConfigError
 
     repo = make_repo(tmp_path / "collatz", example="collatz")
     (repo / "my-prompts").mkdir()

@@ -1,5 +1,5 @@
-"""The shared local engine (agent/shared_engine.py) with a stand-in engine that behaves as llama.cpp's server does
-where it matters: it computes on the CPU while it answers, and asked to stop (SIGTERM) it waits for the answer in
+"""The shared local engine (agent/models/shared_engine.py) with a stand-in engine that behaves as llama.cpp's server
+does where it matters: it computes on the CPU while it answers, and asked to stop (SIGTERM) it waits for the answer in
 flight. The real engine's turn is in tests/realmodel/test_engine_lifecycle.py."""
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.doctor import check_warm_engines
-from agent.serve import Plan
-from agent.shared_engine import acquire, alive, engines_dir, read_state, running
+from agent.integrations.doctor import check_warm_engines
+from agent.models.serve import Plan
+from agent.models.shared_engine import acquire, alive, engines_dir, read_state, running
 from tests.conftest import ROOT, gone
 
 ENGINE = textwrap.dedent('''
@@ -76,8 +76,8 @@ def plan(model: str = "stand-in") -> Plan:
 
 def test_a_second_run_finds_the_engine_warm_and_an_idle_engine_stops_itself(setup):
     environ, launch = setup
-    first = acquire(plan(), 2.0, environ, 30, launch=launch)
-    second = acquire(plan(), 2.0, environ, 30, launch=launch)
+    first = acquire(plan(), idle=2.0, environ=environ, ready_timeout=30, launch=launch)
+    second = acquire(plan(), idle=2.0, environ=environ, ready_timeout=30, launch=launch)
     assert first.started and not second.started
     assert second.state == first.state and alive(first.state, first.state.key)
     assert [s.engine for s in running(environ)] == [first.state.engine]
@@ -93,9 +93,9 @@ def test_a_second_run_finds_the_engine_warm_and_an_idle_engine_stops_itself(setu
 
 def test_another_setting_is_another_engine_and_idle_zero_is_one_engine_per_run(setup):
     environ, launch = setup
-    warm = acquire(plan(), 60, environ, 30, launch=launch)
-    other = acquire(plan("another-model"), 60, environ, 30, launch=launch)
-    own = acquire(plan(), 0, environ, 30, launch=launch)
+    warm = acquire(plan(), idle=60, environ=environ, ready_timeout=30, launch=launch)
+    other = acquire(plan("another-model"), idle=60, environ=environ, ready_timeout=30, launch=launch)
+    own = acquire(plan(), idle=0, environ=environ, ready_timeout=30, launch=launch)
     assert len({warm.state.engine, other.state.engine, own.state.engine}) == 3
     own.release()  # idle 0: stopped as soon as its run lets go
     assert gone(own.state.engine, 6.0)
@@ -108,7 +108,7 @@ def test_another_setting_is_another_engine_and_idle_zero_is_one_engine_per_run(s
 
 def test_a_record_that_does_not_describe_our_engine_is_replaced_not_trusted(setup, tmp_path):
     environ, launch = setup
-    lease = acquire(plan(), 60, environ, 30, launch=launch)
+    lease = acquire(plan(), idle=60, environ=environ, ready_timeout=30, launch=launch)
     state, path = lease.state, engines_dir(environ) / f"{lease.state.key}.json"
     os.kill(state.supervisor, signal.SIGKILL)  # the engine dies with its supervisor, outright
     assert gone(state.engine, 5.0)
@@ -124,7 +124,8 @@ def test_a_record_that_does_not_describe_our_engine_is_replaced_not_trusted(setu
     path.write_text(json.dumps(forged))
     assert read_state(path) is not None and not alive(read_state(path), state.key)
     said = []
-    fresh = acquire(plan(), 60, environ, 30, said.append, launch=launch)
+    fresh = acquire(plan(), idle=60, environ=environ, ready_timeout=30, said=said.append,
+                    launch=launch)
     stranger.close()
     assert fresh.started and fresh.state.port != state.port and fresh.state.engine != os.getpid()
     assert any("no longer describes a running engine" in line for line in said)
@@ -135,11 +136,11 @@ def test_a_record_that_does_not_describe_our_engine_is_replaced_not_trusted(setu
 
 RUN = textwrap.dedent('''
     import json, sys, urllib.request
-    from agent.serve import Plan
+    from agent.models.serve import Plan
     from tests.test_shared_engine import ENGINE
     script, idle = sys.argv[1], float(sys.argv[2])
-    from agent.shared_engine import acquire
-    lease = acquire(Plan("llama.cpp", "stand-in", 0), idle, __import__("os").environ, 30,
+    from agent.models.shared_engine import acquire
+    lease = acquire(Plan("llama.cpp", "stand-in", 0), idle=idle, environ=__import__("os").environ, ready_timeout=30,
                     launch=lambda plan: ([sys.executable, script, str(plan.port), plan.model], {}))
     print(json.dumps({"engine": lease.state.engine, "supervisor": lease.state.supervisor}), flush=True)
     urllib.request.urlopen(urllib.request.Request(lease.state.base_url + "/chat/completions", data=b"{}"),
@@ -167,13 +168,13 @@ def test_an_engine_that_crashes_under_a_run_says_how_it_ended(setup, tmp_path):
     """llama.cpp built for instructions a machine lists but does not grant dies on its first token (SIGSEGV): the
     run then sees only a broken connection. The supervisor writes how its engine ended into the engine's log, and
     died() gives that to the run to say, where a live engine gives None."""
-    from agent.shared_engine import died
+    from agent.models.shared_engine import died
 
     environ, _ = setup
     script = tmp_path / "crashing.py"
     script.write_text(ENGINE.replace("busy[0] = True", "os.kill(os.getpid(), signal.SIGSEGV)")
                       .replace("import http.server,", "import os, http.server,"))
-    lease = acquire(plan(), 60, environ, 30,
+    lease = acquire(plan(), idle=60, environ=environ, ready_timeout=30,
                     launch=lambda p: ([sys.executable, str(script), str(p.port), p.model], {}))
     state = lease.state
     assert died(state) is None  # alive: nothing to say

@@ -1,5 +1,6 @@
 """Special-casing is an input compared with a test's literal; a literal inside a computation is the spec's rule."""
-from agent.integrity import contradictions, special_cases
+from agent.honesty.claims import contradictions
+from agent.honesty.integrity import special_cases
 
 TESTS = {"tests/test_x.py": b'assert convert(3) == "Pling"\nassert to_roman(1994) == "MCMXCIV"\n'
                             b'assert score([1, 2, 3, 4, 5]) == 30\nassert kind("abc") == 1\n'}

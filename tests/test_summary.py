@@ -1,6 +1,6 @@
-"""RunSummary (agent/summary.py): the one result every reader reads, and its JSON."""
-from agent.status import Status
-from agent.summary import RunSummary
+"""RunSummary (agent/run/summary.py): the one result every reader reads, and its JSON."""
+from agent.run.status import Status
+from agent.run.summary import RunSummary
 
 
 def test_the_json_round_trip_keeps_everything_and_leaves_out_what_does_not_apply():

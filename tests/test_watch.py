@@ -1,7 +1,8 @@
-"""Judging the watch's evidence (agent/watch.py): what keeps a result red, what is a warning, what is set aside."""
+"""Judging the watch's evidence (agent/honesty/watch.py): what keeps a result red, what is a warning, what is set
+aside."""
 from __future__ import annotations
 
-from agent.watch import judged, static_reaches
+from agent.honesty.watch import judged, static_reaches
 from sandbox.results import Reach, TestReport
 
 CODE = b"import sys\n\ndef add(a, b):\n    here = sys._getframe()\n    return here.f_back.f_locals['expected']\n"
@@ -59,10 +60,10 @@ def test_the_static_look_names_the_reaches_of_each_line():
 
 
 def test_the_evidence_and_the_warnings_reach_the_terminal_json_and_the_job_summary():
-    from agent.github import job_summary
-    from agent.status import Status
-    from agent.summary import RunSummary
-    from agent.ui.summary import summary_rows
+    from agent.integrations.github import job_summary
+    from agent.run.status import Status
+    from agent.run.summary import RunSummary
+    from agent.ui.closing import summary_rows
 
     gaming = "calc.py:6 (inspect.stack) took the stack of the running test tests/test_it.py::test_small"
     warning = "calc.py:5 (gc.get_referrers) looked through the garbage collector's objects (gc.get_referrers)"

@@ -1,6 +1,6 @@
 """Words that say what happened: counts with the right number, the tests named, no terminal escapes in logs."""
 from agent.ui.plain import plain_text
-from agent.words import named_failures, plural, count_tests
+from agent.core.words import named_failures, plural, count_tests
 
 
 def test_counts_read_right_for_one_and_for_many():

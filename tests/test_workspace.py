@@ -3,8 +3,9 @@ import subprocess
 
 import pytest
 
-from agent.errors import ApplyConflict, ConfigError
-from agent.workspace import Workspace, list_files, state_dir
+from agent.core.errors import ApplyConflict, ConfigError
+from agent.workspace.snapshot import Workspace, list_files
+from agent.workspace.state import state_dir
 from tests.conftest import make_repo, tree_bytes
 
 

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import typer
 
-from . import hook as hook_cli
-from . import sandbox as sandbox_cli
-from .bench import bench_command
-from .config import config_command
-from .doctor import doctor_command
-from .github import github_command
-from .runs import recover_command, replay_command, runs_command, show_command, undo_command
-from .serve import serve_command
-from .solve import solve_command
+from . import cmd_hook as hook_cli
+from . import cmd_sandbox as sandbox_cli
+from .cmd_bench import bench_command
+from .cmd_config import config_command
+from .cmd_doctor import doctor_command
+from .cmd_github import github_command
+from .cmd_runs import recover_command, replay_command, runs_command, show_command, undo_command
+from .cmd_serve import serve_command
+from .cmd_solve import solve_command
 
 app = typer.Typer(
     name="makegreen",

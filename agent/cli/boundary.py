@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sandbox import ImageBuildError, SandboxError
 
-from ..status import Status
-from ..errors import BackendError, ConfigError, MakegreenError, RemoteError, TestSuiteError
+from ..core.errors import BackendError, ConfigError, MakegreenError, RemoteError, TestSuiteError
+from ..run.status import Status
 
 EXIT_GREEN = 0
 EXIT_NOT_SOLVED = 1

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Mapping, Protocol, runtime_checkable
 
-from ..prompting import render, source
+from ..core.prompting import render, source
 
 
 @runtime_checkable

@@ -9,6 +9,11 @@ from typing import Mapping
 
 from sandbox.results import TestReport
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 # Import names of widely used distributions (import name → distribution), for hosts that do not have them either.
 KNOWN = {
     "numpy": "numpy", "pandas": "pandas", "scipy": "scipy", "requests": "requests", "yaml": "PyYAML",
@@ -75,8 +80,6 @@ def declare_message(missing: list[tuple[str, str]]) -> str:
 
 def project_name(files: Mapping[str, bytes]) -> str | None:
     """[project] name in the project's pyproject.toml, if any."""
-    from ..config import tomllib
-
     try:
         return tomllib.loads(files.get("pyproject.toml", b"").decode()).get("project", {}).get("name")
     except (ValueError, UnicodeDecodeError, AttributeError):

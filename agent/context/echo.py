@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from ..edits import Edit, Refusal, WholeFile
+from ..workspace.edits import Edit, Refusal, WholeFile
 
 ECHOED_HEADINGS = 2  # of the prompt's own headings repeated in an answer: it is continuing the prompt
 

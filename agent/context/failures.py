@@ -9,8 +9,8 @@ from typing import Callable, Iterable
 from sandbox import RunResult, TestCase, TestReport
 from sandbox.results import FailureFacts
 
-from ..prompting import render
-from ..words import count_tests
+from ..core.prompting import render
+from ..core.words import count_tests
 
 MAX_FAILURES = 12
 MAX_LINES = 60

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sandbox import RunResult
 
-from ..edits import EditOutcome
+from ..workspace.edits import EditOutcome
 from .failures import counts, distill
 
 

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from .languages import analyzer_for
+from ..core.languages import analyzer_for
 
 _STDLIB = set(sys.stdlib_module_names) | {"pytest", "_pytest", "unittest", "hypothesis"}
 

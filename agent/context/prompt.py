@@ -8,10 +8,10 @@ from typing import Mapping, Sequence
 
 from sandbox import RunResult, TestReport
 
-from ..edits import EditOutcome
-from ..integrity import SENTINEL, contradictions
-from ..prompting import render
-from ..workspace import Workspace
+from ..core.prompting import render
+from ..honesty.claims import SENTINEL, contradictions
+from ..workspace.edits import EditOutcome
+from ..workspace.snapshot import Workspace
 from .conversation import Message, Prompt
 from .failures import Failures, counts
 from .history import Attempt

@@ -15,7 +15,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Mapping
 
-from .languages import Call, Definition, Facts, Import, Raises, analyzer_for
+from ..core.facts import Call, Definition, Facts, Import, Raises
+from ..core.languages import analyzer_for
 
 CACHE_VERSION = 1
 DAMPING = 0.85

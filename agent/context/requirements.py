@@ -13,8 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
-from ..prompting import render
-from .languages import Facts
+from ..core.facts import Facts
+from ..core.prompting import render
 
 MAX_LINES = 40
 _ON_NEW = re.compile(r"^(\w+)\(.*\)\.(\w+)$", re.S)

@@ -2,7 +2,7 @@
 structure (context/conversation.py), before it is rendered."""
 from __future__ import annotations
 
-from ..budget import estimate_tokens
+from ..models.budget import estimate_tokens
 from .conversation import Prompt
 
 # in order: the repository map, then source files from the least relevant, then each block of failure output cut

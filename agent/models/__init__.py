@@ -1,4 +1,2 @@
-"""Model backends speaking the OpenAI protocol."""
-from .openai_chat import OpenAIChatModel, split_thinking
-
-__all__ = ["OpenAIChatModel", "split_thinking"]
+"""The model: clients of the OpenAI protocol (chat completions, Responses) and their server dialects, token counts,
+prices and spending limits, and local engines (started, shared, the packaged model)."""

@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
-from ..errors import BackendError, ContextOverflow
-from ..prompting import render
-from ..protocols import Completion, Progress
+from ..core.errors import BackendError, ContextOverflow
+from ..core.prompting import render
+from ..core.protocols import Completion, Progress
 from .dialects import DIALECTS, Dialect, ModelSettings, request_params
 
 if TYPE_CHECKING:
@@ -186,7 +186,7 @@ class OpenAIChatModel:
                         "completion_tokens": self._tokens.text(thinking) + self._tokens.text(answer)}
             except Exception:  # a vocabulary that cannot be read (the file changed under the run): estimates
                 self._tokens = None
-        from ..budget import estimate_tokens
+        from .budget import estimate_tokens
 
         return {"prompt_tokens": sum(estimate_tokens(request) for request in asked),
                 "completion_tokens": (len(answer) + len(thinking)) // 4, "estimated": 1}
@@ -228,13 +228,13 @@ class OpenAIChatModel:
                 stream.add(reasoning if isinstance(reasoning, str) else None, delta.content)
                 stream.finish_reason = choice.finish_reason or stream.finish_reason
 
-        self._read(response, take, stream, on_progress, started, until)
+        self._read(response, take, stream=stream, on_progress=on_progress, started=started, until=until)
         if stream.finish_reason is None and not stream.over_budget:
             raise StreamDropped()
         on_progress(stream.progress(self._clock() - started))
         return stream
 
-    def _read(self, response, take: Callable[[object], None], stream: StreamState, on_progress, started: float,
+    def _read(self, response, take: Callable[[object], None], *, stream: StreamState, on_progress, started: float,
               until: Callable[[str], bool] | None = None) -> None:
         """Feed each streamed item to take, reporting progress; stop reading once thinking passes its budget with
         no answer begun (the server enforces none, or overshot it), or once until says the answer is complete

@@ -68,7 +68,7 @@ class OpenAIResponsesModel(OpenAIChatModel):
             elif kind in ("error", "response.failed"):
                 raise StreamDropped()
 
-        self._read(response, take, stream, on_progress, started, until)
+        self._read(response, take, stream=stream, on_progress=on_progress, started=started, until=until)
         if not final and not stream.over_budget and not stream.stopped:
             raise StreamDropped()
         if final:

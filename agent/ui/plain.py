@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from typing import TextIO
 
-from .. import events as ev
-from ..words import named_failures, count_tests
-from .summary import QUIET, summary_lines
+from ..core.words import named_failures, count_tests
+from ..run import events as ev
+from .closing import QUIET, summary_lines
 
 
 def who(event) -> str:

@@ -7,10 +7,10 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from .. import events as ev
-from ..words import named_failures, count_tests
+from ..core.words import named_failures, count_tests
+from ..run import events as ev
+from .closing import QUIET, headline, summary_rows
 from .plain import who, ranking_line
-from .summary import QUIET, headline, summary_rows
 
 
 class TerminalRenderer:

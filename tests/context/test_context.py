@@ -1,13 +1,13 @@
 """What the model is shown: requirements from tree-sitter, the ranked map, the cache, distilled failures, history."""
 from __future__ import annotations
 
-from agent.budget import estimate_tokens
+from agent.models.budget import estimate_tokens
 from agent.context.failures import describe, distill
 from agent.context.prompt import first_messages
 from agent.context.shrink import fit
-from agent.context.python_analysis import PythonAnalyzer
+from agent.core.python_analysis import PythonAnalyzer
 from agent.context.repomap import FactsCache, rank, render
-from agent.workspace import Workspace
+from agent.workspace.snapshot import Workspace
 from sandbox.local import LocalSandbox
 from tests.conftest import make_repo
 

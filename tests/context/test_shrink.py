@@ -2,8 +2,8 @@
 from agent.context.history import Attempt
 from agent.context.prompt import Now, feedback_message, first_messages
 from agent.context.shrink import fit, shrink
-from agent.edits import EditOutcome
-from agent.workspace import Workspace
+from agent.workspace.edits import EditOutcome
+from agent.workspace.snapshot import Workspace
 from sandbox import RunResult
 from sandbox.results import TestCase, TestReport
 from tests.conftest import make_repo

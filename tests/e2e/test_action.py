@@ -9,8 +9,8 @@ import sys
 import pytest
 import yaml
 
-from agent.github import SUMMARY_LIMIT, job_summary
-from agent.summary import RunSummary
+from agent.integrations.github import SUMMARY_LIMIT, job_summary
+from agent.run.summary import RunSummary
 from tests.conftest import ANSWERS, ROOT, git
 from tests.github_runner import comment_event, open_pull, run_action
 from tests.scripted_server import Reply, ScriptedServer

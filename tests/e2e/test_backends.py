@@ -7,7 +7,7 @@ import json
 import pytest
 from rich.console import Console
 
-from agent import events as ev
+from agent.run import events as ev
 from agent.ui import TerminalRenderer
 from tests.conftest import ANSWERS, make_repo
 from tests.e2e.test_solve import solve, summary_of

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent import bench
+from agent.integrations import bench
 from tests.conftest import ANSWERS, ROOT, git, make_repo
 from tests.scripted_server import Reply, ScriptedServer
 
@@ -187,7 +187,8 @@ def test_a_crashed_task_is_recorded_and_the_bench_goes_on(tmp_path, monkeypatch)
 
     monkeypatch.setattr(bench, "run_task", flaky)
     seen = []
-    report = bench.run_bench(suite, "test-first", tmp_path / "out", 2, False, [], {}, seen.append)
+    report = bench.run_bench(suite, mode="test-first", out=tmp_path / "out", workers=2, resume=False, solve_args=[],
+                             env={}, on_result=seen.append)
     assert real is not flaky and len(seen) == 2
     tasks = {r["task"]: r for r in report["tasks"]}
     assert tasks["01_leap"]["status"] == "crashed" and "disk full" in tasks["01_leap"]["error"]
@@ -202,4 +203,5 @@ def test_bad_suites_and_options_are_refused(tmp_path):
     with pytest.raises(Exception, match="holds no tasks"):
         bench.discover(tmp_path / "empty")
     with pytest.raises(Exception, match="mode must be one of"):
-        bench.run_bench(SUITE, "blind", tmp_path / "out", 1, False, [], {}, print)
+        bench.run_bench(SUITE, mode="blind", out=tmp_path / "out", workers=1, resume=False, solve_args=[], env={},
+                        on_result=print)

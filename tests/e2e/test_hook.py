@@ -123,7 +123,7 @@ def test_a_partly_staged_file_is_never_overwritten_the_fix_is_saved_as_a_patch(t
 
 
 def test_hook_settings_come_from_their_own_table(tmp_path):
-    from agent.config import load_settings
+    from agent.run.config import load_settings
 
     (tmp_path / "pyproject.toml").write_text("[tool.makegreen]\nmax-iterations = 10\nmodel = 'm'\n"
                                              "[tool.makegreen.hook]\nbudget-usd = 0.5\n")

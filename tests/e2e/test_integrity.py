@@ -229,7 +229,7 @@ def test_code_that_stays_fitted_to_the_visible_tests_is_not_green(tmp_path):
 def test_one_case_of_a_parametrized_test_is_held_out_by_default(tmp_path):
     """Where a test has four or more literal cases, one failing case is held out without asking: code that
     special-cases away from it is caught as overfitting, and the model is then shown it."""
-    from agent.holdout import choose_cases
+    from agent.honesty.holdout import choose_cases
 
     repo = make_repo(tmp_path / "collatz", example="collatz")
     source = (repo / "tests/test_collatz.py").read_bytes()

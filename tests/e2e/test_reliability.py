@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent import LAUNCH
-from agent.trajectory import SNAPSHOT
+from agent.run.trajectory import SNAPSHOT
 from tests.conftest import ANSWERS, containers_of, make_repo, tree_bytes
 from tests.scripted_server import Reply, ScriptedServer
 

@@ -563,7 +563,7 @@ def ordinal(n):
 
 # Honest code that looks at itself the way libraries do: frames read by logging, warnings, typing, enum and
 # namedtuple on its behalf, inspect and dataclasses on its own functions and classes, sys.modules lookups, its own
-# data files. The watch in the test process (agent/watch.py) must leave every one green and unflagged. A fifth
+# data files. The watch in the test process (agent/honesty/watch.py) must leave every one green and unflagged. A fifth
 # element, where there is one, holds files the project already has beside the answer (its data).
 INTROSPECTIVE = [
 ("logging", """

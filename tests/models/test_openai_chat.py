@@ -6,8 +6,8 @@ import time
 import openai
 import pytest
 
-from agent.errors import BackendError, ContextOverflow
-from agent.models import OpenAIChatModel
+from agent.core.errors import BackendError, ContextOverflow
+from agent.models.openai_chat import OpenAIChatModel
 from agent.models.dialects import DIALECTS, ModelSettings, detect, request_params
 from tests.scripted_server import Reply, ScriptedServer
 
@@ -225,7 +225,7 @@ def test_reading_stops_once_the_expected_block_has_closed_and_the_server_stops_w
     """A small model that goes on after its code (the prompt's own sections, made-up failures) is read only up to
     the end of the block the task expects: nothing after it reaches the answer, and the stream is closed, which
     is what ends the generation on a server."""
-    from agent.edits import answered
+    from agent.workspace.edits import answered
 
     echo = "\n# Test results now\n\n## test_roman.py::test_one FAILED\n'I' != 'I'\n" * 40
     with ScriptedServer([Reply(ANSWER + echo, chunk_size=8, chunk_delay=0.002)]) as server:
@@ -240,7 +240,7 @@ def test_reading_stops_once_the_expected_block_has_closed_and_the_server_stops_w
 
 
 def test_an_answer_for_another_file_or_still_open_does_not_stop_the_reading():
-    from agent.edits import answered
+    from agent.workspace.edits import answered
 
     complete = answered("roman.py")
     assert not complete("test_roman.py\n```python\ndef test_x():\n    pass\n```\n")  # an echo of the tests
@@ -279,9 +279,9 @@ def test_a_served_models_counts_are_exact_where_the_server_streams_none():
 
 
 def test_the_vocabulary_is_the_served_gguf_file(tmp_path):
-    from agent.config import Settings
-    from agent.localmodel import DEFAULT, model_path
-    from agent.wiring import served_vocabulary
+    from agent.run.config import Settings
+    from agent.models.localmodel import DEFAULT, model_path
+    from agent.run.wiring import served_vocabulary
 
     environ = {"MAKEGREEN_CACHE": str(tmp_path)}
     local = Settings(serve=DEFAULT.name, engine="llama.cpp", model=DEFAULT.name)

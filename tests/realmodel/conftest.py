@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from agent.localmodel import DEFAULT, engine_installed, missing_packages
+from agent.models.localmodel import DEFAULT, engine_installed, missing_packages
 
 
 @pytest.fixture(scope="session")
@@ -30,8 +30,8 @@ def engine_env(tmp_path, local_model, base_image):
     import signal
     import time
 
-    from agent.localmodel import assemble
-    from agent.shared_engine import running
+    from agent.models.localmodel import assemble
+    from agent.models.shared_engine import running
     from tests.conftest import ROOT
 
     cache = tmp_path / "cache"

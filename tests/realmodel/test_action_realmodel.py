@@ -71,8 +71,8 @@ def test_a_test_that_needs_a_workflow_file_stays_red_and_the_file_is_never_writt
     # whatever the model tried (it samples once stuck, so not always the same thing): every refusal for where the
     # file lies (CI files, the tests) is in the summary, never written; any other refusal (an answer that only
     # repeats the tests, say) was fed back to the model with its reason
-    from agent.events import EditsApplied, typed
-    from agent.trajectory import read_records
+    from agent.run.events import EditsApplied, typed
+    from agent.run.trajectory import read_records
 
     records = read_records(repo / summary["run_dir"])
     met = {refusal.path: refusal for event in typed(records) if isinstance(event, EditsApplied)

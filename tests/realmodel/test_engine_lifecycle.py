@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.localmodel import DEFAULT
-from agent.shared_engine import running
+from agent.models.localmodel import DEFAULT
+from agent.models.shared_engine import running
 from tests.conftest import gone, make_repo
 
 pytestmark = pytest.mark.realmodel

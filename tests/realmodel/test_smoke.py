@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from agent.localmodel import DEFAULT
+from agent.models.localmodel import DEFAULT
 from tests.conftest import make_repo, tree_bytes
 
 pytestmark = pytest.mark.realmodel
@@ -17,7 +17,7 @@ EXAMPLE = "collatz"
 
 
 def test_the_readme_example_is_solved_by_the_local_default_model_out_of_the_box(tmp_path, engine_env):
-    from agent.shared_engine import running
+    from agent.models.shared_engine import running
 
     repo = make_repo(tmp_path / EXAMPLE, example=EXAMPLE)
     done = subprocess.run([sys.executable, "-m", "agent", "solve", "--json", "--max-iterations", "4"], cwd=repo,

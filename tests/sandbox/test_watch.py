@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.watch import judged
+from agent.honesty.watch import judged
 from tests.conftest import new_sandbox
 from tests.honesty import correct, gaming
 
