@@ -135,7 +135,7 @@ class TestReport:
     collect_errors: tuple[CollectError, ...] = ()
     exitstatus: int | None = None  # None: pytest never reached its end (killed, or crashed before)
     anomalies: tuple[str, ...] = ()  # records the plugin never writes (a forger's)
-    reaches: tuple[Reach, ...] = ()  # what the code under test reached (agent/watch.py judges them)
+    reaches: tuple[Reach, ...] = ()  # what the code under test reached (agent/honesty/watch.py judges them)
     watched: bool = False  # the watch's record was read
 
     def count(self, *outcomes: str) -> int:

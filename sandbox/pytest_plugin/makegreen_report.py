@@ -56,7 +56,7 @@ class _Watch:
     the runner or the tests changed. Installed when pytest imports this plugin, before any conftest, test module or
     project module is imported; an audit hook cannot be removed. Each reach is attributed to the project's own code
     that caused it (the innermost frame of a project file that is not a test file: the standard library acting on
-    its behalf counts as it), and recorded once, with the line; makegreen judges them (agent/watch.py)."""
+    its behalf counts as it), and recorded once, with the line; makegreen judges them (agent/honesty/watch.py)."""
 
     EVENTS = frozenset({"open", "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile",
                         "sys.monitoring.register_callback",
