@@ -88,3 +88,20 @@ def test_a_function_of_more_than_five_parameters_takes_them_by_keyword():
                 if len(names) > 5:
                     positional.append(f"{module_name(path)}.{node.name}({', '.join(names)})")
     assert positional == []
+
+
+def test_modules_named_outside_python_files_exist():
+    """.ci/run, the workflows, the docs and pyproject's entry point name modules by their dotted paths: a move
+    that misses one breaks CI or a user's install, not an import this suite makes."""
+    import re
+
+    root = AGENT.parent
+    modules = {module_name(path) for path in AGENT.rglob("*.py")}
+    named = []
+    places = [root / ".ci" / "run", root / "pyproject.toml", root / "action.yml", *root.glob("*.md"),
+              *(root / "docs").glob("*.md"), *(root / "examples").rglob("*.yml")]
+    for place in places:
+        for found in re.finditer(r"\b(agent(?:\.\w+)+)(?=\s+import\b|:\w)", place.read_text(encoding="utf-8")):
+            named.append((place.name, found.group(1)))
+    assert named, "the check reads the places that name modules"
+    assert [(place, name) for place, name in named if name not in modules] == []
