@@ -167,7 +167,6 @@ def write_fix(root: Path, staged: dict[str, bytes], fixed: dict[str, bytes], pat
                      why="is partly staged or changed since you staged it")
 
 
-
 def check(staged: Staged, settings, say: Say) -> int:
     """Run the tests on the staged snapshot: 0 when they pass, 1 with the failing tests when not."""
     from ..run.wiring import make_sandboxes, new_run_id

@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # a line carries its conversation; search never looks inside 
     from ..context.history import Attempt
 
 
-
 class LineState(str, Enum):
     """Where a line of work stands. A str enum: its value wherever text is expected (events, records)."""
 
