@@ -19,9 +19,10 @@ its tests; tasks 01–14 in pytest style with a README, 15–28 in unittest styl
 what is there, so a run may span sessions. Where the benchmark serves the model, tokens are counted exactly with
 its own vocabulary and chat template: every request's whole prompt, and every answer's text (the engine's log
 leaves out requests whose stream was closed early, so its totals undercount makegreen); the share of the prompt
-its cache held, and its writing speed, come from its log (DIR/engine.log). Else the server's usage. Printed: solved, answers, tokens per solved task,
-median time to the first answer, wall time, as Markdown tables; each result keeps its raw answers (results.jsonl)
-and makegreen's records go to DIR/runs/: the real answers the parser tests read.
+its cache held, and its writing speed, come from its log (DIR/engine.log). Else the server's usage. Printed: solved,
+what the first answer alone was worth (first answers green; tests passing after them, of the tests run), answers,
+tokens per solved task, median time to the first answer, wall time, as Markdown tables; each result keeps its raw
+answers (results.jsonl) and makegreen's records go to DIR/runs/: the real answers the parser tests read.
 """
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ class Result:
     counted_by: str = "server"  # tokenizer: the served model's own; server: the usage it sent; estimated
     seconds: float = 0.0
     first_answer_seconds: float | None = None  # from the start to the first answer's end
+    first_passed: int | None = None  # the tests passing after the first answer (makegreen: the first one tested),
+    first_total: int | None = None  # of how many: what the first answer alone is worth, whatever the loop does next
     output_tokens_per_second: float | None = None  # the engine's writing speed during the task
     exit_code: int | None = None
     texts: list[str] = field(default_factory=list)
@@ -85,6 +88,17 @@ def run_pytest(folder: Path) -> tuple[bool, str]:
     except subprocess.TimeoutExpired:
         return False, "the tests timed out after 60 s"
     return done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+
+
+def tally(folder: Path) -> tuple[int, int]:
+    """(tests passing, tests run) in folder: every test, not stopping at the first failure."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=folder,
+                              capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return 0, 0
+    found = {word: int(count) for count, word in re.findall(r"(\d+) (passed|failed|error)", done.stdout)}
+    return found.get("passed", 0), sum(found.values())
 
 
 def plain_prompt(task: Path, instructions: bool = False) -> str:
@@ -164,6 +178,8 @@ def retry_agent(client, model: str, task: Path, iterations: int, agent: str, max
             if block:
                 result.well_formed += 1
                 (work / module).write_text(block.group(1))
+            if result.first_passed is None:
+                result.first_passed, result.first_total = tally(work)
             green, output = run_pytest(work)
             if green:
                 result.solved = True
@@ -241,6 +257,10 @@ def makegreen_agent(task: Path, iterations: int, env: dict, sandbox: str, keep: 
                 result.texts.append(event["text"])
                 if result.first_answer_seconds is None and isinstance(event.get("time"), (int, float)):
                     result.first_answer_seconds = round(event["time"] - wall, 1)
+            elif event.get("type") == "TestsRan" and event.get("iteration") and result.first_passed is None:
+                summary_of = event.get("summary") or {}
+                result.first_passed = summary_of.get("passed", 0)
+                result.first_total = sum(summary_of.get(key, 0) for key in ("passed", "failed", "errors"))
             elif event.get("type") == "EditsApplied" and event.get("found"):
                 result.well_formed += 1
         if keep is not None and runs:
@@ -264,8 +284,9 @@ def per_solved(total: int, solved: int) -> str:
 
 
 def table(results: list[Result], tasks: int) -> str:
-    lines = ["| agent | solved | answers | well-formed | prompt / output tokens | per solved task: prompt / output "
-             "| median first answer | wall |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| agent | solved | first answer green | tests passing after the first answer | answers | well-formed "
+             "| prompt / output tokens | per solved task: prompt / output | median first answer | wall |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for agent in dict.fromkeys(r.agent for r in results):
         mine = [r for r in results if r.agent == agent]
         solved = sum(r.solved for r in mine)
@@ -277,7 +298,11 @@ def table(results: list[Result], tasks: int) -> str:
         note = "" if how <= {"tokenizer", "server"} else " (estimated)"
         cached = sum(r.cached_prompt_tokens for r in mine)
         note += f" ({cached / prompt:.0%} of the prompt cached)" if cached and prompt else ""
-        lines.append(f"| {agent} | {solved} / {len(mine)} | {answers} | {sum(r.well_formed for r in mine)} / "
+        tried = [r for r in mine if r.first_total]
+        first_green = sum(r.first_passed == r.first_total for r in tried)
+        passing = f"{sum(r.first_passed for r in tried)} / {sum(r.first_total for r in tried)}" if tried else "-"
+        lines.append(f"| {agent} | {solved} / {len(mine)} | {first_green} / {len(mine)} | {passing} "
+                     f"| {answers} | {sum(r.well_formed for r in mine)} / "
                      f"{answers} | {prompt:,} / {output:,}{note} | {per_solved(prompt, solved)} / "
                      f"{per_solved(output, solved)} | {first} | {sum(r.seconds for r in mine) / 60:.1f} min |")
     return "\n".join(lines)
@@ -290,8 +315,9 @@ def by_task(results: list[Result]) -> str:
         cells = []
         for agent in agents:
             found = next((r for r in results if r.agent == agent and r.task == task), None)
+            first = f", 1st {found.first_passed}/{found.first_total}" if found and found.first_total else ""
             cells.append("" if found is None else f"{'✓' if found.solved else '✗'} ({found.answers}, "
-                                                  f"{found.completion_tokens} out)")
+                                                  f"{found.completion_tokens} out{first})")
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -1,4 +1,6 @@
 """The benchmarks run and print their figures (run with `-m slow`; no figure is asserted)."""
+import json
+
 import pytest
 
 from tests.conftest import ROOT
@@ -83,12 +85,51 @@ def test_realmodel_benchmark_compares_three_agents_on_one_server(capsys, tmp_pat
     assert solved[("alone", "02_leap")] == (False, 1) and solved[("naive", "02_leap")] == (True, 2)
     assert solved[("makegreen", "02_leap")] == (True, 2) and solved[("makegreen", "01_two_fer")] == (True, 1)
     assert "| alone | 1 / 2 |" in out and "| naive | 2 / 2 |" in out and "| makegreen | 2 / 2 |" in out
+    # what the first answer alone was worth: 02_leap's wrong one passes some of its tests, not all
+    first = {(r.agent, r.task): (r.first_passed, r.first_total) for r in results}
+    for agent in ("alone", "naive", "makegreen"):
+        passed, total = first[(agent, "02_leap")]
+        assert 0 < passed < total and first[(agent, "01_two_fer")][0] == first[(agent, "01_two_fer")][1] > 0
+    assert "| makegreen | 2 / 2 | 1 / 2 |" in out and ", 1st " in out
 
     # resumable: a second start with the same folder asks nothing more and reports the same results
     again = realmodel.main(["--base-url", "http://127.0.0.1:9/v1", "--model", "scripted-model", "--sandbox", "local",
                             "--only", "01_two_fer", "02_leap", "--iterations", "2", "--out", str(tmp_path)])
     assert "resuming" in capsys.readouterr().out
     assert [(r.agent, r.task, r.solved) for r in again] == [(r.agent, r.task, r.solved) for r in results]
+
+
+@pytest.mark.slow
+def test_first_request_benchmark_asks_each_shape_and_runs_the_tests_on_each_answer(capsys, tmp_path):
+    """Against the scripted server: a right answer only where the request shows no test results, so the shapes
+    that keep them score 0 and those that drop them score every test; a second start asks nothing more."""
+    from benchmarks import first_request, realmodel
+    from tests.e2e.test_bench import whole
+    from tests.scripted_server import ScriptedServer
+
+    task = realmodel.TASKS / "02_leap"
+    sent = [{"role": "system", "content": "You are makegreen."},
+            {"role": "user", "content": "leap.py\n# Test results now: 9 failed\nleap_year(2015) returned None\n\n"
+                                        "Write the implementation so that these tests pass."}]
+    trajectory = tmp_path / "runs" / "02_leap-makegreen" / "r" / "trajectory.jsonl"
+    trajectory.parent.mkdir(parents=True)
+    trajectory.write_text(json.dumps({"type": "ModelRequest", "messages": sent}) + "\n")
+    right = (ROOT / "tests" / "answers" / "realmodel" / "02_leap.py").read_text()
+
+    def route(body):
+        shown = "\n".join(message["content"] for message in body["messages"])
+        return whole("leap.py", "def leap_year(year):\n    return None\n" if "# Test results" in shown else right)
+
+    argv = ["--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out.jsonl"), "--only", "02_leap"]
+    with ScriptedServer([], route=route) as server:
+        records = first_request.main([*argv, "--base-url", server.url])
+    scores = {r["shape"]: (r["passed"], r["total"]) for r in records}
+    total = scores["plain"][1]
+    assert total > 1 and scores == {"sent": (0, total), "no-system": (0, total), "no-failures": (total, total),
+                                    "plain": (total, total)}
+    assert f"| no-failures | 1 / 1 | {total} / {total} |" in capsys.readouterr().out
+    again = first_request.main([*argv, "--base-url", "http://127.0.0.1:9/v1"])  # nothing left to ask
+    assert [(r["shape"], r["passed"]) for r in again] == [(r["shape"], r["passed"]) for r in records]
 
 
 @pytest.mark.slow
