@@ -149,3 +149,38 @@ def test_a_line_that_repeats_itself_is_shown_the_code_as_it_was_before_any_attem
     applied = EditOutcome(found=1, changed=["a.py"])
     assert "are the code as it is now" in feedback_message(applied)
     assert "Applied: a.py." in feedback_message(applied, anew=True)
+
+
+def test_a_first_request_against_a_stub_leaves_out_failures_that_only_say_none(tmp_path):
+    """Every call giving the stub's None says nothing the test file does not; shown it, the local default model
+    wrote worse first answers (docs/bench.md). Left out of the first request only, and only where that is all
+    the failures say."""
+    from sandbox.results import FailureFacts
+
+    root = make_repo(tmp_path / "r", {"a.py": "def f(x):\n    pass\n", "tests/test_a.py": (
+        "from a import f\n\ndef test_one():\n    assert f(1) == 2\n\ndef test_two():\n    assert f(2) == 4\n")})
+
+    def failing(name: str, arg: int, gave: str) -> TestCase:
+        facts = FailureFacts(where="tests/test_a.py:4", statement=f"assert f({arg}) == {arg * 2}",
+                             call=f"f({arg})", actual=gave, actual_source=f"f({arg})", expected=str(arg * 2),
+                             exception=f"AssertionError: assert {gave} == {arg * 2}")
+        return TestCase(f"tests/test_a.py::{name}", "failed", facts.exception, f"E   {facts.exception}",
+                        facts=(facts,))
+
+    def user_message(result: RunResult, now: Now | None = None, hidden: bool = False) -> str:
+        return first_messages(Workspace(root), result, ["tests/test_a.py"], message="", edit_format="auto",
+                              now=now, tests_hidden=hidden).messages()[1]["content"]
+
+    stub = red([failing("test_one", 1, "None"), failing("test_two", 2, "None")])
+    first = user_message(stub)
+    assert "# Test results" not in first and "None" not in first
+    assert "def f(x):\n    pass" in first and "assert f(2) == 4" in first
+    assert "Write the implementation so that these tests pass." in first
+    # a value of the code's own says something: shown, on the first request too
+    wrong = user_message(red([failing("test_one", 1, "3"), failing("test_two", 2, "None")]))
+    assert "# Test results now: 2 failed" in wrong and "assert 3 == 2" in wrong and "f(2) → None" in wrong
+    # any later request shows the failures, whatever they say
+    later = user_message(stub, Now(stub, feedback=feedback_message(EditOutcome(found=1, changed=["a.py"]))))
+    assert "# Test results now: 2 failed" in later and "assert None == 2" in later
+    # with the tests hidden (--hide-tests) the failures are all the model knows of them: shown
+    assert "# Test results now: 2 failed" in user_message(stub, hidden=True)

@@ -212,6 +212,15 @@ class Failures:
             return replace(self, most=KEEP_FAILURES)
         return None
 
+    @property
+    def told_by_the_tests(self) -> bool:
+        """Whether these failures say nothing the test files do not: none collecting, none timing out, and every
+        failing test given nothing by the code (a stub's None, or no exception where the test expects one)."""
+        report = self.result.report
+        if self.result.timed_out or report.collect_errors or not report.failing:
+            return False
+        return all(_gave(distill(case).facts) in ("None", "no exception") for case in report.failing)
+
     def _blocks(self) -> list[dict]:
         report, limit = self.result.report, min(self.lines, MAX_ERROR_LINES)
         blocks = [{"error": True, "nodeid": error.nodeid, "detail": _cut(error.longrepr, limit),

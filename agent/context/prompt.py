@@ -109,12 +109,13 @@ class RepoMap:
 
 def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[str], *, message: str,
                    edit_format: str, limits: ContextLimits = ContextLimits(), shown: Mapping[str, bytes] = {},
-                   now: "Now | None" = None) -> Prompt:
+                   now: "Now | None" = None, tests_hidden: bool = False) -> Prompt:
     """The system prompt and the task: the tests, what they require, the code they import as it is now, what is
     still to be written, a ranked map of the rest of the repository; then the state (now: the first request's
     where None): what was tried, the failures, what became of the last answer, the ask. Over the prompt budget,
     shrink.py drops the least relevant first (the map, then the lowest-ranked source files). shown replaces files
-    as the model is to see them (test files without their held-out tests)."""
+    as the model is to see them (test files without their held-out tests); tests_hidden: the model sees none of
+    the tests' code (--hide-tests), so the failures are all it knows of them."""
     current = workspace.current()
     files = {**current, **shown}
     report = baseline.report
@@ -154,9 +155,14 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
         "repo_map": RepoMap(tuple(ranked), facts, frozenset([*tests, *conftests, *needs.sources]),
                             limits.repo_map_tokens),
     })
+    failures = Failures(now.result, now.previous)
+    # the first request against a stub: its failures (every call giving None) say nothing the tests do not, and
+    # shown them, the local default model wrote worse first answers (docs/bench.md): they are left out — unless
+    # the tests are hidden, when they are all the model knows of them
+    quiet = now.first and not tests_hidden and failures.told_by_the_tests
     state = Message("user", "state.md", {
         "attempts": list(now.attempts), "counts": counts(now.result.report),
-        "failures": Failures(now.result, now.previous), "feedback": now.feedback, "first": now.first,
+        "failures": "" if quiet else failures, "feedback": now.feedback, "first": now.first,
         "anew": anew,
         "work_through": work_through(now.result.report) if now.stuck else "",
         "answer_format": answer_format(shape),

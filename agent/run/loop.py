@@ -460,7 +460,8 @@ def _first_messages(run: _Run, workspace: Workspace, now: Now | None = None) -> 
     """The prompt for the code in workspace as it is now (now: where the line stands; None: the first request)."""
     task = run.task
     return first_messages(workspace, run.baseline, list(run.start.test_files), message=task.message,
-                          edit_format=task.edit_format, limits=task.context, shown=run.shown, now=now)
+                          edit_format=task.edit_format, limits=task.context, shown=run.shown, now=now,
+                          tests_hidden=task.hide_tests)
 
 
 def _settle(run: _Run, line: Line, slot: Slot, workspace: Workspace, iteration: int) -> Outcome:

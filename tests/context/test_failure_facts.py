@@ -226,17 +226,21 @@ def test_parametrized_values_are_shown(shown):
     assert "The test's values: a = 7, b = 1, expected = 8" in shown["test_plain.py::test_param[7-1-8]"]
 
 
+def _ran(files: dict[str, bytes]):
+    sandbox = LocalSandbox()
+    sandbox.start(files)
+    try:
+        return sandbox.run_tests([], 60)
+    finally:
+        sandbox.close()
+
+
 def test_a_broken_repr_in_the_code_under_test_does_not_break_the_report(tmp_path):
     files = {"thing.py": b"class Thing:\n    def __repr__(self):\n        raise RuntimeError('no')\n\n\n"
                          b"def make():\n    return Thing()\n",
              "test_thing.py": b"import unittest\nfrom thing import make\n\n\nclass T(unittest.TestCase):\n"
                               b"    def test_make(self):\n        self.assertEqual(make(), 1)\n"}
-    sandbox = LocalSandbox()
-    sandbox.start(files)
-    try:
-        result = sandbox.run_tests([], 60)
-    finally:
-        sandbox.close()
+    result = _ran(files)
     case = result.report.tests["test_thing.py::T::test_make"]
     assert case.outcome == "failed" and case.facts
     assert "make() returned <Thing instance at 0x" in describe(result)  # reprlib's own fallback
@@ -256,3 +260,22 @@ def test_values_that_say_only_an_address_or_are_pythons_own_are_left_out():
                          exception="ZeroDivisionError: integer modulo by zero")
     view = fact_view(facts)
     assert view["raised"]["locals"] == ["f = 0", "i = 1"] and view["test_values"] == ["limit = 1"]
+
+
+STUB_TESTS = (b"import unittest\nfrom luhn import Luhn, valid\n\n\nclass T(unittest.TestCase):\n"
+              b"    def test_one(self):\n        self.assertIs(valid('059'), True)\n\n"
+              b"    def test_two(self):\n        self.assertEqual(valid('1'), False)\n\n"
+              b"    def test_class(self):\n        self.assertIs(Luhn('059').valid(), True)\n")
+
+
+def test_a_stubs_failures_are_told_by_the_tests_and_wrong_values_are_not():
+    """Every call giving a stub's None (functions and methods alike, run by pytest for real) says nothing the
+    tests do not; one call giving a value of its own, a collection error, or an exception does."""
+    stub = b"def valid(number):\n    pass\n\n\nclass Luhn:\n    def __init__(self, number):\n        pass\n\n" \
+           b"    def valid(self):\n        pass\n"
+    assert Failures(_ran({"luhn.py": stub, "test_luhn.py": STUB_TESTS})).told_by_the_tests
+    wrong = stub.replace(b"def valid(number):\n    pass", b"def valid(number):\n    return 3")
+    assert not Failures(_ran({"luhn.py": wrong, "test_luhn.py": STUB_TESTS})).told_by_the_tests
+    raising = stub.replace(b"def valid(number):\n    pass", b"def valid(number):\n    return int(number[5])")
+    assert not Failures(_ran({"luhn.py": raising, "test_luhn.py": STUB_TESTS})).told_by_the_tests
+    assert not Failures(_ran({"luhn.py": b"def valid(:\n", "test_luhn.py": STUB_TESTS})).told_by_the_tests
