@@ -72,7 +72,9 @@ def test_realmodel_benchmark_compares_three_agents_on_one_server(capsys, tmp_pat
 
     def route(body):
         folder = next(f for f in tasks if stub_of(f) in prompt(body))
-        first = not any(message["role"] == "assistant" for message in body["messages"])
+        # the naive loop's later requests carry its answers back; makegreen's stand alone, with the attempts so far
+        first = not any(message["role"] == "assistant" for message in body["messages"]) and \
+            "# Earlier attempts" not in prompt(body)
         if folder.name == "02_leap" and first:  # each agent's first answer is wrong
             return whole(stub_of(folder), "def leap_year(year):\n    return year % 4 == 0\n")
         return whole(stub_of(folder), (ROOT / "tests" / "answers" / "realmodel" / f"{folder.name}.py").read_text())
