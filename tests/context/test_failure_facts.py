@@ -265,12 +265,14 @@ def test_values_that_say_only_an_address_or_are_pythons_own_are_left_out():
 STUB_TESTS = (b"import unittest\nfrom luhn import Luhn, valid\n\n\nclass T(unittest.TestCase):\n"
               b"    def test_one(self):\n        self.assertIs(valid('059'), True)\n\n"
               b"    def test_two(self):\n        self.assertEqual(valid('1'), False)\n\n"
-              b"    def test_class(self):\n        self.assertIs(Luhn('059').valid(), True)\n")
+              b"    def test_class(self):\n        self.assertIs(Luhn('059').valid(), True)\n\n"
+              b"    def test_raises(self):\n        with self.assertRaises(ValueError):\n            valid('x')\n")
 
 
 def test_a_stubs_failures_are_told_by_the_tests_and_wrong_values_are_not():
-    """Every call giving a stub's None (functions and methods alike, run by pytest for real) says nothing the
-    tests do not; one call giving a value of its own, a collection error, or an exception does."""
+    """Every call giving a stub's None, or no exception where the test expects one (functions and methods alike,
+    run by pytest for real), says nothing the tests do not; one call giving a value of its own, a collection error,
+    or an exception does."""
     stub = b"def valid(number):\n    pass\n\n\nclass Luhn:\n    def __init__(self, number):\n        pass\n\n" \
            b"    def valid(self):\n        pass\n"
     assert Failures(_ran({"luhn.py": stub, "test_luhn.py": STUB_TESTS})).told_by_the_tests
