@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -25,10 +24,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.realmodel import TASKS, plain_prompt, task_files, tally  # noqa: E402
+from benchmarks.realmodel import TASKS, module_of, plain_prompt, task_files, tally  # noqa: E402
 
 SHAPES = ("sent", "no-system", "no-failures", "plain")
-_BLOCK = re.compile(r"```[\w+-]*\n(.*?)```", re.S)
 
 
 def shapes(task: Path, sent: list[dict]) -> dict[str, list[dict]]:
@@ -40,12 +38,6 @@ def shapes(task: Path, sent: list[dict]) -> dict[str, list[dict]]:
     if 0 <= start < ask:
         found["no-failures"] = [*sent[:-1], {"role": "user", "content": content[:start] + content[ask:]}]
     return found
-
-
-def code_of(text: str) -> str | None:
-    """The answer's longest block that defines something: the module."""
-    blocks = [block for block in _BLOCK.findall(text + "\n```") if "def " in block or "class " in block]
-    return max(blocks, key=len) if blocks else None
 
 
 def tested(task: Path, module: str, code: str | None) -> tuple[int, int]:
@@ -107,7 +99,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 answer = client.chat.completions.create(model=args.model, messages=messages, max_tokens=1024,
                                                         temperature=args.temperature)
                 text = answer.choices[0].message.content or ""
-                passed, total = tested(task, module, code_of(text))
+                passed, total = tested(task, module, module_of(text))  # as the model alone's
                 record = {"task": task.name, "shape": shape, "draw": draw, "passed": passed, "total": total,
                           "output_tokens": answer.usage.completion_tokens if answer.usage else 0, "text": text}
                 records.append(record)

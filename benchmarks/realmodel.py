@@ -101,6 +101,12 @@ def tally(folder: Path) -> tuple[int, int]:
     return found.get("passed", 0), sum(found.values())
 
 
+def module_of(text: str) -> str | None:
+    """An answer's module as the model alone's is taken: its first code block (None where it has none)."""
+    block = _BLOCK.search(text)
+    return block.group(1) if block else None
+
+
 def plain_prompt(task: Path, instructions: bool = False) -> str:
     readme, module, tests = task_files(task)
     said = f"{readme}\n" if instructions and readme else ""
@@ -174,10 +180,10 @@ def retry_agent(client, model: str, task: Path, iterations: int, agent: str, max
             text = ask(client, model, messages, result, max_tokens)
             if result.first_answer_seconds is None:
                 result.first_answer_seconds = round(time.monotonic() - started, 1)
-            block = _BLOCK.search(text)
-            if block:
+            code = module_of(text)
+            if code is not None:
                 result.well_formed += 1
-                (work / module).write_text(block.group(1))
+                (work / module).write_text(code)
             if result.first_passed is None:
                 result.first_passed, result.first_total = tally(work)
             green, output = run_pytest(work)
