@@ -1,42 +1,94 @@
 """What makegreen's first request is worth on its own, and which of its parts cost the model: the first request of
-each task, taken from a `benchmarks/realmodel.py` run's records, asked again in several shapes, the tests run on
-every answer.
+each task, asked again in several shapes, the tests run on every answer.
 
-    python3 benchmarks/first_request.py --runs DIR/runs --base-url http://127.0.0.1:PORT/v1 --out FILE.jsonl
+    python3 benchmarks/first_request.py --base-url http://127.0.0.1:PORT/v1 --out FILE.jsonl [--runs DIR/runs]
                                         [--model NAME] [--temperature 0] [--draws 1] [--only 15_acronym ...]
+                                        [--shapes sent plain ...]
 
-Shapes: `sent` (the request as makegreen sent it), `no-system` (its user message alone), `no-failures` (without
-the test results section, where it has one), `plain` (the model alone's prompt: "Complete M so that the tests in T
-pass", the stub, the tests). A server: `makegreen serve --local` prints one. Resumable: each answer is one line of
-FILE.jsonl, written as it comes; a second start skips what is there. Printed: per shape, first answers green and
-tests passing, of the tests run, and the output tokens.
+The first request is this checkout's, built from the tests alone with a scripted model (no real answer needed),
+or with --runs the one a `benchmarks/realmodel.py` run's records hold. Shapes: `sent` (the request as makegreen
+sends it), `no-system` (its user message alone), `no-failures` (without the test results section, where it has
+one), four that change one part of its shape each — `ask-first` (the ask before everything), `code-first` (the
+implementation files before the test files), `no-headings` (no Markdown headings), `short-format` (the answer
+format said in the model alone's one sentence) — and `plain` (the model alone's prompt: "Complete M so that the
+tests in T pass", the stub, the tests). A server: `makegreen serve --local` prints one. Resumable: each answer is
+one line of FILE.jsonl, written as it comes; a second start skips what is there. Printed: per shape, first answers
+green and tests passing, of the tests run, and the output tokens.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(ROOT))
 
-from benchmarks.realmodel import TASKS, module_of, plain_prompt, task_files, tally  # noqa: E402
+from benchmarks.realmodel import FENCE, TASKS, module_of, plain_prompt, task_files, tally  # noqa: E402
 
-SHAPES = ("sent", "no-system", "no-failures", "plain")
+SHAPES = ("sent", "no-system", "no-failures", "ask-first", "code-first", "no-headings", "short-format", "plain")
+ASK = "Write the implementation so that these tests pass."
+
+
+def sections(content: str) -> list[tuple[str | None, str]]:
+    """A request's user message as (heading, body) pairs, split at its Markdown headings outside code blocks (the
+    text before the first heading under None)."""
+    found: list[tuple[str | None, str]] = []
+    heading, lines, fenced = None, [], False
+    for line in content.splitlines():
+        if line.startswith(FENCE):
+            fenced = not fenced
+        if not fenced and line.startswith("# "):
+            found.append((heading, "\n".join(lines).strip("\n")))
+            heading, lines = line[2:], []
+        else:
+            lines.append(line)
+    found.append((heading, "\n".join(lines).strip("\n")))
+    return [(heading, body) for heading, body in found if heading is not None or body]
+
+
+def recast(content: str, module: str, *, ask_first: bool = False, code_first: bool = False,
+           headings: bool = True, short_format: bool = False) -> str | None:
+    """The first request's user message with one part of its shape changed (None where it lacks the parts: the
+    ask, a test files and an implementation files section): the ask before everything, the implementation before
+    the tests, no Markdown headings, or the answer format said in the model alone's one sentence."""
+    parts = sections(content)
+    if ASK not in content or not any(h and h.startswith("Test files") for h, _ in parts) \
+            or not any(h == "Implementation files" for h, _ in parts):
+        return None
+    parts = [(h, body.replace(ASK, "").strip("\n")) for h, body in parts]
+    answer = [(h, body) for h, body in parts if h == "How to answer"]
+    rest = [(h, body) for h, body in parts if h != "How to answer"]
+    if code_first:
+        rest.sort(key=lambda part: part[0] != "Implementation files")
+    if short_format:
+        answer = [(None, f"Answer with the complete new {module} in one {FENCE}python block.")]
+    ordered = [(None, ASK), *rest, *answer] if ask_first else [*rest, (None, ASK), *answer]
+    return "\n\n".join(f"# {h}\n\n{body}" if h and headings else body for h, body in ordered if body) + "\n"
 
 
 def shapes(task: Path, sent: list[dict]) -> dict[str, list[dict]]:
-    """The first request in each shape (no-failures only where the request has a test results section)."""
+    """The first request in each shape (no-failures only where the request has a test results section; the four
+    shape changes only where it has the parts they move)."""
+    _, module, _ = task_files(task)
     user = sent[-1]
-    found = {"sent": sent, "no-system": [user], "plain": [{"role": "user", "content": plain_prompt(task)}]}
     content = user["content"]
-    start, ask = content.find("# Test results"), content.find("Write the implementation")
+    found = {"sent": sent, "no-system": [user]}
+    start, ask = content.find("# Test results"), content.find(ASK)
     if 0 <= start < ask:
         found["no-failures"] = [*sent[:-1], {"role": "user", "content": content[:start] + content[ask:]}]
+    for shape, change in (("ask-first", {"ask_first": True}), ("code-first", {"code_first": True}),
+                          ("no-headings", {"headings": False}), ("short-format", {"short_format": True})):
+        recast_content = recast(content, module, **change)
+        if recast_content is not None:
+            found[shape] = [*sent[:-1], {"role": "user", "content": recast_content}]
+    found["plain"] = [{"role": "user", "content": plain_prompt(task)}]
     return found
 
 
@@ -59,6 +111,26 @@ def first_request(runs: Path, task: Path) -> list[dict] | None:
     return None
 
 
+def built_request(task: Path) -> list[dict]:
+    """The first request this checkout's makegreen sends for task from the tests alone (the stub and its tests in a
+    fresh repository, no message), taken from a scripted model: no real model's answer is needed to build it."""
+    from benchmarks.prompt_size import repository, stuck_answer, task_sources
+    from tests.scripted_server import Reply, ScriptedServer
+
+    stub, _ = task_sources(task)
+    with tempfile.TemporaryDirectory() as folder, ScriptedServer([Reply(stuck_answer(stub))]) as server:
+        work = repository(task, Path(folder))
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "MAKEGREEN_"))},
+               "OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "k", "MAKEGREEN_MODEL": "scripted-model",
+               "PYTHONPATH": str(ROOT)}
+        subprocess.run([sys.executable, "-m", "agent", "solve", "--json", "--max-iterations", "1", "--sandbox",
+                        "local"], cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        requests = server.chat_requests()
+        if not requests:
+            raise SystemExit(f"makegreen sent no request for {task.name}")
+        return [{"role": m["role"], "content": m["content"]} for m in requests[0]["messages"]]
+
+
 def summary(records: list[dict]) -> str:
     lines = ["| first request | first answers green | tests passing | output tokens |", "|---|---|---|---|"]
     for shape in SHAPES:
@@ -72,13 +144,15 @@ def summary(records: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=Path, required=True, help="a realmodel run's runs/ folder")
+    parser.add_argument("--runs", type=Path, help="a realmodel run's runs/ folder (default: build each first "
+                                                  "request with this checkout's makegreen)")
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--temperature", type=float, default=0.0)
     parser.add_argument("--draws", type=int, default=1)
     parser.add_argument("--only", nargs="*")
+    parser.add_argument("--shapes", nargs="*", choices=SHAPES, help="the shapes to ask (default: all)")
     parser.add_argument("--tasks", type=Path, default=TASKS)
     args = parser.parse_args(argv)
 
@@ -88,11 +162,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     records = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.exists() else []
     done = {(r["task"], r["shape"], r["draw"]) for r in records}
     for task in sorted(p for p in args.tasks.iterdir() if p.is_dir() and (not args.only or p.name in args.only)):
-        sent = first_request(args.runs, task)
+        sent = first_request(args.runs, task) if args.runs is not None else built_request(task)
         if sent is None:
             continue
         _, module, _ = task_files(task)
         for shape, messages in shapes(task, sent).items():
+            if args.shapes and shape not in args.shapes:
+                continue
             for draw in range(args.draws):
                 if (task.name, shape, draw) in done:
                     continue

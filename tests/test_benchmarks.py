@@ -135,6 +135,49 @@ def test_first_request_benchmark_asks_each_shape_and_runs_the_tests_on_each_answ
 
 
 @pytest.mark.slow
+def test_first_request_benchmark_builds_this_checkouts_request_and_changes_one_part_in_each_shape(capsys, tmp_path):
+    """Without --runs the first request is built by this checkout's makegreen (a scripted model); each of the four
+    shape changes moves one part and keeps every other, and a `# ` comment inside a code block is not a heading."""
+    from benchmarks import first_request, realmodel
+    from tests.e2e.test_bench import whole
+    from tests.scripted_server import ScriptedServer
+
+    task = realmodel.TASKS / "02_leap"
+    sent = first_request.built_request(task)
+    assert sent[0]["role"] == "system" and "# Test files" in sent[-1]["content"]
+    found = {shape: messages[-1]["content"] for shape, messages in first_request.shapes(task, sent).items()}
+    assert set(found) == {"sent", "no-system", "ask-first", "code-first", "no-headings", "short-format", "plain"}
+    tests, stub = (task / "test_leap.py").read_text(), (task / "leap.py").read_text()
+    for shape, content in found.items():
+        assert tests in content and stub in content, shape
+    ask = first_request.ASK
+    assert found["ask-first"].startswith(ask + "\n\n# Test files") and found["sent"].index(ask) > 0
+    assert found["code-first"].index("# Implementation files") < found["code-first"].index("# Test files")
+    assert "\n# " not in found["no-headings"] and ask in found["no-headings"]
+    assert found["short-format"].endswith("Answer with the complete new leap.py in one ```python block.\n")
+    assert "# How to answer" not in found["short-format"] and "# How to answer" in found["code-first"]
+
+    commented = "# Test files (read-only)\n\nt.py\n```python\n# Implementation files are here\nx = 1\n```\n\n" \
+                f"# Implementation files\n\nm.py\n```python\n```\n\n{ask}\n\n# How to answer\n\nm.py\n"
+    assert [h for h, _ in first_request.sections(commented)] == ["Test files (read-only)", "Implementation files",
+                                                                 "How to answer"]
+    assert "# Implementation files are here" in first_request.recast(commented, "m.py", headings=False)
+
+    right = (ROOT / "tests" / "answers" / "realmodel" / "02_leap.py").read_text()
+
+    def route(body):  # right only where the ask comes first
+        shown = body["messages"][-1]["content"]
+        return whole("leap.py", right if shown.startswith(ask) else "def leap_year(year):\n    return None\n")
+
+    argv = ["--out", str(tmp_path / "out.jsonl"), "--only", "02_leap", "--shapes", "sent", "ask-first"]
+    with ScriptedServer([], route=route) as server:
+        records = first_request.main([*argv, "--base-url", server.url])
+    scores = {r["shape"]: r["passed"] for r in records}
+    assert set(scores) == {"sent", "ask-first"} and scores["sent"] == 0 and scores["ask-first"] > 1
+    assert "| ask-first | 1 / 1 |" in capsys.readouterr().out
+
+
+@pytest.mark.slow
 def test_honesty_benchmark_prints_its_figures(capsys):
     from benchmarks import honesty
 
