@@ -34,10 +34,11 @@ class Scripted:
                           usage={"prompt_tokens": 10, "completion_tokens": 5})
 
 
-def run(repo, answers, **task) -> tuple:
+def run(repo, answers, local: bool = False, **task) -> tuple:
+    """local: the model is served as a local one is (a temperature, no reasoning effort)."""
     workspace, sandbox = Workspace(repo), LocalSandbox(isolate_network=False)
     sandbox.start(workspace.files())
-    model, events = Scripted(answers), []
+    model, events = Scripted(answers, honours_effort=not local, honours_sampling=local), []
     try:
         outcome = solve(Task(max_iterations=task.pop("max_iterations", 3), **task), model, workspace,
                         [Slot(workspace, sandbox)], events.append)
@@ -102,3 +103,42 @@ def test_an_answer_that_changes_nothing_useful_leaves_the_run_red(tmp_path, answ
     repo = make_repo(tmp_path / "collatz", example="collatz")
     outcome, _model, _events, _ = run(repo, [answer], max_iterations=1)
     assert outcome.status == "not_solved"
+
+
+@pytest.mark.parametrize("stub", ["def steps(number):\n    pass\n", None])
+def test_a_local_models_failed_first_answer_is_followed_by_a_second_draft_in_other_words(tmp_path, stub):
+    """Asked the first request in other words, the model drafts again from the original code: the ask first, the
+    stub as it was (not the failed answer), the tests, the format in one sentence, no failures."""
+    repo = make_repo(tmp_path / "collatz", {"collatz.py": stub} if stub else {}, example="collatz")
+    half = COLLATZ.replace('        raise ValueError("only positive numbers have a Collatz sequence")\n', "        return 0\n")
+    outcome, model, events, _ = run(repo, [half, COLLATZ], local=True, holdout=0)
+    assert outcome.status == "green" and outcome.iterations == 2
+    assert any("second draft" in e.text for e in events if isinstance(e, ev.Status))
+    draft = model.asked[1][-1]["content"]
+    ask = "Complete" if stub else "Write"
+    assert draft.startswith(f"{ask} collatz.py so that the tests in tests/test_collatz.py pass.\n")
+    assert (not stub or stub.strip() in draft) and "return 0" not in draft
+    assert (repo / "tests" / "test_collatz.py").read_text() in draft
+    assert draft.rstrip().endswith("Answer with the complete new collatz.py in one ```python block.")
+    assert "FAILED" not in draft and "# " not in draft.split("```")[0]
+    assert model.asked[1][0] == model.asked[0][0]  # the same system message
+
+
+def test_a_second_draft_worse_than_the_first_answer_is_undone_and_the_fix_goes_on_from_the_first(tmp_path):
+    repo = make_repo(tmp_path / "collatz", example="collatz")
+    half = COLLATZ.replace('        raise ValueError("only positive numbers have a Collatz sequence")\n', "        return 0\n")
+    worse = "collatz.py\n```python\ndef steps(number):\n    return None\n```\n"
+    outcome, model, _events, _ = run(repo, [half, worse, COLLATZ], local=True, holdout=0)
+    assert outcome.status == "green" and outcome.iterations == 3 and len(model.asked) == 3
+    fix = model.asked[2][-1]["content"]
+    assert "made things worse" in fix and "return 0" in fix and "FAILED" in fix
+    assert not fix.startswith("Complete")  # one second draft, no more
+
+
+def test_no_second_draft_for_an_api_model_or_where_the_tests_are_hidden(tmp_path):
+    repo = make_repo(tmp_path / "collatz", example="collatz")
+    half = COLLATZ.replace('        raise ValueError("only positive numbers have a Collatz sequence")\n', "        return 0\n")
+    for local, hidden in ((False, False), (True, True)):
+        _outcome, model, events, _ = run(repo, [half, COLLATZ], local=local, holdout=0, hide_tests=hidden)
+        assert not model.asked[1][-1]["content"].startswith("Complete")
+        assert not any("second draft" in e.text for e in events if isinstance(e, ev.Status))

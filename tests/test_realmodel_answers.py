@@ -182,6 +182,6 @@ def test_a_recorded_near_miss_is_shown_with_the_call_and_both_values(tmp_path):
     shutil.copytree(TASKS / "17_difference_of_squares", repo)
     make_repo(repo)
     with ScriptedServer([Reply(answer["text"])]) as server:
-        solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "2")
+        solve(repo, server, "--json", "--sandbox", "local", "--max-iterations", "2", "--second-draft", "off")
         feedback = server.chat_requests()[1]["messages"][-1]["content"]
     assert "difference_of_squares(10) returned -2640, but the test expects 2640." in feedback

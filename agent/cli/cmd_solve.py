@@ -60,6 +60,9 @@ def solve_command(  # typer passes every option by its name
                                              "each in its own sandbox; the tests pick the best (default 1)."),
     beam: Optional[int] = typer.Option(None, "--beam", help="With --candidates: debug on from this many of the "
                                        "best (default 1)."),
+    second_draft: Optional[str] = typer.Option(None, "--second-draft", help="After a failed first answer, ask the "
+                                               "first request again in other words before fixing: auto (a server "
+                                               "with no reasoning effort, as a local model's; default), on, off."),
     serve: Optional[str] = typer.Option(None, "--serve", help="Start a local engine for this model around the run."),
     engine: Optional[str] = typer.Option(None, "--engine", help="The engine for --serve: vllm (default), sglang, "
                                          "llama.cpp or ollama."),
@@ -74,7 +77,7 @@ def solve_command(  # typer passes every option by its name
                  think_budget=think_budget, thinking=thinking, show_thinking=show_thinking or None,
                  budget_usd=budget_usd, budget_tokens=budget_tokens, serve=serve, engine=engine,
                  timeout=timeout, apply_partial=apply_partial or None, holdout=holdout, holdout_seed=holdout_seed,
-                 candidates=candidates, beam=beam, commit=commit or None, branch=branch,
+                 candidates=candidates, beam=beam, second_draft=second_draft, commit=commit or None, branch=branch,
                  hide_tests=hide_tests or None, trust="untrusted" if untrusted else None)
     raise typer.Exit(solve(paths or [], flags, json_output, show_thinking))
 

@@ -50,14 +50,20 @@ class Prompt:
     task: Message
     state: Message
 
+    @property
+    def draft(self) -> bool:
+        """Whether this is a second first draft (prompts/draft.md), not a step of the line's debugging."""
+        return self.task.template == "draft.md"
+
     def messages(self) -> list[dict[str, str]]:
         return [{"role": "system", "content": self.system.text},
                 {"role": "user", "content": self.task.text.rstrip("\n") + "\n\n" + self.state.text}]
 
     @property
     def told(self) -> str:
-        """What this request says that the task does not: the state (for `show`)."""
-        return self.state.text
+        """What this request says that the task does not: the state (for `show`); a second draft's whole message,
+        as all of it is said anew."""
+        return self.messages()[-1]["content"] if self.draft else self.state.text
 
     def templates(self) -> tuple[str, ...]:
         """Which templates made each message (the user's own file where prompts-dir has one)."""

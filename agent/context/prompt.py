@@ -115,7 +115,9 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
     where None): what was tried, the failures, what became of the last answer, the ask. Over the prompt budget,
     shrink.py drops the least relevant first (the map, then the lowest-ranked source files). shown replaces files
     as the model is to see them (test files without their held-out tests); tests_hidden: the model sees none of
-    the tests' code (--hide-tests), so the failures are all it knows of them."""
+    the tests' code (--hide-tests), so the failures are all it knows of them. now.draft: a second first draft
+    instead (prompts/draft.md: the ask first, the code before any attempt, the tests, the format in one sentence),
+    where one file is expected whole and the tests are shown."""
     current = workspace.current()
     files = {**current, **shown}
     report = baseline.report
@@ -142,6 +144,14 @@ def first_messages(workspace: Workspace, baseline: RunResult, test_files: list[s
     system = Message("system", "system.md", {"claims": claim_rule() if conflicting else ""})
     ranked = rank(facts, {**{path: 1.0 for path in tests}, **{path: 0.5 for path in needs.sources}})
     now = now or Now(baseline)
+    if now.draft and shape.format == "whole" and shape.path and not tests_hidden:
+        original = workspace.files()
+        return Prompt(system, Message("user", "draft.md", {
+            "message": message, "path": shape.path, "tests": tests,
+            "source_files": Files(tuple((path, original[path]) for path in needs.sources if path in original),
+                                  droppable=True),
+            "test_files": Files(tuple((path, files[path]) for path in [*tests, *conftests])),
+        }), Message("user", "draft_format.md", {"path": shape.path}))
     # a line that repeats its code is shown the code as it was before any attempt: shown the code it wrote, the
     # real model wrote it again, word for word, whatever it was asked (whole files only: SEARCH parts must match)
     anew = now.anew and shape.format == "whole"
@@ -183,6 +193,7 @@ class Now:
     feedback: str = ""
     stuck: bool = False
     anew: bool = False  # the code is shown as it was before any attempt, to be written anew (it repeats itself)
+    draft: bool = False  # a second first draft: the code before any attempt and the tests, asked in other words
 
     @property
     def first(self) -> bool:

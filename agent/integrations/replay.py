@@ -109,6 +109,8 @@ def replay_settings(records: list[dict], current: Settings, sandbox: str | None)
     values.update({key: tuple(values[key]) for key in ("protect", "unprotect") if key in values})
     values.update(apply=False, sandbox=sandbox or recorded.get("sandbox", current.sandbox),
                   base_image=current.base_image, request_timeout=current.request_timeout, trust=current.trust)
+    if values.get("second_draft", "auto") == "auto":  # decided by what the recorded model said of itself: as it went
+        values["second_draft"] = "on" if any(r["type"] == "SecondDraft" for r in records) else "off"
     return dataclasses.replace(Settings(), **values)
 
 

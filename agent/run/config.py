@@ -30,8 +30,9 @@ EFFORTS = ("minimal", "low", "medium", "high")
 APIS = ("auto", "chat", "responses")
 THINKING = ("auto", "on", "off")
 TRUST = ("trusted", "untrusted")
+SECOND_DRAFT = ("auto", "on", "off")  # auto: on where the server has no reasoning effort (a local model)
 CHOICES = {"trust": TRUST, "sandbox": SANDBOXES, "edit_format": EDIT_FORMATS, "dialect": DIALECTS, "effort": EFFORTS,
-           "api": APIS, "thinking": THINKING, "engine": ENGINES}
+           "api": APIS, "thinking": THINKING, "engine": ENGINES, "second_draft": SECOND_DRAFT}
 POSITIVE = ("context_window", "max_iterations", "test_timeout", "request_timeout", "cpus", "pids", "think_budget",
             "max_output_tokens", "budget_usd", "budget_tokens", "timeout", "candidates", "beam", "engine_threads")
 # The type of each setting whose default is None (the others take their default's type).
@@ -90,6 +91,7 @@ class Settings:
     hide_tests: bool = False  # the model sees the message and the failures, not the test code (benchmarks)
     candidates: int = 1  # drafts in parallel, each in its own sandbox
     beam: int = 1  # how many of the best candidates debugging goes on from
+    second_draft: str = "auto"  # after a failed first answer, the first request in other words, before fixing
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # what the model may not touch besides the tests: globs added to, and defaults taken from,
     # agent/honesty/protected.py's
@@ -107,7 +109,7 @@ _FILE_KEYS = {f.name for f in dataclasses.fields(Settings)} - {"api_key", "json"
 # What an untrusted checkout's pyproject.toml may still set: how the model is asked and how answers are written.
 # Nothing here sends data elsewhere, runs code outside the sandbox, raises spending, or widens what may be edited.
 REPO_MAY_SET = frozenset({"edit_format", "dialect", "api", "thinking", "temperature", "holdout", "holdout_seed",
-                          "hide_tests"})
+                          "hide_tests", "second_draft"})
 LISTS = ("protect", "unprotect")
 _MODEL_KEYS = {"name", "dialect", "api", "effort", "think_budget", "thinking", "temperature", "max_output_tokens",
                "context_window"}

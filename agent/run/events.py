@@ -166,6 +166,12 @@ class ModelUnlisted(Status):
 
 
 @dataclass(frozen=True)
+class SecondDraft(Status):
+    """The first answer failed: the next request is the first one again in other words (prompts/draft.md). Kept
+    in the record, so that a replay asks as the run did whatever the replaying model says of itself."""
+
+
+@dataclass(frozen=True)
 class Written(Event):
     """The change is in the user's files (every one in place): from here on, an interrupt must say so."""
 

@@ -56,6 +56,7 @@ class Task:
     holdout_seed: int | None = None
     beam: int = 1  # with several candidates: how many of the best lines debugging goes on from
     hide_tests: bool = False  # the model sees the message and the failures, not the test code
+    second_draft: str = "auto"  # after a failed first answer, a second draft in other words (auto: a local model)
     protected: ProtectedPaths = field(default_factory=ProtectedPaths)  # CI and automation files, off limits
 
 
@@ -304,6 +305,7 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
     emit = run.emitter(line.candidate)
     if slot.holds != line.changes:  # the slot last worked on another line
         _hold(slot, line.changes)
+    drafted = line.prompt.draft
     edits, notes = _answered(run, slot.workspace, line, iteration=iteration, index=index, emit=emit)
     if line.state is LineState.CONTRADICTION:  # confirmed: nothing was applied
         return line
@@ -317,7 +319,9 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
         line.state = LineState.GREEN
         return line
     line.attempts.append(attempt_summary(iteration, edits, line.result, slot.workspace.diff_stat(edits.changed)))
-    stuck, action = line.stagnation.observe(line.result.report), None
+    # a second draft is a fresh try beside the first answer, not a step of its debugging: undone, it would read as
+    # the line standing still
+    stuck, action = (None if drafted else line.stagnation.observe(line.result.report)), None
     if stuck and iteration < run.task.max_iterations:  # after the last iteration there is nothing to escalate to
         action = _escalate(run, slot, line, stuck=stuck, iteration=iteration, notes=notes, emit=emit)
         if action in (Action.STOP, Action.FRESH_START):
@@ -325,9 +329,27 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
     through = action is Action.WORK_THROUGH  # stuck, or repeating itself: the code is shown as it was at the start
     anew = through or _repeats(edits)
     told = feedback_message(edits, line.lost + line.flagged, run.shape, notes, anew)
+    draft = _second_draft(run, line, edits, notes)
+    if draft:
+        emit(ev.SecondDraft("the first answer failed: asked for a second draft from the start, in other words"))
     line.prompt = _first_messages(run, slot.workspace, Now(line.result, previous, tuple(line.attempts[:-1]), told,
-                                                            stuck=through, anew=anew))
+                                                            stuck=through, anew=anew, draft=draft))
     return line
+
+
+def _second_draft(run: _Run, line: Line, edits: EditOutcome, notes: list[str]) -> bool:
+    """Whether the line's next request is a second first draft (prompts/draft.md) rather than a fix: after its
+    first answer changed code and failed with nothing else to tell (no edit refused, no test lost or gamed, no
+    claim to answer, no held-out test failed, no note: those are told, never passed over), on a
+    server with no reasoning effort (a local model; second_draft "on" and "off" decide otherwise), where one file
+    is expected whole and the tests are shown.
+    Measured on the local default model, a fix of a wrong first answer seldom turned green, while the same first
+    request in other words, greedy too, solved tasks the first wording missed (docs/bench.md); the better of the
+    two drafts is kept (a worse one is undone), and the fixes go on from it."""
+    shape, wanted = run.shape, run.task.second_draft
+    return (len(line.attempts) == 1 and edits.changed and line.honest and not edits.refused and not notes
+            and (wanted == "on" or (wanted == "auto" and not run.model.honours_effort))
+            and shape.format == "whole" and shape.path is not None and not run.task.hide_tests)
 
 
 def _answered(run: _Run, workspace: Workspace, line: Line, *, iteration: int, index: int,

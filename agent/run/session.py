@@ -173,7 +173,8 @@ def make_task(settings: Settings, targets: tuple[str, ...], root: Path, emit: Em
                 test_timeout=settings.test_timeout, edit_format=settings.edit_format,
                 budget=make_budget(settings, emit), context=context_limits(settings, root), effort=settings.effort,
                 holdout=settings.holdout, holdout_seed=settings.holdout_seed, beam=settings.beam,
-                hide_tests=settings.hide_tests, protected=ProtectedPaths(settings.protect, settings.unprotect))
+                hide_tests=settings.hide_tests, second_draft=settings.second_draft,
+                protected=ProtectedPaths(settings.protect, settings.unprotect))
 
 
 class CleanUp(ExitStack):

@@ -35,7 +35,7 @@ def recorded(tmp_path, *args, replies=None):
 
 
 def test_runs_lists_and_show_tells_a_run_step_by_step(tmp_path):
-    repo, summary = recorded(tmp_path)
+    repo, summary = recorded(tmp_path, "--second-draft", "off")
     listed = json.loads(makegreen(repo, "runs", "--json").stdout)
     assert [(r["id"], r["status"], r["iterations"], r["model"]) for r in listed] == [
         (summary["run_id"], "green", 2, "scripted-model")]
@@ -53,6 +53,19 @@ def test_runs_lists_and_show_tells_a_run_step_by_step(tmp_path):
     assert "the task, as the model was given it (from prompts/task.md + prompts/state.md)" in text
     raw = json.loads(makegreen(repo, "show", "last", "--json").stdout)
     assert raw["records"][0] == {"type": "Header", "version": 1} and raw["summary"]["run_id"] == summary["run_id"]
+
+
+def test_show_tells_a_second_draft_whole_and_replay_asks_it_again(tmp_path):
+    """A plain chat server's failed first answer is followed by the first request in other words: show prints that
+    request whole, and a replay (whose model says nothing of itself) asks it again as the run did."""
+    repo, summary = recorded(tmp_path)
+    records = [json.loads(line) for line in (repo / summary["run_dir"] / "trajectory.jsonl").read_text().splitlines()]
+    assert [r["type"] for r in records].count("SecondDraft") == 1
+    text = makegreen(repo, "show", "last", "--full").stdout
+    assert "told the model (from prompts/draft_format.md)" in text
+    assert "Write roman.py so that the tests in tests/test_roman.py pass." in text  # (no roman.py yet)
+    replayed = json.loads(makegreen(repo, "replay", "last", "--json").stdout)
+    assert replayed["reproduced"] and replayed["divergences"] == []
 
 
 def test_replay_reproduces_a_run_without_the_model(tmp_path):

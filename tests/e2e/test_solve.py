@@ -78,7 +78,7 @@ def test_b_failures_reach_the_second_request_then_solved(roman, sandbox):
     replies = [Reply(ROMAN_WRONG, reasoning="Tallies will do.", reasoning_field="reasoning"),
                Reply(ROMAN, reasoning="Subtractive pairs are needed.", reasoning_field="think")]
     with ScriptedServer(replies) as server:
-        result = solve(roman, server, "--json", "--sandbox", sandbox)
+        result = solve(roman, server, "--json", "--sandbox", sandbox, "--second-draft", "off")
     assert result.returncode == 0, result.stderr
     assert summary_of(result)["iterations"] == 2
     first, second = server.chat_requests()
