@@ -35,6 +35,7 @@ def test_openai_variables_are_read_as_the_client_reads_them(tmp_path):
     ("[tool.makegreen]\ncandidates = 0\n", "must be above 0"),
     ("[tool.makegreen]\ncandidates = 17\n", "at most 16"),
     ("[tool.makegreen]\ncandidates = 2\nbeam = 3\n", "cannot be more than candidates"),
+    ("[tool.makegreen]\nsecond-draft = 'twice'\n", "must be one of auto, on, off"),
 ])
 def test_bad_settings_say_what_is_wrong(tmp_path, text, words):
     with pytest.raises(ConfigError, match=words):

@@ -347,7 +347,7 @@ def _second_draft(run: _Run, line: Line, edits: EditOutcome, notes: list[str]) -
     request in other words, greedy too, solved tasks the first wording missed (docs/bench.md); the better of the
     two drafts is kept (a worse one is undone), and the fixes go on from it."""
     shape, wanted = run.shape, run.task.second_draft
-    return (len(line.attempts) == 1 and edits.changed and line.honest and not edits.refused and not notes
+    return (len(line.attempts) == 1 and bool(edits.changed) and line.honest and not edits.refused and not notes
             and (wanted == "on" or (wanted == "auto" and not run.model.honours_effort))
             and shape.format == "whole" and shape.path is not None and not run.task.hide_tests)
 
