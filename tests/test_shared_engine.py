@@ -135,7 +135,8 @@ def test_a_record_that_does_not_describe_our_engine_is_replaced_not_trusted(setu
 
 
 RUN = textwrap.dedent('''
-    import json, sys, urllib.request
+    import json, signal, sys, urllib.request
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever started the test run
     from agent.models.serve import Plan
     from tests.test_shared_engine import ENGINE
     script, idle = sys.argv[1], float(sys.argv[2])
