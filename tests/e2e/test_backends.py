@@ -100,8 +100,8 @@ def test_a_thinking_budget_forces_an_answer_and_the_record_says_so(roman):
 def test_context_overflow_shrinks_the_prompt_and_asks_again(roman):
     overflow = Reply("This model's maximum context length is 4096 tokens.", status=400,
                      code="context_length_exceeded")
-    with ScriptedServer([Reply(ROMAN_WRONG), overflow, Reply(ROMAN)]) as server:
-        result = solve(roman, server, "--json", "--sandbox", "local")
+    with ScriptedServer([Reply(ROMAN_WRONG), overflow, Reply(ROMAN)]) as server:  # a fix's prompt overflows
+        result = solve(roman, server, "--json", "--sandbox", "local", "--second-draft", "off")
     assert result.returncode == 0, result.stderr
     second, retried = server.chat_requests()[1:3]
     assert len(json.dumps(retried["messages"])) < len(json.dumps(second["messages"]))
@@ -143,4 +143,4 @@ def test_a_server_that_streams_no_usage_gets_estimated_counts_marked_so(roman):
         result = solve(roman, server, "--json", "--sandbox", "local")
     usage = summary_of(result)["usage"]
     assert result.returncode == 0 and usage["estimated"] == 2
-    assert usage["prompt_tokens"] > 1000 and usage["completion_tokens"] > 100
+    assert usage["prompt_tokens"] > 500 and usage["completion_tokens"] > 100

@@ -54,7 +54,8 @@ def test_debugging_goes_on_from_the_best_and_ends_at_the_first_green(tmp_path):
     repo = make_repo(tmp_path / "roman", example="roman")
     replies = [Reply(HALF), Reply(ROMAN_WRONG), Reply(ROMAN), Reply(ROMAN_WRONG)]
     with ScriptedServer(replies) as server:
-        result = solve(repo, server, "--json", "--sandbox", "local", "--candidates", "2", "--beam", "1")
+        result = solve(repo, server, "--json", "--sandbox", "local", "--candidates", "2", "--beam", "1",
+                       "--second-draft", "off")  # round 2 fixes from the best line
         requests = server.chat_requests()
     summary = summary_of(result)
     assert result.returncode == 0 and summary["status"] == "green", result.stderr
@@ -69,7 +70,7 @@ def test_a_beam_of_two_keeps_both_lines(tmp_path):
     replies = [Reply(HALF), Reply(ROMAN_WRONG), Reply(ROMAN_WRONG), Reply(ROMAN_WRONG), Reply(ROMAN)]
     with ScriptedServer(replies) as server:
         result = solve(repo, server, "--json", "--sandbox", "local", "--candidates", "2", "--beam", "2",
-                       "--max-iterations", "2")
+                       "--max-iterations", "2", "--second-draft", "off")
         requests = server.chat_requests()
     summary = summary_of(result)
     assert summary["status"] == "not_solved", result.stderr

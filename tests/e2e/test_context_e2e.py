@@ -25,7 +25,7 @@ def test_earlier_attempts_are_summarised_not_replayed(tmp_path):
     wrong = (ANSWERS / "roman_wrong.md").read_text()
     also_wrong = wrong.replace('"I" * number', '"X" * number')
     with ScriptedServer([Reply(wrong), Reply(also_wrong), Reply((ANSWERS / "roman.md").read_text())]) as server:
-        result = solve(repo, server, "--json", "--sandbox", "local")
+        result = solve(repo, server, "--json", "--sandbox", "local", "--second-draft", "off")
     assert result.returncode == 0, result.stderr
     assert summary_of(result)["iterations"] == 3
     third = server.chat_requests()[2]["messages"]
