@@ -281,3 +281,112 @@ def test_a_stubs_failures_are_told_by_the_tests_and_wrong_values_are_not():
     raising = stub.replace(b"def valid(number):\n    pass", b"def valid(number):\n    return int(number[5])")
     assert not Failures(_ran({"luhn.py": raising, "test_luhn.py": STUB_TESTS})).told_by_the_tests
     assert not Failures(_ran({"luhn.py": b"def valid(:\n", "test_luhn.py": STUB_TESTS})).told_by_the_tests
+
+
+TRACED_CODE = b'''\
+import sys
+
+VALUES = {"a": 1, "b": 3, "c": 3}
+
+
+def value(letter):
+    return VALUES.get(letter, 0)
+
+
+def score(word):
+    total = 0
+    for letter in word:
+        total += value(letter)
+    return total - 1
+
+
+def spin(n):
+    count = 0
+    while count < n:
+        count += 1
+    return count + 1
+
+
+def divide(a, b):
+    return a / b
+
+
+def watched():
+    sys.settrace(None)
+    return 0
+'''
+
+TRACED_TESTS = b'''\
+import unittest
+
+from scores import divide, score, spin, watched
+
+
+class T(unittest.TestCase):
+    def test_long_word(self):
+        self.assertEqual(score("cabbacab"), 23)
+
+    def test_one_letter(self):
+        self.assertEqual(score("b"), 3)
+
+    def test_divide(self):
+        self.assertEqual(divide(1, 0), 0)
+
+    def test_passing(self):
+        self.assertEqual(score(""), -1)
+'''
+
+
+@pytest.fixture(scope="module", params=["local", "docker"])
+def traced(request):
+    """A real run of tests that get wrong values from code with a loop and a helper, and one that raises."""
+    sandbox = new_sandbox(request, request.param)
+    sandbox.start({"scores.py": TRACED_CODE, "test_scores.py": TRACED_TESTS})
+    try:
+        return sandbox.run_tests([], 60)
+    finally:
+        sandbox.close()
+
+
+def test_a_wrong_value_shows_the_shortest_failing_call_traced_line_by_line(traced):
+    text = describe(traced)
+    # the one-letter word, not the long one: the simplest input shows the wrong step best
+    assert "What the code did on score(word='b') (test_one_letter), line by line, with the values each line set:" \
+        in text
+    steps = text.split("with the values each line set:\n```\n", 1)[1].split("\n```", 1)[0].splitlines()
+    assert [line.split("#")[0].strip() for line in steps] == [
+        "11  total = 0", "12  for letter in word:", "call value(letter='b')", "7  return VALUES.get(letter, 0)",
+        "13  total += value(letter)", "12  for letter in word:", "14  return total - 1"]
+    assert steps[1].endswith("# letter = 'b'") and steps[3].endswith("# returned 3")
+    assert steps[4].endswith("# total = 3") and steps[6].endswith("# returned 2")
+    assert "It returned 2; the test expects 3." in text
+    assert text.count("What the code did") == 1  # one trace in a prompt
+
+
+def test_a_long_call_is_traced_for_its_first_lines_and_counted(traced):
+    trace = traced.report.tests["test_scores.py::T::test_long_word"].facts[0].trace
+    assert trace.call == "score(word='cabbacab')" and trace.returned == "17"
+    assert len(trace.steps) == 16 and trace.more > 0
+    assert traced.report.tests["test_scores.py::T::test_divide"].facts[0].trace is None  # raised: its line says it
+
+
+def test_a_call_too_long_to_trace_stops_being_traced_and_the_run_goes_on():
+    """Past the plugin's bound on lines traced a test, the code runs untraced (at full speed) to its end."""
+    import re
+
+    from sandbox.base import plugin_source  # read, not imported: importing it would install its audit hook here
+
+    TRACE_LINES = int(re.search(rb"^TRACE_LINES = (\d+)", plugin_source(), re.M).group(1))
+    tests = b"from scores import spin\n\n\ndef test_spin():\n    assert spin(%d) == 0\n" % (TRACE_LINES * 20)
+    result = _ran({"scores.py": TRACED_CODE, "test_scores.py": tests})
+    facts = result.report.tests["test_scores.py::test_spin"].facts[0]
+    assert facts.trace is not None and facts.trace.returned is None and facts.trace.more > 0
+    assert "Tracing stopped before it returned." in describe(result)
+    assert f"where {TRACE_LINES * 20 + 1} = spin(" in describe(result)  # pytest's own account of the value
+
+
+def test_a_trace_the_code_under_test_installs_is_its_own_and_still_seen_by_the_watch():
+    tests = b"from scores import watched\n\n\ndef test_watched():\n    assert watched() == 1\n"
+    result = _ran({"scores.py": TRACED_CODE, "test_scores.py": tests})
+    assert [(reach.kind, reach.target) for reach in result.report.reaches] == [("trace", "sys.settrace")]
+    assert not [reach for reach in _ran({"scores.py": TRACED_CODE, "test_scores.py": TRACED_TESTS}).report.reaches]
