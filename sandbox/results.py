@@ -40,37 +40,6 @@ class Raised:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One line the code under test ran: its line number (0 for a call into another of its functions), the line
-    as written, and the values it set ("return" for what a function gave)."""
-
-    line: int
-    source: str
-    values: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Trace:
-    """What the code under test did on the test's last call into it: the call with its arguments, its first lines
-    run with the values they set, how many more lines it ran, and what it returned (None where it did not)."""
-
-    call: str
-    steps: tuple[Step, ...] = ()
-    more: int = 0
-    returned: str | None = None
-
-    @classmethod
-    def from_record(cls, record) -> "Trace | None":
-        if not isinstance(record, dict) or not isinstance(record.get("call"), str):
-            return None
-        steps = tuple(Step(step[0], str(step[1]), _pairs(step[2])) for step in record.get("steps") or ()
-                      if isinstance(step, (list, tuple)) and len(step) == 3 and isinstance(step[0], int))
-        more, returned = record.get("more"), record.get("returned")
-        return cls(record["call"], steps, more if isinstance(more, int) else 0,
-                   returned if isinstance(returned, str) else None)
-
-
-@dataclass(frozen=True)
 class FailureFacts:
     """What a person looks at first in one failure, read by the plugin from the traceback where the tests ran
     (values are bounded reprs): the test's statement as written, the call under test, the values an assert method
@@ -90,7 +59,6 @@ class FailureFacts:
     subtest: str = ""  # the subTest (or subtests) parameters, where the failure was in one
     raised: Raised | None = None
     exception: str = ""  # the exception and its message, bounded (pytest's assertion rewriting included)
-    trace: Trace | None = None  # what the code under test did on the failing call, where it raised nothing
 
     @classmethod
     def from_record(cls, record: dict, subtest: str = "") -> "FailureFacts":
@@ -111,7 +79,7 @@ class FailureFacts:
                    raised=Raised(str(raised.get("where", "")), str(raised.get("function", "")),
                                  str(raised.get("source", "")), _pairs(raised.get("locals")))
                    if isinstance(raised, dict) else None,
-                   exception=text("exception"), trace=Trace.from_record(record.get("trace")))
+                   exception=text("exception"))
 
 
 @dataclass(frozen=True)

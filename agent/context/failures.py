@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
 from sandbox import RunResult, TestCase, TestReport
-from sandbox.results import FailureFacts, Trace
+from sandbox.results import FailureFacts
 
 from ..core.prompting import render
 from ..core.words import count_tests
@@ -111,19 +111,6 @@ def fact_view(facts: FailureFacts) -> dict:
         if facts.raised else None,
         "test_values": [f"{name} = {value}" for name, value in _said(facts.locals or facts.params)],
     }
-
-
-def trace_view(trace: Trace) -> dict:
-    """What the code did on the failing call, for prompts/failures.md: each line as it ran (its number, the line
-    as written) with the values it set as a comment, as a person stepping through it would read them."""
-    rows = []
-    for step in trace.steps:
-        said = ", ".join(f"returned {value}" if name == "return" else f"{name} = {value}"
-                         for name, value in step.values)
-        rows.append(((f"{step.line:>4}  " if step.line else "      ") + step.source, said))
-    width = min(max((len(text) for text, said in rows if said), default=0), 48)
-    lines = [f"{text:<{width}}  # {said}" if said else text for text, said in rows]
-    return {"call": trace.call, "lines": lines, "more": trace.more, "returned": trace.returned}
 
 
 def _literal(source: str) -> bool:
@@ -250,21 +237,6 @@ class Failures:
                            "group": [first.case.nodeid, *(item.case.nodeid for item in rest)]})
         return blocks
 
-    def _trace(self) -> dict | None:
-        """One failing call traced, the shortest (the simplest input shows a wrong step best); none in a prompt
-        cut down to its budget."""
-        if self.lines < MAX_LINES:
-            return None
-        traced = [(len(facts.trace.steps) + facts.trace.more, index, case, facts)
-                  for index, case in enumerate(self.result.report.failing) for facts in case.facts[:1]
-                  if facts.trace is not None]
-        if not traced:
-            return None
-        _, _, case, facts = min(traced, key=lambda found: found[:2])
-        view = fact_view(facts)
-        return dict(trace_view(facts.trace), test=_names([case.nodeid])[0], subtest=facts.subtest,
-                    expects=view["expects"] or (f"{facts.expected}" if facts.expected is not None else ""))
-
     def render(self) -> str:
         result, report = self.result, self.result.report
         blocks = self._blocks()
@@ -274,7 +246,6 @@ class Failures:
         abnormal = not timed_out and (report.exitstatus is None
                                       or not (blocks or fixed or broken or report.green))
         return render("failures.md", fixed=_names(fixed), broken=_names(broken), blocks=blocks[:shown],
-                      trace=self._trace(),
                       more=_names(nodeid for block in blocks[shown:] for nodeid in block["group"]),
                       tampered=list(result.tampered), timed_out=timed_out, abnormal=abnormal,
                       seconds=f"{result.seconds:.0f}", exit_code=result.exit_code,

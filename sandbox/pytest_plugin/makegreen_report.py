@@ -10,7 +10,6 @@ import fnmatch
 import hashlib
 import hmac
 import json
-import linecache
 import os
 import reprlib
 import stat
@@ -21,9 +20,6 @@ LONGREPR_LIMIT = 20000
 REPR_CHARS = 160  # one value as the model sees it
 STATEMENT_LINES = 8  # the failing statement of a test, as written
 LOCALS_SHOWN = 8  # values of a frame's local names shown
-TRACE_STEPS = 16  # lines of the code under test recorded, each with the values it set
-TRACE_LINES = 2000  # lines run by the code under test in one test after which tracing stops (its cost is bounded)
-TRACE_CHARS = 80  # one value in a trace
 
 
 def _take_key():
@@ -297,125 +293,6 @@ def _functions(names):
     return taken
 
 
-class _Tracer:
-    """What the code under test did on the call a test made into it: the lines it ran, in order, each with the
-    values it set, and what it returned (the first TRACE_STEPS lines with their values, the rest counted). Only
-    the project's own code is traced (not the tests, pytest or the standard library), only while a test's call
-    phase runs, only where no other trace function is installed (a debugger, coverage), and no further than
-    TRACE_LINES lines a test; the last call that left the tests for the project's code is what a failure shows."""
-
-    def __init__(self, kind):
-        self._kind = kind
-        self.last = None  # the last call into the project's code: {"call", "steps", "more", "returned"}
-        self._depth = 0  # the project's frames under way in that call
-        self._lines = 0
-        self._states = {}  # frame -> (the line it last started, its values then)
-        self._on = False
-
-    def start(self):
-        self.last, self._depth, self._lines, self._states = None, 0, 0, {}
-        self.resume()
-
-    def resume(self):
-        if not self._on and sys.gettrace() is None and self._lines < TRACE_LINES:
-            self._on = True
-            _settrace(self._call)
-
-    def pause(self):
-        """Stop tracing (the plugin's own work on a report must not be traced); the call recorded is kept."""
-        if self._on:
-            self._on = False
-            if sys.gettrace() == self._call:  # never remove a trace function the code under test installed
-                _settrace(None)
-
-    def take(self):
-        self.pause()
-        entry, self._states = self.last, {}
-        return dict(entry, steps=[list(step) for step in entry["steps"]]) if entry else None
-
-    def _call(self, frame, event, arg):
-        if event != "call" or self._lines >= TRACE_LINES or self._kind(frame.f_code.co_filename) != "code":
-            return None
-        try:
-            values = _values(frame)
-            if self._depth == 0:
-                self.last = {"call": "%s(%s)" % (frame.f_code.co_name, ", ".join("%s=%s" % pair for pair in values)),
-                             "steps": [], "more": 0, "returned": None}
-                self._states = {}
-            elif len(self.last["steps"]) < TRACE_STEPS:
-                self.last["steps"].append([0, "call %s(%s)" % (frame.f_code.co_name, ", ".join(
-                    "%s=%s" % pair for pair in values)), []])
-            self._depth += 1
-            self._states[frame] = (None, dict(values))
-        except Exception:
-            return None
-        return self._local
-
-    def _local(self, frame, event, arg):
-        if event not in ("line", "return"):
-            return self._local
-        try:
-            self._lines += 1
-            entry = self.last
-            state = self._states.get(frame)
-            if entry is not None and state is not None:
-                if len(entry["steps"]) < TRACE_STEPS:
-                    now = dict(_values(frame))
-                    if state[0] is not None:
-                        changed = [[name, value] for name, value in now.items() if state[1].get(name) != value]
-                        if event == "return":  # "return" names no variable: what the function gave
-                            changed.append(["return", _repr(arg, TRACE_CHARS)])
-                        source = linecache.getline(frame.f_code.co_filename, state[0]).strip()
-                        entry["steps"].append([state[0], source[:160], changed])
-                    self._states[frame] = (frame.f_lineno, now)
-                elif event == "line":
-                    entry["more"] += 1
-            if event == "return":
-                self._states.pop(frame, None)
-                self._depth = max(0, self._depth - 1)
-                if self._depth == 0 and entry is not None:
-                    entry["returned"] = _repr(arg, TRACE_CHARS)
-                return None
-            if self._lines >= TRACE_LINES:  # enough: the rest runs untraced, at full speed
-                self._stop(frame)
-                return None
-        except Exception:
-            self._stop(frame)
-            return None
-        return self._local
-
-    def _stop(self, frame):
-        """No more tracing in this test: the frames under way (returning None does not stop a frame's line
-        events; clearing its f_trace does), and no trace function left to slow every call down."""
-        for traced in list(self._states):
-            traced.f_trace = None
-        frame.f_trace = None
-        self._states.clear()
-        self.pause()
-
-
-def _settrace(function):
-    """sys.settrace, unseen by the watch: the plugin's own trace is not the code under test's reach (stopped from
-    inside a traced frame of the project's code, it would be taken for one)."""
-    me = _thread.get_ident()
-    _WATCH._busy.add(me)
-    try:
-        sys.settrace(function)
-    finally:
-        _WATCH._busy.discard(me)
-
-
-def _values(frame):
-    """A frame's local values as a trace shows them (bounded reprs; no modules, functions or classes)."""
-    found = []
-    for name, value in list(frame.f_locals.items()):
-        if name.startswith("__") or callable(value) and not hasattr(value, "__len__") \
-                or type(value).__name__ == "module":
-            continue
-        found.append((name, _repr(value, TRACE_CHARS)))
-    return found
-
-
 _WATCH = _Watch()
 _WATCH.take()
 sys.addaudithook(_WATCH.hook)
@@ -452,12 +329,6 @@ def _crash_message(longrepr):
     return ""
 
 
-def _hookimpl(**options):
-    import pytest
-
-    return pytest.hookimpl(**options)
-
-
 class _Reporter:
     def __init__(self, path, rootdir, sign):
         self._file = open(path, "a", encoding="utf-8")
@@ -465,7 +336,6 @@ class _Reporter:
         self._rootdir = rootdir
         self._collect_exceptions = {}
         self._facts = None  # (nodeid, when, facts) of the report being made, until it is logged
-        self._tracer = _Tracer(_WATCH.kind)
         self._sources = {}
 
     def _write(self, record):
@@ -526,33 +396,19 @@ class _Reporter:
         _WATCH.compare()
         _WATCH.running = ""
 
-    @_hookimpl(tryfirst=True)
-    def pytest_runtest_call(self, item):
-        self._tracer.start()
-
-    def pytest_runtest_teardown(self, item):
-        self._tracer.pause()
-
     def pytest_runtest_makereport(self, item, call):
         # Called for every phase and every subtest, just before its report is logged; the exception itself is seen
         # only here. unittest's own hook (tryfirst) has already put a TestCase's failure into call.excinfo.
         self._facts = None
-        traced = self._tracer.take() if call.when == "call" else None
-        try:
-            if call.excinfo is None or call.excinfo.errisinstance(_skip_exceptions()):
-                return None
-            try:
-                facts = _Facts(self, item).read(call.excinfo.value, call.excinfo.tb)
-                if facts and traced and "raised" not in facts and (len(traced["steps"]) > 1 or traced["more"]):
-                    facts["trace"] = traced
-            except Exception:  # what the model is shown is a courtesy: never let it break the run's report
-                facts = None
-            if facts:
-                self._facts = (item.nodeid, call.when, facts)
+        if call.excinfo is None or call.excinfo.errisinstance(_skip_exceptions()):
             return None
-        finally:
-            if call.when == "call":  # a subtest's report: the test goes on (its own report comes after it ends)
-                self._tracer.resume()
+        try:
+            facts = _Facts(self, item).read(call.excinfo.value, call.excinfo.tb)
+        except Exception:  # what the model is shown is a courtesy: never let it break the run's report
+            facts = None
+        if facts:
+            self._facts = (item.nodeid, call.when, facts)
+        return None
 
     def pytest_runtest_logreport(self, report):
         record = {
@@ -613,13 +469,13 @@ _REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxdict = 12
 _REPR.maxlevel = 4
 
 
-def _repr(value, limit=REPR_CHARS):
+def _repr(value):
     """A bounded repr: the code under test's own __repr__ may be long, slow to fail or raise."""
     try:
         text = _REPR.repr(value)
     except Exception as exc:  # its __repr__ is broken: say so rather than fail the report
         text = "<%s object (repr raised %s)>" % (type(value).__name__, type(exc).__name__)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= REPR_CHARS else text[:REPR_CHARS - 1] + "…"
 
 
 # unittest's assert methods, by the name of their parameters: which holds what the code gave (actual) and which
