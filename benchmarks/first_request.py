@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -114,21 +112,12 @@ def first_request(runs: Path, task: Path) -> list[dict] | None:
 def built_request(task: Path) -> list[dict]:
     """The first request this checkout's makegreen sends for task from the tests alone (the stub and its tests in a
     fresh repository, no message), taken from a scripted model: no real model's answer is needed to build it."""
-    from benchmarks.prompt_size import repository, stuck_answer, task_sources
-    from tests.scripted_server import Reply, ScriptedServer
+    from benchmarks.prompt_size import scripted_solve
 
-    stub, _ = task_sources(task)
-    with tempfile.TemporaryDirectory() as folder, ScriptedServer([Reply(stuck_answer(stub))]) as server:
-        work = repository(task, Path(folder))
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "MAKEGREEN_"))},
-               "OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "k", "MAKEGREEN_MODEL": "scripted-model",
-               "PYTHONPATH": str(ROOT)}
-        subprocess.run([sys.executable, "-m", "agent", "solve", "--json", "--max-iterations", "1", "--sandbox",
-                        "local"], cwd=work, env=env, capture_output=True, text=True, timeout=600)
-        requests = server.chat_requests()
-        if not requests:
-            raise SystemExit(f"makegreen sent no request for {task.name}")
-        return [{"role": m["role"], "content": m["content"]} for m in requests[0]["messages"]]
+    _, requests = scripted_solve(task, ROOT, 1)
+    if not requests:
+        raise SystemExit(f"makegreen sent no request for {task.name}")
+    return [{"role": m["role"], "content": m["content"]} for m in requests[0]["messages"]]
 
 
 def summary(records: list[dict]) -> str:

@@ -90,9 +90,10 @@ def repository(task: Path, folder: Path) -> Path:
     return work
 
 
-def measure(task: Path, agent: str, checkout: Path, iterations: int, tokens) -> Sizes:
-    stub, tests = task_sources(task)
-    sizes = Sizes(task.name, agent)
+def scripted_solve(task: Path, checkout: Path, iterations: int) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """checkout's makegreen on task from the tests alone (the stub and its tests in a fresh repository, no message),
+    against a scripted model that answers with the stub again: what it ran, and the requests it sent."""
+    stub, _ = task_sources(task)
     with tempfile.TemporaryDirectory() as folder, ScriptedServer([Reply(stuck_answer(stub))]) as server:
         work = repository(task, Path(folder))
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "MAKEGREEN_"))},
@@ -100,19 +101,26 @@ def measure(task: Path, agent: str, checkout: Path, iterations: int, tokens) -> 
                "PYTHONPATH": str(checkout)}
         done = subprocess.run([sys.executable, "-m", "agent", "solve", "--json", "--max-iterations", str(iterations),
                                "--sandbox", "local"], cwd=work, env=env, capture_output=True, text=True, timeout=600)
-        try:
-            sizes.status = json.loads(done.stdout).get("status", "?")
-        except ValueError:
-            raise SystemExit(f"{agent} on {task.name} did not finish (exit {done.returncode}):\n"
-                             f"{done.stderr[-2000:]}") from None
-        for request in server.chat_requests():
-            messages = [m for m in request["messages"] if isinstance(m.get("content"), str)]
-            sizes.chars.append(sum(len(m["content"]) for m in messages))
-            if tokens is not None:
-                sizes.tokens.append(tokens.prompt(messages))
-        first = server.chat_requests()[0]["messages"] if server.chat_requests() else []
-        shown = "\n".join(m.get("content") or "" for m in first)
-        sizes.every_test_shown = all(re.search(rf"\b{name}\b", shown) for name in test_functions(tests))
+        return done, server.chat_requests()
+
+
+def measure(task: Path, agent: str, checkout: Path, iterations: int, tokens) -> Sizes:
+    _, tests = task_sources(task)
+    sizes = Sizes(task.name, agent)
+    done, requests = scripted_solve(task, checkout, iterations)
+    try:
+        sizes.status = json.loads(done.stdout).get("status", "?")
+    except ValueError:
+        raise SystemExit(f"{agent} on {task.name} did not finish (exit {done.returncode}):\n"
+                         f"{done.stderr[-2000:]}") from None
+    for request in requests:
+        messages = [m for m in request["messages"] if isinstance(m.get("content"), str)]
+        sizes.chars.append(sum(len(m["content"]) for m in messages))
+        if tokens is not None:
+            sizes.tokens.append(tokens.prompt(messages))
+    first = requests[0]["messages"] if requests else []
+    shown = "\n".join(m.get("content") or "" for m in first)
+    sizes.every_test_shown = all(re.search(rf"\b{name}\b", shown) for name in test_functions(tests))
     return sizes
 
 
