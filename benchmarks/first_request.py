@@ -10,7 +10,8 @@ or with --runs the one a `benchmarks/realmodel.py` run's records hold. Shapes: `
 sends it), `no-system` (its user message alone), `no-failures` (without the test results section, where it has
 one), four that change one part of its shape each — `ask-first` (the ask before everything), `code-first` (the
 implementation files before the test files), `no-headings` (no Markdown headings), `short-format` (the answer
-format said in the model alone's one sentence) — and `plain` (the model alone's prompt: "Complete M so that the
+format said in the model alone's one sentence) —, then `examples` (what the tests check said once more, call by call, as
+`call → expected` lines, before the answer format) and `plain` (the model alone's prompt: "Complete M so that the
 tests in T pass", the stub, the tests). A server: `makegreen serve --local` prints one. Resumable: each answer is
 one line of FILE.jsonl, written as it comes; a second start skips what is there. Printed: per shape, first answers
 green and tests passing, of the tests run, and the output tokens.
@@ -18,6 +19,7 @@ green and tests passing, of the tests run, and the output tokens.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import shutil
 import sys
@@ -30,7 +32,8 @@ if __package__ in (None, ""):
 
 from benchmarks.realmodel import FENCE, TASKS, module_of, plain_prompt, task_files, tally  # noqa: E402
 
-SHAPES = ("sent", "no-system", "no-failures", "ask-first", "code-first", "no-headings", "short-format", "plain")
+SHAPES = ("sent", "no-system", "no-failures", "ask-first", "code-first", "no-headings", "short-format", "examples",
+          "plain")
 ASK = "Write the implementation so that these tests pass."
 
 
@@ -71,6 +74,48 @@ def recast(content: str, module: str, *, ask_first: bool = False, code_first: bo
     return "\n\n".join(f"# {h}\n\n{body}" if h and headings else body for h, body in ordered if body) + "\n"
 
 
+_COMPARED = {"assertEqual": None, "assertIs": None, "assertCountEqual": None, "assertListEqual": None,
+             "assertDictEqual": None, "assertAlmostEqual": None, "assertTrue": "True", "assertFalse": "False",
+             "assertIsNone": "None"}
+
+
+def examples(source: str) -> list[str]:
+    """What a test file checks, call by call: `call → expected` for each equality a test asserts (`assert a == b`,
+    `assert a is b`, the unittest comparisons), `call raises E` for pytest.raises and assertRaises blocks; a check
+    whose call uses the test's own parameters (a parametrized case) says nothing on its own and is left out."""
+    found: list[str] = []
+
+    def add(line: str) -> None:
+        if line not in found:
+            found.append(line)
+
+    for test in ast.walk(ast.parse(source)):
+        if not isinstance(test, ast.FunctionDef) or not test.name.startswith("test"):
+            continue
+        own = {arg.arg for arg in test.args.args} - {"self"}
+        for node in ast.walk(test):
+            if {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} & own:
+                continue
+            if isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare) and len(node.test.ops) == 1 \
+                    and isinstance(node.test.ops[0], (ast.Eq, ast.Is)):
+                add(f"{ast.unparse(node.test.left)} → {ast.unparse(node.test.comparators[0])}")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args \
+                    and node.func.attr in _COMPARED:
+                expected = _COMPARED[node.func.attr]
+                if expected is None and len(node.args) < 2:
+                    continue
+                add(f"{ast.unparse(node.args[0])} → {expected or ast.unparse(node.args[1])}")
+            elif isinstance(node, ast.With):
+                for item in node.items:
+                    call = item.context_expr
+                    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.args \
+                            and call.func.attr in ("raises", "assertRaises", "assertRaisesRegex"):
+                        for statement in node.body:
+                            if isinstance(statement, ast.Expr):
+                                add(f"{ast.unparse(statement.value)} raises {ast.unparse(call.args[0])}")
+    return found
+
+
 def shapes(task: Path, sent: list[dict]) -> dict[str, list[dict]]:
     """The first request in each shape (no-failures only where the request has a test results section; the four
     shape changes only where it has the parts they move)."""
@@ -86,6 +131,11 @@ def shapes(task: Path, sent: list[dict]) -> dict[str, list[dict]]:
         recast_content = recast(content, module, **change)
         if recast_content is not None:
             found[shape] = [*sent[:-1], {"role": "user", "content": recast_content}]
+    said = examples((task / task_files(task)[2]).read_text())
+    at = content.find("# How to answer")
+    if said and at > 0:
+        table = "# What the tests check, call by call\n\n" + "\n".join(said) + "\n\n"
+        found["examples"] = [*sent[:-1], {"role": "user", "content": content[:at] + table + content[at:]}]
     found["plain"] = [{"role": "user", "content": plain_prompt(task)}]
     return found
 

@@ -204,3 +204,80 @@ def test_workspace_benchmark_prints_its_ratio(capsys):
 
     figures = workspace.main(["--files", "200", "--repeat", "1"])
     assert "snapshot + forks + a step" in capsys.readouterr().out and figures["floor"] > 0
+
+
+@pytest.mark.slow
+def test_fix_request_benchmark_asks_the_best_codes_fix_request_in_both_shapes(capsys, tmp_path):
+    """From a run's records the fix request showing the code that passes the most tests is taken (not a later,
+    worse one); the scripted model repeats that code where it is shown the test files and answers right where it
+    is not, so `sent` scores the code shown and `focus` every test; a second start asks nothing more."""
+    from benchmarks import fix_request, realmodel
+    from tests.e2e.test_bench import whole
+    from tests.scripted_server import ScriptedServer
+
+    fence = "`" * 3
+    close = "def leap_year(year):\n    return year % 4 == 0\n"  # wrong for 2100, 1900, 1800
+    stub = "def leap_year(year):\n    pass\n"
+
+    def fix(code: str) -> dict:
+        return {"role": "user", "content": f"# Test files (read-only)\n\ntest_leap.py\n{fence}python\n...\n{fence}\n\n"
+                                           f"# Implementation files\n\nleap.py\n{fence}python\n{code}{fence}\n\n"
+                                           "# Test results now: 7 passed, 3 failed\n\n"
+                                           "## test_leap.py::test_common_years[2100] FAILED\n"
+                                           "leap_year(2100) returned True, but the test expects False.\n\n"
+                                           "# How to answer\n\nleap.py whole\n"}
+
+    system = {"role": "system", "content": "You are makegreen."}
+    trajectory = tmp_path / "runs" / "02_leap-makegreen" / "r" / "trajectory.jsonl"
+    trajectory.parent.mkdir(parents=True)
+    trajectory.write_text("".join(json.dumps({"type": "ModelRequest", "messages": [system, user]}) + "\n" for user in
+                                  ({"role": "user", "content": "Write the implementation."}, fix(close), fix(stub))))
+    task = realmodel.TASKS / "02_leap"
+    messages, code, base, total = fix_request.best_request(tmp_path / "runs", task)
+    assert code == close and 0 < base < total and messages[0] == system
+    focus = fix_request.shapes(task, messages, code)["focus"][-1]["content"]
+    assert focus.startswith(f"leap.py\n{fence}python\n{close}{fence}") and "# " not in focus
+    assert "test_leap.py::test_common_years[2100] failed:\nleap_year(2100) returned True" in focus
+    right = (ROOT / "tests" / "answers" / "realmodel" / "02_leap.py").read_text()
+
+    def route(body):
+        return whole("leap.py", close if "# Test files" in body["messages"][-1]["content"] else right)
+
+    argv = ["--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out.jsonl"), "--only", "02_leap",
+            "--draws", "2"]
+    with ScriptedServer([], route=route) as server:
+        records = fix_request.main([*argv, "--base-url", server.url])
+    scores = {(r["shape"], r["draw"]): (r["passed"], r["same"]) for r in records}
+    assert scores == {("sent", 0): (base, True), ("sent", 1): (base, True), ("focus", 0): (total, False),
+                      ("focus", 1): (total, False)}
+    out = capsys.readouterr().out
+    assert "| sent | 2 | 0 (0 tasks) | 0 | 2 |" in out and "| focus | 2 | 2 (1 tasks) | 2 | 0 |" in out
+    again = fix_request.main([*argv, "--base-url", "http://127.0.0.1:9/v1"])  # nothing left to ask
+    assert len(again) == 4
+
+
+def test_first_request_examples_say_each_check_as_a_call_and_its_result():
+    from benchmarks.first_request import examples
+
+    source = '''import pytest, unittest
+from m import f, g
+
+def test_plain():
+    assert f(1) == 2
+    assert f(1) == 2
+
+@pytest.mark.parametrize("x", [1, 2])
+def test_param(x):
+    assert f(x) == x
+
+def test_raises():
+    with pytest.raises(ValueError):
+        g("")
+
+class T(unittest.TestCase):
+    def test_unittest(self):
+        self.assertIs(g("a"), True)
+        self.assertFalse(g("b"))
+        self.assertEqual(f(2), 3, "a message")
+'''
+    assert examples(source) == ["f(1) → 2", "g('') raises ValueError", "g('a') → True", "g('b') → False", "f(2) → 3"]
