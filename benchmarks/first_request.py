@@ -10,11 +10,11 @@ or with --runs the one a `benchmarks/realmodel.py` run's records hold. Shapes: `
 sends it), `no-system` (its user message alone), `no-failures` (without the test results section, where it has
 one), four that change one part of its shape each — `ask-first` (the ask before everything), `code-first` (the
 implementation files before the test files), `no-headings` (no Markdown headings), `short-format` (the answer
-format said in the model alone's one sentence) —, then `examples` (what the tests check said once more, call by call, as
-`call → expected` lines, before the answer format) and `plain` (the model alone's prompt: "Complete M so that the
-tests in T pass", the stub, the tests). A server: `makegreen serve --local` prints one. Resumable: each answer is
-one line of FILE.jsonl, written as it comes; a second start skips what is there. Printed: per shape, first answers
-green and tests passing, of the tests run, and the output tokens.
+format said in the model alone's one sentence) —, then `examples` (what the tests check said once more, call by
+call, as `call → expected` lines, before the answer format) and `plain` (the model alone's prompt: "Complete M so
+that the tests in T pass", the stub, the tests). A server: `makegreen serve --local` prints one. Resumable: each
+answer is one line of FILE.jsonl, written as it comes; a second start skips what is there. Printed: per shape,
+first answers green and tests passing, of the tests run, and the output tokens.
 """
 from __future__ import annotations
 

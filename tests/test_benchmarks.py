@@ -280,4 +280,5 @@ class T(unittest.TestCase):
         self.assertFalse(g("b"))
         self.assertEqual(f(2), 3, "a message")
 '''
-    assert examples(source) == ["f(1) → 2", "g('') raises ValueError", "g('a') → True", "g('b') → False", "f(2) → 3"]
+    assert examples(source) == ["f(1) → 2", "g('') raises ValueError", "g('a') → True", "g('b') → False",
+                                "f(2) → 3"]
