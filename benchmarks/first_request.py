@@ -11,10 +11,11 @@ sends it), `no-system` (its user message alone), `no-failures` (without the test
 one), four that change one part of its shape each — `ask-first` (the ask before everything), `code-first` (the
 implementation files before the test files), `no-headings` (no Markdown headings), `short-format` (the answer
 format said in the model alone's one sentence) —, then `examples` (what the tests check said once more, call by
-call, as `call → expected` lines, before the answer format) and `plain` (the model alone's prompt: "Complete M so
-that the tests in T pass", the stub, the tests). A server: `makegreen serve --local` prints one. Resumable: each
-answer is one line of FILE.jsonl, written as it comes; a second start skips what is there. Printed: per shape,
-first answers green and tests passing, of the tests run, and the output tokens.
+call, as `call → expected` lines, before the answer format), `plain` (the model alone's prompt: "Complete M so
+that the tests in T pass", the stub, the tests) and `plain-examples` (that with the same lines before its format).
+A server: `makegreen serve --local` prints one. Resumable: each answer is one line of FILE.jsonl, written as it
+comes; a second start skips what is there. Printed: per shape, first answers green and tests passing, of the tests
+run, and the output tokens.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ if __package__ in (None, ""):
 from benchmarks.realmodel import FENCE, TASKS, module_of, plain_prompt, task_files, tally  # noqa: E402
 
 SHAPES = ("sent", "no-system", "no-failures", "ask-first", "code-first", "no-headings", "short-format", "examples",
-          "plain")
+          "plain", "plain-examples")
 ASK = "Write the implementation so that these tests pass."
 
 
@@ -137,6 +138,11 @@ def shapes(task: Path, sent: list[dict]) -> dict[str, list[dict]]:
         table = "# What the tests check, call by call\n\n" + "\n".join(said) + "\n\n"
         found["examples"] = [*sent[:-1], {"role": "user", "content": content[:at] + table + content[at:]}]
     found["plain"] = [{"role": "user", "content": plain_prompt(task)}]
+    if said:
+        plain = plain_prompt(task)
+        at = plain.rindex("\n\nAnswer with")
+        lines = "\n\nWhat the tests check, call by call:\n\n" + "\n".join(said)
+        found["plain-examples"] = [{"role": "user", "content": plain[:at] + lines + plain[at:]}]
     return found
 
 

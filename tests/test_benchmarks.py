@@ -282,3 +282,10 @@ class T(unittest.TestCase):
 '''
     assert examples(source) == ["f(1) → 2", "g('') raises ValueError", "g('a') → True", "g('b') → False",
                                 "f(2) → 3"]
+    from benchmarks.first_request import TASKS, shapes
+
+    found = shapes(TASKS / "19_luhn", [{"role": "user", "content": "no headings: no place for the examples"}])
+    assert "examples" not in found and "plain-examples" in found
+    asked = found["plain-examples"][0]["content"]
+    assert asked.startswith(found["plain"][0]["content"].split("\n\nAnswer with")[0])
+    assert asked.endswith("Luhn('091').valid() → True\n\nAnswer with the complete new luhn.py in one ```python block.")
