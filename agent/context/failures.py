@@ -84,8 +84,9 @@ def _compared(facts: FailureFacts) -> str | None:
     return found.group(1) if found else None
 
 
-# how each unittest assert method's expectation is said; the rest are shown by their arguments
-_EXPECTS = {"assertEqual": "{e}", "assertEquals": "{e}", "assertAlmostEqual": "about {e}", "assertIs": "{e}",
+# how each unittest assert method's expectation is said (and a plain assert's `==`, as the plugin read it); the
+# rest are shown by their arguments
+_EXPECTS = {"==": "{e}", "assertEqual": "{e}", "assertEquals": "{e}", "assertAlmostEqual": "about {e}", "assertIs": "{e}",
             "assertListEqual": "{e}", "assertTupleEqual": "{e}", "assertDictEqual": "{e}", "assertSetEqual": "{e}",
             "assertSequenceEqual": "{e}", "assertMultiLineEqual": "{e}", "assertCountEqual": "{e} in any order",
             "assertNotEqual": "anything but {e}", "assertIsNot": "anything but {e}", "assertTrue": "a true value",
@@ -135,8 +136,8 @@ def _gave(facts: FailureFacts | None) -> str | None:
 
 
 def _brief(item: "Distilled") -> str | None:
-    """Another failure of a group, on one line: its test, the call and what it gave; None where only its name is
-    known (the name alone tells the model nothing the test file does not)."""
+    """Another failure of a group, on one line: its test, the call, what it gave and what the test expects (a group
+    shares what the code gave, not what each test expects); None where only its name is known (the name alone tells the model nothing the test file does not)."""
     name, facts = item.case.nodeid.split("::")[-1], item.facts
     gave, call = _gave(facts), facts and (facts.actual_source or facts.call)
     if facts is None or not call or gave is None:
@@ -144,7 +145,10 @@ def _brief(item: "Distilled") -> str | None:
     subtest = f" [{facts.subtest}]" if facts.subtest else ""
     values = ", ".join(f"{key} = {value}" for key, value in _said(facts.locals or facts.params))
     values = f" ({values})" if values and not facts.subtest else ""
-    return f"{name}{subtest}: {call} → {gave}{values}"
+    expects = _EXPECTS.get(facts.check)
+    expects = f", the test expects {expects.format(e=facts.expected)}" \
+        if expects and facts.expected is not None and facts.actual is not None else ""
+    return f"{name}{subtest}: {call} → {gave}{values}{expects}"
 
 
 def _others(first: "Distilled", rest: list["Distilled"]) -> tuple[list[str], int, str]:

@@ -336,6 +336,7 @@ class _Reporter:
         self._rootdir = rootdir
         self._collect_exceptions = {}
         self._facts = None  # (nodeid, when, facts) of the report being made, until it is logged
+        self._compared = None  # the values of the last `==` that failed in a rewritten assert, until read
         self._sources = {}
 
     def _write(self, record):
@@ -396,14 +397,22 @@ class _Reporter:
         _WATCH.compare()
         _WATCH.running = ""
 
+    def pytest_assertrepr_compare(self, config, op, left, right):
+        # Called by pytest's assertion rewriting as a comparison in an assert fails, with the values themselves:
+        # kept (not shown yet) so that a plain `assert f(x) == y` can say both whole, as unittest's methods do.
+        if op == "==":
+            self._compared = (left, right)
+        return None  # pytest's own explanation stays as it is
+
     def pytest_runtest_makereport(self, item, call):
         # Called for every phase and every subtest, just before its report is logged; the exception itself is seen
         # only here. unittest's own hook (tryfirst) has already put a TestCase's failure into call.excinfo.
         self._facts = None
+        compared, self._compared = self._compared, None
         if call.excinfo is None or call.excinfo.errisinstance(_skip_exceptions()):
             return None
         try:
-            facts = _Facts(self, item).read(call.excinfo.value, call.excinfo.tb)
+            facts = _Facts(self, item).read(call.excinfo.value, call.excinfo.tb, compared)
         except Exception:  # what the model is shown is a courtesy: never let it break the run's report
             facts = None
         if facts:
@@ -494,7 +503,7 @@ class _Facts:
         self._test_file = os.path.abspath(str(getattr(item, "path", None) or item.fspath))
         self._item = item
 
-    def read(self, exc, tb):
+    def read(self, exc, tb, compared=None):
         frames = []
         while tb is not None:
             frames.append((tb.tb_frame, tb.tb_lineno))
@@ -505,9 +514,13 @@ class _Facts:
             index = in_test[-1]
             frame, line = frames[index]
             facts.update(self._statement(frame, line))
+            sides = facts.pop("_compare", None)
             check = self._check(frames[index + 1:], facts)
             if check:
                 facts.update(check)
+            elif sides and compared is not None and index == len(frames) - 1 \
+                    and isinstance(exc, AssertionError):  # the test's own `assert actual == expected` failed
+                facts.update(_plain_equal(sides, compared))
             facts["locals"] = _locals(frame, skip=("self", "@py"))
         params = getattr(getattr(self._item, "callspec", None), "params", None)
         if params:
@@ -555,6 +568,9 @@ class _Facts:
             written = _assert_arguments(node, text)
             if written is not None:
                 facts["_written"] = written
+            sides = _equal_sides(node, text)
+            if sides is not None:
+                facts["_compare"] = sides
         return facts
 
     def _check(self, deeper, facts):
@@ -608,6 +624,38 @@ def _assert_method(frame, written):
     if expected is not _MISSING:
         check["expected"] = _repr(expected)
     return check
+
+
+def _plain_equal(sides, compared):
+    """A plain assert's `==` as unittest's assertEqual is said: the side that calls the code under test is what it
+    gave, the other what the test expects; only where both values are said whole (a value cut short is better
+    told by pytest's own diff)."""
+    (left_source, right_source, left_is_actual), (left, right) = sides, compared
+    actual_source, actual, expected = (left_source, left, right) if left_is_actual else (right_source, right, left)
+    actual, expected = _repr(actual), _repr(expected)
+    if any(text.endswith("…") or "..." in text for text in (actual, expected)):
+        return {}
+    return {"check": "==", "actual": actual, "actual_source": actual_source, "expected": expected}
+
+
+def _equal_sides(node, text):
+    """For `assert a == b` (one comparison, nothing else): each side as written, and whether the left one is what
+    the code gave (it calls the code under test, or the right one does not)."""
+    test = node.test if isinstance(node, ast.Assert) else None
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return None
+    left, right = test.left, test.comparators[0]
+    sources = []
+    for side in (left, right):
+        source = ast.get_source_segment(text, side) or ""
+        if "\n" in source and hasattr(ast, "unparse"):
+            source = ast.unparse(side)
+        sources.append(source[:300])
+    return sources[0], sources[1], _calls_code(left, text) or not _calls_code(right, text)
+
+
+def _calls_code(node, text):
+    return _call_under_test(node, text) is not None
 
 
 def _exception_name(cls):

@@ -139,9 +139,10 @@ def test_failures_are_distilled_from_real_pytest_output():
     assert any("ValueError" in line for line in chained.errors) and any("not a number" in line for line in chained.errors)
     assert not any("_pytest" in frame or frame.startswith("/") for frame in chained.frames)
     text = describe(result)
-    assert "## tests/test_calc.py::test_double[1] FAILED\n" in text and "where 3 = double(1)" in text
-    assert "2 more failing the same way:\n- test_double[2]: double(x) → 6 (x = 2)\n" \
-           "- test_double[3]: double(x) → 9 (x = 3)" in text  # the same statement: one block, each input said
+    assert "## tests/test_calc.py::test_double[1] FAILED\n" in text
+    assert "double(x) returned 3, but the test expects 2.\nThe test's values: x = 1" in text
+    assert "2 more failing the same way:\n- test_double[2]: double(x) → 6 (x = 2), the test expects 4\n" \
+           "- test_double[3]: double(x) → 9 (x = 3), the test expects 6" in text  # one block, each input said
     assert "collecting tests/test_broken.py failed" in text and "missing_name" in text
     assert text.count("## ") == 3  # one per cause: the doubling, the parse, the collection error
 

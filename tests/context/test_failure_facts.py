@@ -37,6 +37,10 @@ def area(r):
 
 def greet(name):
     return None
+
+
+def label(n):
+    return "many"
 '''
 
 UNITTEST = b'''\
@@ -102,7 +106,7 @@ class CalcTest(unittest.TestCase):
 PYTEST = b'''\
 import pytest
 
-from calc import add, area, check, ratio
+from calc import add, area, check, label, ratio, words
 
 
 def test_plain():
@@ -125,6 +129,27 @@ def test_param(a, b, expected):
 
 def test_inside():
     assert ratio(3, 4) == 0.75
+
+
+def test_reversed():
+    assert [1, 3] == [add(2, 1), add(5, 3)]
+
+
+def test_a_name():
+    result = add(1, 1)
+    assert result == 2
+
+
+def test_cut_short():
+    assert words("x" * 300) == ["y"]
+
+
+def test_label_one():
+    assert label(1) == "one"
+
+
+def test_label_two():
+    assert label(2) == "two"
 '''
 
 FILES = {"calc.py": CODE, "test_unit.py": UNITTEST, "test_plain.py": PYTEST}
@@ -198,8 +223,8 @@ def test_subtests_show_their_parameters(shown):
     # the same wrong value as test_is: listed under it, with the subtest's parameters (pytest 9 reports each
     # subtest) or the test's own values at the failure (pytest 7 stops at the first failing subtest)
     block = shown["test_unit.py::test_is"]
-    assert "- test_subtests [number=6]: is_even(number) → False" in block \
-        or "- test_subtests: is_even(number) → False (number = 6)" in block
+    assert "- test_subtests [number=6]: is_even(number) → False, the test expects True" in block \
+        or "- test_subtests: is_even(number) → False (number = 6), the test expects True" in block
 
 
 def test_a_stubs_none_for_every_call_is_said_once_and_counted(shown):
@@ -209,9 +234,27 @@ def test_a_stubs_none_for_every_call_is_said_once_and_counted(shown):
     assert "test_unit.py::test_stub_bob" not in shown
 
 
-def test_plain_assert_keeps_pytests_explanation(shown):
+def test_plain_assert_equal_is_said_as_unittests_is(shown):
     block = shown["test_plain.py::test_plain"]
-    assert "assert add(2, 3) == 5" in block and "where -1 = add(2, 3)" in block
+    assert "assert add(2, 3) == 5" in block and "add(2, 3) returned -1, but the test expects 5." in block
+    assert "where -1 = add(2, 3)" not in block  # pytest's explanation says it again, less plainly
+    # the side that calls the code is what it gave, whichever side it is on; a name is what it is
+    block = shown["test_plain.py::test_reversed"]
+    assert "[add(2, 1), add(5, 3)] is [1, 2], but the test expects [1, 3]." in block
+    block = shown["test_plain.py::test_a_name"]
+    assert "result is 0, but the test expects 2." in block and "The test's values: result = 0" in block
+
+
+def test_plain_assert_with_a_value_cut_short_keeps_pytests_explanation(shown):
+    block = shown["test_plain.py::test_cut_short"]
+    assert "but the test expects" not in block and "AssertionError: assert ['xxx" in block
+
+
+def test_the_rest_of_a_group_say_what_each_test_expects(shown):
+    # the same wrong value, where each test expects its own: one group, each expectation said
+    block = shown["test_plain.py::test_label_one"]
+    assert "label(1) returned 'many', but the test expects 'one'." in block
+    assert "- test_label_two: label(2) → 'many', the test expects 'two'" in block
 
 
 def test_pytest_raises_and_approx(shown):
@@ -219,11 +262,14 @@ def test_pytest_raises_and_approx(shown):
     assert "with pytest.raises(ValueError, match=\"positive\"):\n    check(-1)" in block
     assert "DID NOT RAISE" in block
     block = shown["test_plain.py::test_approx"]
-    assert "assert area(2.0) == pytest.approx(12.56637)" in block and "12.0" in block
+    assert "assert area(2.0) == pytest.approx(12.56637)" in block
+    assert "area(2.0) returned 12.0, but the test expects 12.56637 ± 1.3e-05." in block
 
 
 def test_parametrized_values_are_shown(shown):
-    assert "The test's values: a = 7, b = 1, expected = 8" in shown["test_plain.py::test_param[7-1-8]"]
+    block = shown["test_plain.py::test_param[7-1-8]"]
+    assert "add(a, b) returned 6, but the test expects 8." in block
+    assert "The test's values: a = 7, b = 1, expected = 8" in block
 
 
 def _ran(files: dict[str, bytes]):
