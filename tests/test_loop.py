@@ -75,7 +75,10 @@ def test_a_step_that_breaks_what_passed_is_undone(tmp_path):
     outcome, model, events, _ = run(repo, [half, broken, COLLATZ], holdout=0)
     assert outcome.status == "green" and outcome.iterations == 3
     assert any("made things worse" in e.text for e in events if isinstance(e, ev.Status))
-    assert "That change made things worse" in model.asked[2][-1]["content"]
+    told = model.asked[2][-1]["content"]
+    assert "That change made things worse" in told
+    assert "Applied: collatz.py" not in told  # undone: not said to be applied as well
+    assert told.count("without breaking what passes") == 1
 
 
 def test_code_that_makes_the_tests_load_is_progress_however_many_then_fail(tmp_path):

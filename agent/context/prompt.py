@@ -209,12 +209,13 @@ def work_through(report: TestReport) -> str:
 
 
 def feedback_message(outcome: EditOutcome, lost: Sequence[str] = (), shape: Shape = Shape(),
-                     notes: Sequence[str] = (), anew: bool = False) -> str:
+                     notes: Sequence[str] = (), anew: bool = False, undone: bool = False) -> str:
     """What became of the model's last answer (prompts/feedback.md): notes first (a claim that was not confirmed,
     a change undone), then its edits applied, refused or missed, and the tests it made vanish. anew: the prompt
-    shows the code as it was before any attempt, not the code the edits made."""
-    return render("feedback.md", notes=[note.rstrip("\n") for note in notes], changed=list(outcome.changed),
-                  anew=anew and shape.format == "whole",
+    shows the code as it was before any attempt, not the code the edits made; undone: the edits were applied and
+    then undone as worse (a note says so), so they are not said to be applied."""
+    return render("feedback.md", notes=[note.rstrip("\n") for note in notes],
+                  changed=list(outcome.changed), undone=undone, anew=anew and shape.format == "whole",
                   refused=list(outcome.refused), misses=list(outcome.misses), found=outcome.found,
                   lost=render("lost_tests.md", tests=list(lost)).rstrip("\n") if lost else "",
                   format=shape.format, example=shape.example).rstrip("\n")

@@ -310,8 +310,7 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
     if line.state is LineState.CONTRADICTION:  # confirmed: nothing was applied
         return line
     previous = line.result.report
-    if edits.changed:
-        _tested(run, slot, line, iteration=iteration, notes=notes, emit=emit)
+    undone = edits.changed and not _tested(run, slot, line, iteration=iteration, notes=notes, emit=emit)
     if line.result.report.green and line.honest and run.held:  # green on what it saw: and on the held-out tests?
         note = _generalises(run, line)
         notes += [note] if note else []
@@ -328,7 +327,7 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
             return line
     through = action is Action.WORK_THROUGH  # stuck, or repeating itself: the code is shown as it was at the start
     anew = through or _repeats(edits)
-    told = feedback_message(edits, line.lost + line.flagged, run.shape, notes, anew)
+    told = feedback_message(edits, line.lost + line.flagged, run.shape, notes, anew, undone=bool(undone))
     draft = _second_draft(run, line, edits, notes)
     if draft:
         emit(ev.SecondDraft("the first answer failed: asked for a second draft from the start, in other words"))
@@ -374,9 +373,9 @@ def _answered(run: _Run, workspace: Workspace, line: Line, *, iteration: int, in
     return edits, notes
 
 
-def _tested(run: _Run, slot: Slot, line: Line, *, iteration: int, notes: list[str], emit: Emit) -> None:
+def _tested(run: _Run, slot: Slot, line: Line, *, iteration: int, notes: list[str], emit: Emit) -> bool:
     """The line's changed files synced and tested, and judged: tests lost, answers by heart, the best so far kept,
-    and a change that breaks more than it fixes undone (said in notes)."""
+    and a change that breaks more than it fixes undone (said in notes); whether the change was kept."""
     before = line.checkpoint()
     slot.sandbox.sync(slot.workspace.unsynced())
     slot.holds = slot.workspace.changes()
@@ -392,6 +391,8 @@ def _tested(run: _Run, slot: Slot, line: Line, *, iteration: int, notes: list[st
     if score(line.result, line.honest) < before.score:  # never regress: undo it, and say what it broke
         run.caught(line.lost + line.flagged)
         notes.append(_undo(slot, line, before, emit, iteration))
+        return False
+    return True
 
 
 def _escalate(run: _Run, slot: Slot, line: Line, *, stuck: str, iteration: int, notes: list[str],
