@@ -68,7 +68,8 @@ def _counts(summary: dict) -> str:
 
 
 def show_command(
-    run: str = typer.Argument(..., help="A run's id (or a unique start of it), last, or a run's folder."),
+    run: str = typer.Argument("last", help="A run's id (or a unique start of it), last (the default), or a "
+                                           "run's folder."),
     json_output: bool = typer.Option(False, "--json", help="Print the raw record: the summary and every event."),
     full: bool = typer.Option(False, "--full", help="Show thinking and feedback whole."),
 ) -> None:
@@ -143,7 +144,8 @@ def _step_parts(step, full: bool) -> list:
 
 
 def replay_command(
-    run: str = typer.Argument(..., help="A run's id (or a unique start of it), last, or a run's folder."),
+    run: str = typer.Argument("last", help="A run's id (or a unique start of it), last (the default), or a "
+                                           "run's folder."),
     sandbox: Optional[str] = typer.Option(None, "--sandbox", help="docker or local (default: the run's)."),
     json_output: bool = typer.Option(False, "--json", help="Print the replay's summary as JSON on stdout."),
 ) -> None:
@@ -174,7 +176,8 @@ def replay_command(
 
 
 def undo_command(
-    run: str = typer.Argument("last", help="A run's id (or a unique start of it), last, or a run's folder."),
+    run: str = typer.Argument("last", help="A run's id (or a unique start of it), last (the default), or a "
+                                           "run's folder."),
 ) -> None:
     """Put back what a run's apply replaced in your files, exactly; refused (exit 5, nothing written) for any file
     that changed since."""

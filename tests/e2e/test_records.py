@@ -53,6 +53,7 @@ def test_runs_lists_and_show_tells_a_run_step_by_step(tmp_path):
     assert "the task, as the model was given it (from prompts/task.md + prompts/state.md)" in text
     raw = json.loads(makegreen(repo, "show", "last", "--json").stdout)
     assert raw["records"][0] == {"type": "Header", "version": 1} and raw["summary"]["run_id"] == summary["run_id"]
+    assert json.loads(makegreen(repo, "show", "--json").stdout) == raw  # no run named: the last one
 
 
 def test_show_tells_a_second_draft_whole_and_replay_asks_it_again(tmp_path):
