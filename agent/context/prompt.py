@@ -209,7 +209,7 @@ def work_through(report: TestReport) -> str:
 
 
 def feedback_message(outcome: EditOutcome, lost: Sequence[str] = (), shape: Shape = Shape(),
-                     notes: Sequence[str] = (), anew: bool = False, undone: bool = False) -> str:
+                     notes: Sequence[str] = (), anew: bool = False, *, undone: bool = False) -> str:
     """What became of the model's last answer (prompts/feedback.md): notes first (a claim that was not confirmed,
     a change undone), then its edits applied, refused or missed, and the tests it made vanish. anew: the prompt
     shows the code as it was before any attempt, not the code the edits made; undone: the edits were applied and

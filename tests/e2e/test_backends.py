@@ -134,7 +134,7 @@ def test_a_responses_only_model_is_solved_through_the_responses_api(roman):
     assert summary["iterations"] == 2 and summary["usage"]["reasoning_tokens"] > 0
     assert summary["cost_usd"] is None  # o3-pro is not in the price table: no guess
     assert server.chat_requests() == [] and len(server.responses_requests()) == 2
-    assert "'IIII' == 'IV'" in server.responses_requests()[1]["input"][-1]["content"]
+    assert "returned 'IIII', but the test expects 'IV'." in server.responses_requests()[1]["input"][-1]["content"]
 
 
 def test_a_server_that_streams_no_usage_gets_estimated_counts_marked_so(roman):

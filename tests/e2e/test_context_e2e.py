@@ -36,4 +36,4 @@ def test_earlier_attempts_are_summarised_not_replayed(tmp_path):
     assert '"X" * number' not in task and '"I" * number' not in task
     assert "# Test results of the best code so far (not shown)" in task and "write the file anew" in task
     assert "# Earlier attempts" in task and "- Attempt 1: changed roman.py (+6 −0 lines since the start); then" in task
-    assert "'IIII' == 'IV'" in task  # what then failed
+    assert "returned 'IIII', but the test expects 'IV'." in task  # what then failed

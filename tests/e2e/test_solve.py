@@ -86,7 +86,8 @@ def test_b_failures_reach_the_second_request_then_solved(roman, sandbox):
     # one user message: the code as the first answer left it, its failures; never the answer sent back
     assert [m["role"] for m in second["messages"]] == ["system", "user"]
     assert ROMAN_WRONG.split("```python\n")[1].split("```")[0].rstrip() in feedback
-    assert "'IIII' == 'IV'" in feedback and "tests/test_roman.py::test_round_trip[4-IV] FAILED" in feedback
+    assert "to_roman(number) returned 'IIII', but the test expects 'IV'." in feedback
+    assert "tests/test_roman.py::test_round_trip[4-IV] FAILED" in feedback
     code = (roman / "roman.py").read_text()
     assert "<think>" not in code and "Subtractive" not in code
 
