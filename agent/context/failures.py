@@ -86,9 +86,10 @@ def _compared(facts: FailureFacts) -> str | None:
 
 # how each unittest assert method's expectation is said (and a plain assert's `==`, as the plugin read it); the
 # rest are shown by their arguments
-_EXPECTS = {"==": "{e}", "assertEqual": "{e}", "assertEquals": "{e}", "assertAlmostEqual": "about {e}", "assertIs": "{e}",
-            "assertListEqual": "{e}", "assertTupleEqual": "{e}", "assertDictEqual": "{e}", "assertSetEqual": "{e}",
-            "assertSequenceEqual": "{e}", "assertMultiLineEqual": "{e}", "assertCountEqual": "{e} in any order",
+_EXPECTS = {"==": "{e}", "assertEqual": "{e}", "assertEquals": "{e}", "assertAlmostEqual": "about {e}",
+            "assertIs": "{e}", "assertListEqual": "{e}", "assertTupleEqual": "{e}", "assertDictEqual": "{e}",
+            "assertSetEqual": "{e}", "assertSequenceEqual": "{e}", "assertMultiLineEqual": "{e}",
+            "assertCountEqual": "{e} in any order",
             "assertNotEqual": "anything but {e}", "assertIsNot": "anything but {e}", "assertTrue": "a true value",
             "assertFalse": "a false value", "assertIsNone": "None", "assertIsNotNone": "anything but None",
             "assertIsInstance": "an instance of {e}", "assertNotIsInstance": "anything but an instance of {e}"}
@@ -137,7 +138,8 @@ def _gave(facts: FailureFacts | None) -> str | None:
 
 def _brief(item: "Distilled") -> str | None:
     """Another failure of a group, on one line: its test, the call, what it gave and what the test expects (a group
-    shares what the code gave, not what each test expects); None where only its name is known (the name alone tells the model nothing the test file does not)."""
+    shares what the code gave, not what each test expects); None where only its name is known (the name alone
+    tells the model nothing the test file does not)."""
     name, facts = item.case.nodeid.split("::")[-1], item.facts
     gave, call = _gave(facts), facts and (facts.actual_source or facts.call)
     if facts is None or not call or gave is None:
