@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 
 import pytest
 
@@ -167,6 +168,11 @@ def test_parked_containers_are_not_orphans_until_they_expire_and_prune_removes_t
     stale = name.replace(name.split("-")[3], "1000")  # parked long ago
     docker_client.api.rename(name, stale)
     remove_orphans(engine)
+    # gone, or going: another test's run on this engine (a solve prunes as it starts) may be removing it at once,
+    # and then this prune leaves it to that one (a 409), which the engine may not have finished yet
+    deadline = time.monotonic() + 30
+    while docker_client.containers.list(all=True, filters={"name": stale}) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert [c for c in docker_client.containers.list(all=True, filters={"name": stale})] == []
     box = DockerSandbox(engine, image, limits, warm=True)
     box.start({"tests/test_ok.py": OK})
