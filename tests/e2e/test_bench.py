@@ -100,7 +100,7 @@ def test_counts_are_right_in_both_modes(tmp_path, mode):
     shows_tests = any("def test_is_leap" in text for text in prompts)
     assert shows_tests == (mode == "test-first")
     if mode == "hidden-tests":  # the failures still come back
-        assert any("test_abbreviate" in text and "AssertionError" in text for text in prompts)
+        assert any("test_abbreviate" in text and "but the test expects" in text for text in prompts)
 
 
 def make_track(root: Path) -> Path:
