@@ -9,12 +9,18 @@ import sys
 INTERRUPTED = 130
 
 
+def _ignoring(code) -> bool:
+    """A function that an exception cannot leave (Python prints it as "Exception ignored" and goes on): a finaliser,
+    or the weak-reference callback by which the import system drops a module's lock."""
+    return code.co_name == "__del__" or code.co_name == "cb" and code.co_filename.startswith("<frozen importlib")
+
+
 def _interrupt(signum, frame):
-    """Ctrl-C and SIGTERM as KeyboardInterrupt, but never inside a finaliser (`__del__`): an exception cannot leave
-    one — Python prints it as "Exception ignored" and the run goes on as if nothing came. There, the signal is
-    sent again a moment later, once the finaliser is done."""
+    """Ctrl-C and SIGTERM as KeyboardInterrupt, but never inside a function an exception cannot leave (a finaliser,
+    a weak reference's callback): there the run would go on as if nothing came. There, the signal is sent again a
+    moment later, once that function is done."""
     while frame is not None:
-        if frame.f_code.co_name == "__del__":
+        if _ignoring(frame.f_code):
             import os
             import threading
 
