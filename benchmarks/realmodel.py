@@ -14,6 +14,10 @@ its tests; tasks 01–14 in pytest style with a README, 15–28 in unittest styl
 - makegreen: `makegreen solve --max-iterations N` in a fresh git copy of the task (makegreen:FORMAT for an edit
   format, makegreen@N for --candidates N); --agent-root runs another checkout's makegreen (today's, to compare).
 
+With --against, `--makegreen-args '--seed N'` (where both checkouts take --seed) draws every sampled request from a
+seed of its own content: where the two ask the same thing they get the same answer, so the arms differ by what the
+code changed, not by sampling luck (the engine's prompt cache may still change the numbers slightly).
+
 --instructions adds each task's README as the message (and to the plain prompt). Resumable: each finished
 (agent, task) is one line of DIR/results.jsonl, written as it finishes; a second start with the same --out skips
 what is there, so a run may span sessions. Where the benchmark serves the model, tokens are counted exactly with
@@ -361,7 +365,9 @@ def main(argv=None) -> list[Result]:
     parser.add_argument("--against", type=Path, help="another checkout (today's): each makegreen agent runs from it "
                                                      "too, as AGENT~against, on the same task next to this one's, the "
                                                      "order alternating from task to task")
-    parser.add_argument("--makegreen-args", default="", help="more options for makegreen solve")
+    parser.add_argument("--makegreen-args", default="", help="more options for makegreen solve ('--seed N': each "
+                                                             "sampled request drawn from the same seed in both "
+                                                             "checkouts of --against)")
     args = parser.parse_args(argv)
 
     import openai

@@ -20,6 +20,15 @@ def test_defaults_then_pyproject_then_environment_then_flags(tmp_path):
     assert (settings.model, settings.max_iterations) == ("from-flag", 5)
 
 
+def test_the_sampling_seed_comes_from_the_model_table_or_the_flag(tmp_path):
+    root = write(tmp_path, '[tool.makegreen.model]\nname = "m"\nseed = 11\n')
+    assert load_settings(root, {}, {}).seed == 11
+    assert load_settings(root, {}, {"seed": 12}).seed == 12
+    assert load_settings(root, {}, {"trust": "untrusted"}).seed == 11  # how the model is asked: the project's
+    with pytest.raises(ConfigError, match="seed"):
+        load_settings(write(tmp_path, "[tool.makegreen.model]\nseed = 'lucky'\n"), {}, {})
+
+
 def test_openai_variables_are_read_as_the_client_reads_them(tmp_path):
     settings = load_settings(tmp_path, {"OPENAI_BASE_URL": "http://127.0.0.1:8000/v1", "OPENAI_API_KEY": "k"}, {})
     assert (settings.base_url, settings.api_key) == ("http://127.0.0.1:8000/v1", "k")

@@ -52,6 +52,8 @@ def solve_command(  # typer passes every option by its name
                                             "model; run them once the rest is green. Default: one case of each "
                                             "test parametrized over 4+ cases; 0: none."),
     holdout_seed: Optional[int] = typer.Option(None, "--holdout-seed", help="Seed for choosing the held-out tests."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Draw sampled answers repeatably where the server takes "
+                                       "a seed: the same request gets the same answer in another run."),
     commit: bool = typer.Option(False, "--commit", help="Commit the applied fix (the repository's hooks run)."),
     branch: Optional[str] = typer.Option(None, "--branch", help="Commit the fix on this new branch."),
     hide_tests: bool = typer.Option(False, "--hide-tests", help="Show the model the message and the failures, not "
@@ -77,8 +79,8 @@ def solve_command(  # typer passes every option by its name
                  think_budget=think_budget, thinking=thinking, show_thinking=show_thinking or None,
                  budget_usd=budget_usd, budget_tokens=budget_tokens, serve=serve, engine=engine,
                  timeout=timeout, apply_partial=apply_partial or None, holdout=holdout, holdout_seed=holdout_seed,
-                 candidates=candidates, beam=beam, second_draft=second_draft, commit=commit or None, branch=branch,
-                 hide_tests=hide_tests or None, trust="untrusted" if untrusted else None)
+                 seed=seed, candidates=candidates, beam=beam, second_draft=second_draft, commit=commit or None,
+                 branch=branch, hide_tests=hide_tests or None, trust="untrusted" if untrusted else None)
     raise typer.Exit(solve(paths or [], flags, json_output, show_thinking))
 
 

@@ -6,9 +6,11 @@ and Qwen3's thinking switch.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 OPENAI_REASONING = re.compile(r"^(o\d|gpt-5)", re.IGNORECASE)
 ANSWER_ALLOWANCE = 16_000  # output tokens left for the answer on top of a thinking budget
@@ -56,6 +58,7 @@ class ModelSettings:
     thinking: str = "auto"  # on, off: Qwen3's switch; auto leaves the template's default
     temperature: float | None = None
     max_output_tokens: int | None = None
+    seed: int | None = None  # sampled answers drawn repeatably where the server takes a seed (sampling_seed)
 
 
 def detect(model: str, base_url: str | None, owned_by: str | None) -> str:
@@ -68,6 +71,15 @@ def detect(model: str, base_url: str | None, owned_by: str | None) -> str:
     if base_url and re.search(r":11434(/|$)", base_url):
         return "ollama"
     return "chat"
+
+
+def sampling_seed(seed: int, messages: Sequence[Mapping[str, str]], temperature: float | None, effort: str | None,
+                  occurrence: int) -> int:
+    """One request's seed, from the run's: the same request (the same messages, temperature and effort, asked for
+    the same time in the run) gets the same seed in every run, so that two runs of different code draw the same
+    answer wherever they ask the same thing; asked again within a run, it gets another."""
+    asked = json.dumps([seed, [dict(m) for m in messages], temperature, effort, occurrence], sort_keys=True)
+    return int.from_bytes(hashlib.sha256(asked.encode()).digest()[:4], "big") & 0x7FFF_FFFF
 
 
 def effort_for(budget: int) -> str:
@@ -99,6 +111,8 @@ def request_params(dialect: Dialect, settings: ModelSettings, output_cap: int | 
         max_out = settings.think_budget + ANSWER_ALLOWANCE
     if dialect.sampling and settings.temperature is not None:
         params["temperature"] = settings.temperature
+    if dialect.sampling and settings.seed is not None:
+        params["seed"] = settings.seed
     template: dict[str, Any] = {}
     for name in dialect.budget_fields if settings.think_budget else ():
         extra[name] = 0 if wrap_up else settings.think_budget

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 from ..core.errors import BackendError, ContextOverflow
 from ..core.prompting import render
 from ..core.protocols import Completion, Progress
-from .dialects import DIALECTS, Dialect, ModelSettings, request_params
+from .dialects import DIALECTS, Dialect, ModelSettings, request_params, sampling_seed
 
 if TYPE_CHECKING:
     from .tokens import GgufTokens
@@ -126,6 +127,8 @@ class OpenAIChatModel:
         self.name = self.settings.name
         self.dialect = dialect or DIALECTS["chat"]
         self._clock = clock
+        self._asked: dict[int, int] = {}  # how often each request was sent, for its seed (sampling_seed)
+        self._asked_lock = threading.Lock()
 
     @property
     def honours_effort(self) -> bool:
@@ -148,6 +151,8 @@ class OpenAIChatModel:
         # per call, not on self: candidates share one model from several threads
         settings = dataclasses.replace(self.settings, effort=effort or self.settings.effort,
                                        temperature=self.settings.temperature if temperature is None else temperature)
+        if settings.seed is not None:
+            settings = dataclasses.replace(settings, seed=self._seed(settings, messages))
         stream, retries = self._request(messages, on_progress, started, self._params(settings, output_cap, False),
                                         until)
         thinking, answer = stream.split()
@@ -174,6 +179,15 @@ class OpenAIChatModel:
             usage = self._counted(messages, wrap if forced else None, answer, thinking)
         return Completion(text=answer, thinking=thinking, finish_reason=stream.finish_reason, usage=usage,
                           seconds=self._clock() - started, forced=forced, retries=retries, stopped=stream.stopped)
+
+    def _seed(self, settings: ModelSettings, messages: Sequence[Mapping[str, str]]) -> int:
+        """This request's seed: the same in every run for the same request asked for the same time."""
+        first = sampling_seed(settings.seed, messages, settings.temperature, settings.effort, 0)
+        with self._asked_lock:
+            occurrence = self._asked.get(first, 0)
+            self._asked[first] = occurrence + 1
+        return first if occurrence == 0 else sampling_seed(settings.seed, messages, settings.temperature,
+                                                           settings.effort, occurrence)
 
     def _counted(self, messages: Sequence[Mapping[str, str]], wrap: Sequence[Mapping[str, str]] | None, answer: str,
                  thinking: str) -> dict[str, int]:

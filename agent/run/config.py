@@ -37,7 +37,7 @@ POSITIVE = ("context_window", "max_iterations", "test_timeout", "request_timeout
             "max_output_tokens", "budget_usd", "budget_tokens", "timeout", "candidates", "beam", "engine_threads")
 # The type of each setting whose default is None (the others take their default's type).
 OPTIONAL_TYPES = {"holdout": float, "holdout_seed": int, "timeout": float, "context_window": int, "serve": str,
-                  "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
+                  "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float, "seed": int,
                   "max_output_tokens": int, "budget_usd": float, "budget_tokens": int, "branch": str,
                   "prompts_dir": str, "engine_threads": int}
 
@@ -68,6 +68,7 @@ class Settings:
     think_budget: int | None = None
     thinking: str = "auto"
     temperature: float | None = None
+    seed: int | None = None  # each sampled request's seed derived from it: a run repeatable where the server is
     max_output_tokens: int | None = None
     context_window: int | None = None  # tokens; known for OpenAI's models, 32k for others unless set
     show_thinking: bool = False
@@ -108,11 +109,11 @@ _FILE_KEYS = {f.name for f in dataclasses.fields(Settings)} - {"api_key", "json"
                                                                "branch", "trust", "sources", "ignored"}
 # What an untrusted checkout's pyproject.toml may still set: how the model is asked and how answers are written.
 # Nothing here sends data elsewhere, runs code outside the sandbox, raises spending, or widens what may be edited.
-REPO_MAY_SET = frozenset({"edit_format", "dialect", "api", "thinking", "temperature", "holdout", "holdout_seed",
-                          "hide_tests", "second_draft"})
+REPO_MAY_SET = frozenset({"edit_format", "dialect", "api", "thinking", "temperature", "seed", "holdout",
+                          "holdout_seed", "hide_tests", "second_draft"})
 LISTS = ("protect", "unprotect")
-_MODEL_KEYS = {"name", "dialect", "api", "effort", "think_budget", "thinking", "temperature", "max_output_tokens",
-               "context_window"}
+_MODEL_KEYS = {"name", "dialect", "api", "effort", "think_budget", "thinking", "temperature", "seed",
+               "max_output_tokens", "context_window"}
 _ENV = {
     "model": "MAKEGREEN_MODEL",
     "base_url": "OPENAI_BASE_URL",

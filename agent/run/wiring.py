@@ -32,7 +32,7 @@ def model_settings(settings: Settings) -> ModelSettings:
     from ..models.dialects import ModelSettings
 
     return ModelSettings(settings.model, settings.dialect, settings.effort, settings.think_budget, settings.thinking,
-                         settings.temperature, settings.max_output_tokens)
+                         settings.temperature, settings.max_output_tokens, settings.seed)
 
 
 class Deferred:

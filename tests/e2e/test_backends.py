@@ -97,6 +97,18 @@ def test_a_thinking_budget_forces_an_answer_and_the_record_says_so(roman):
     assert server.chat_requests()[0]["thinking_token_budget"] == 800
 
 
+def test_seed_on_the_command_line_reaches_every_request_and_repeats_across_runs(tmp_path):
+    seeds = []
+    for name in ("first", "again"):
+        repo = make_repo(tmp_path / name, example="roman")
+        with ScriptedServer([Reply(ROMAN_WRONG), Reply(ROMAN)], dialect="llama.cpp") as server:
+            result = solve(repo, server, "--json", "--sandbox", "local", "--seed", "3")
+            assert result.returncode == 0, result.stderr
+            seeds.append([body.get("seed") for body in server.chat_requests()])
+    assert len(seeds[0]) == 2 and all(isinstance(seed, int) for seed in seeds[0])
+    assert seeds[0][0] != seeds[0][1] and seeds[0] == seeds[1]
+
+
 def test_context_overflow_shrinks_the_prompt_and_asks_again(roman):
     overflow = Reply("This model's maximum context length is 4096 tokens.", status=400,
                      code="context_length_exceeded")

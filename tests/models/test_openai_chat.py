@@ -302,3 +302,28 @@ def test_a_vocabulary_that_cannot_be_read_falls_back_to_estimates_said_so():
         answer = OpenAIChatModel(client, ModelSettings("m"), DIALECTS["llama.cpp"], tokens=Broken()).complete(
             MESSAGES, lambda progress: None)
     assert answer.usage["estimated"] == 1 and answer.text == ANSWER
+
+
+def test_a_seed_makes_each_request_repeatable_across_runs_and_new_within_one():
+    other = [MESSAGES[0], {"role": "user", "content": "make it green, another way"}]
+    with ScriptedServer([Reply(ANSWER)] * 8, dialect="llama.cpp") as server:
+        run, rerun = (model_for(server, "llama.cpp", seed=7) for _ in range(2))
+        for model in (run, rerun):
+            model.complete(MESSAGES, lambda _: None, temperature=0.8)
+            model.complete(MESSAGES, lambda _: None, temperature=0.8)  # the same request again in the run
+            model.complete(other, lambda _: None, temperature=0.8)
+        model_for(server, "llama.cpp", seed=8).complete(MESSAGES, lambda _: None, temperature=0.8)
+        model_for(server, "llama.cpp").complete(MESSAGES, lambda _: None, temperature=0.8)
+        seeds = [body.get("seed") for body in server.chat_requests()]
+    first, again, another = seeds[:3]
+    assert seeds[3:6] == [first, again, another]  # another run asking the same things draws the same answers
+    assert len({first, again, another, seeds[6]}) == 4  # asked again, something else, another run's seed: new
+    assert all(isinstance(seed, int) and 0 <= seed < 2 ** 31 for seed in seeds[:7])
+    assert seeds[7] is None  # unset: the server samples as it likes
+
+
+def test_no_seed_goes_where_the_api_takes_no_sampling():
+    with ScriptedServer([Reply(ANSWER)], model="o4-mini", dialect="openai") as server:
+        ask(model_for(server, "openai-reasoning", "o4-mini", seed=7))
+        [body] = server.chat_requests()
+    assert "seed" not in body
