@@ -240,11 +240,16 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             value = BOOLEAN_WORDS[value.strip().lower()]  # from the environment
         if kind is bool and not isinstance(value, bool):
             raise ValueError("expected true or false")
+        if kind in (int, float) and isinstance(value, bool):  # TOML's true is no number (int(True) would be 1)
+            raise ValueError("expected a number")
+        if kind is str and not isinstance(value, str):  # memory = 2048 is not "2048" (bytes) but a mistake
+            raise ValueError("expected a string")
         if kind is int and isinstance(value, float) and not value.is_integer():
             raise ValueError("expected a whole number")
         value = kind(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{label} from {source}: {value!r} is not a valid {kind.__name__}") from exc
+        shown = str(value).lower() if isinstance(value, bool) else repr(value)  # as TOML writes it
+        raise ConfigError(f"{label} from {source}: {shown} is not a valid {kind.__name__}") from exc
     if name in POSITIVE and value <= 0:
         raise ConfigError(f"{label} from {source} must be above 0, not {value}")
     if name == "engine_idle" and value < 0:
