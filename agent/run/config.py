@@ -68,7 +68,7 @@ class Settings:
     think_budget: int | None = None
     thinking: str = "auto"
     temperature: float | None = None
-    seed: int | None = None  # each sampled request's seed derived from it: a run repeatable where the server is
+    seed: int | None = None  # each request's seed made from it: runs repeat their draws where the server takes one
     max_output_tokens: int | None = None
     context_window: int | None = None  # tokens; known for OpenAI's models, 32k for others unless set
     show_thinking: bool = False
