@@ -37,8 +37,8 @@ POSITIVE = ("context_window", "max_iterations", "test_timeout", "request_timeout
             "max_output_tokens", "budget_usd", "budget_tokens", "timeout", "candidates", "beam", "engine_threads")
 # The type of each setting whose default is None (the others take their default's type).
 OPTIONAL_TYPES = {"holdout": float, "holdout_seed": int, "timeout": float, "context_window": int, "serve": str,
-                  "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float, "seed": int,
-                  "max_output_tokens": int, "budget_usd": float, "budget_tokens": int, "branch": str,
+                  "base_url": str, "api_key": str, "effort": str, "think_budget": int, "temperature": float,
+                  "seed": int, "max_output_tokens": int, "budget_usd": float, "budget_tokens": int, "branch": str,
                   "prompts_dir": str, "engine_threads": int}
 
 
