@@ -12,7 +12,7 @@ INTERRUPTED = 130
 def _ignoring(code) -> bool:
     """A function that an exception cannot leave (Python prints it as "Exception ignored" and goes on): a finaliser,
     or the weak-reference callback by which the import system drops a module's lock."""
-    return code.co_name == "__del__" or code.co_name == "cb" and code.co_filename.startswith("<frozen importlib")
+    return code.co_name == "__del__" or (code.co_name == "cb" and code.co_filename.startswith("<frozen importlib"))
 
 
 def _interrupt(signum, frame):

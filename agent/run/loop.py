@@ -310,7 +310,7 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
     if line.state is LineState.CONTRADICTION:  # confirmed: nothing was applied
         return line
     previous = line.result.report
-    undone = edits.changed and not _tested(run, slot, line, iteration=iteration, notes=notes, emit=emit)
+    undone = bool(edits.changed) and not _tested(run, slot, line, iteration=iteration, notes=notes, emit=emit)
     if line.result.report.green and line.honest and run.held:  # green on what it saw: and on the held-out tests?
         note = _generalises(run, line)
         notes += [note] if note else []
@@ -327,7 +327,7 @@ def _step(run: _Run, slot: Slot, line: Line, iteration: int, index: int) -> Line
             return line
     through = action is Action.WORK_THROUGH  # stuck, or repeating itself: the code is shown as it was at the start
     anew = through or _repeats(edits)
-    told = feedback_message(edits, line.lost + line.flagged, run.shape, notes, anew, undone=bool(undone))
+    told = feedback_message(edits, line.lost + line.flagged, run.shape, notes, anew, undone=undone)
     draft = _second_draft(run, line, edits, notes)
     if draft:
         emit(ev.SecondDraft("the first answer failed: asked for a second draft from the start, in other words"))
